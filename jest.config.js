@@ -1,0 +1,27 @@
+/** Jest in native ESM mode (Nest 12 is ESM-only), TypeScript through @swc/jest. */
+const swc = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2023',
+  },
+  module: { type: 'es6' },
+  sourceMaps: 'inline',
+};
+
+export default {
+  rootDir: '.',
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/{src,libs,apps,test,bench}/**/*.{spec,e2e-spec}.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: {
+    '^#contracts$': '<rootDir>/libs/contracts/src/index.ts',
+    '^#realtime$': '<rootDir>/libs/realtime/src/index.ts',
+    '^#notifications$': '<rootDir>/libs/notifications/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  testTimeout: 30_000,
+  maxWorkers: 2,
+};

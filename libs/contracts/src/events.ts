@@ -1,0 +1,180 @@
+import type { ErrorBody } from './errors.js';
+import type { Role } from './identity.js';
+import type { Topic } from './topics.js';
+
+// ---- Server to client payloads (CONTRACT.md §3) ----
+
+export interface AuthenticatedPayload {
+  success: true;
+  userId: string;
+  email?: string;
+  role: Role;
+}
+
+export interface ReadingPayload {
+  sensorId: string;
+  metric: string;
+  value: number;
+  unit?: string;
+  /** Milliseconds since the epoch at which the reading was taken. */
+  ts: number;
+}
+
+export interface ReadingBatchPayload {
+  readings: ReadingPayload[];
+}
+
+export type EntityEventType = 'created' | 'updated' | 'deleted';
+
+export interface EntityEvent<TData = unknown> {
+  type: 'entity_event';
+  entity_type: 'sensor' | 'location';
+  event_type: EntityEventType;
+  entity_id: string;
+  data: TData;
+  /** ISO 8601. */
+  timestamp: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface AnomalyPayload {
+  id: string;
+  sensorId: string;
+  metric: string;
+  value: number;
+  expected: { mean: number; std: number };
+  score: number;
+  severity: 'warning' | 'critical';
+  ts: number;
+}
+
+export interface PredictionPayload {
+  sensorId: string;
+  metric: string;
+  model: string;
+  points: { ts: number; value: number }[];
+  ts: number;
+}
+
+export interface SystemEventPayload {
+  level: 'info' | 'warning' | 'error';
+  message: string;
+  data?: unknown;
+  /** ISO 8601. */
+  timestamp: string;
+}
+
+export interface NotificationView {
+  id: string;
+  title: string;
+  message: string;
+  data?: unknown;
+  /** ISO 8601. */
+  createdAt: string;
+  read: boolean;
+}
+
+export interface NotificationNewPayload {
+  notification: NotificationView;
+  /** ISO 8601. */
+  timestamp: string;
+}
+
+export interface NotificationChangedPayload {
+  notificationId: string;
+  success?: boolean;
+}
+
+export interface UnreadCountPayload {
+  unreadCount: number;
+}
+
+export interface AchievementUnlockedPayload {
+  achievementId: string;
+  name: string;
+  description?: string;
+  xp?: number;
+  /** ISO 8601. */
+  unlockedAt: string;
+}
+
+export interface XpGainedPayload {
+  amount: number;
+  source: string;
+  totalXp: number;
+}
+
+export interface RankUpdatedPayload {
+  oldRank: number;
+  newRank: number;
+}
+
+export interface LeaderboardEntry {
+  userId: string;
+  name?: string;
+  xp: number;
+  rank: number;
+}
+
+export interface LeaderboardUpdatedPayload {
+  leaderboard: LeaderboardEntry[];
+}
+
+/** Every event the server sends, by name. The one source of truth for server and clients. */
+export interface ServerEventPayloads {
+  authenticated: AuthenticatedPayload;
+  'reading:new': ReadingPayload;
+  'reading:batch': ReadingBatchPayload;
+  'sensor:created': EntityEvent;
+  'sensor:updated': EntityEvent;
+  'sensor:deleted': EntityEvent;
+  'location:created': EntityEvent;
+  'location:updated': EntityEvent;
+  'location:deleted': EntityEvent;
+  'anomaly:detected': AnomalyPayload;
+  'prediction:completed': PredictionPayload;
+  'system:event': SystemEventPayload;
+  'notification:new': NotificationNewPayload;
+  'notification:read': NotificationChangedPayload;
+  'notification:deleted': NotificationChangedPayload;
+  'notification:unread_count': UnreadCountPayload;
+  'achievement:unlocked': AchievementUnlockedPayload;
+  'rank:updated': RankUpdatedPayload;
+  'xp:gained': XpGainedPayload;
+  'leaderboard:updated': LeaderboardUpdatedPayload;
+  error: ErrorBody;
+}
+export type ServerEventName = keyof ServerEventPayloads;
+
+/** Socket.IO's event-map shape of {@link ServerEventPayloads}: `Server<C2S, ServerToClientEvents>`, `Socket<ServerToClientEvents, C2S>`. */
+export type ServerToClientEvents = {
+  [E in ServerEventName]: (payload: ServerEventPayloads[E]) => void;
+};
+
+// ---- Client to server (every event is answered through the ack callback) ----
+
+export type AckResponse<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
+export type Ack<T extends object = object> = (response: AckResponse<T>) => void;
+
+export interface SubscribeRequest {
+  topic: Topic | string;
+  /** 1-1000: deliver this topic's `reading:new` as `reading:batch` at most once per `batchMs`. */
+  batchMs?: number;
+}
+
+export interface ClientEventRequests {
+  subscribe: [SubscribeRequest, { topic: string }];
+  unsubscribe: [{ topic: Topic | string }, { topic: string }];
+  'notification:mark_read': [{ notificationId: string }, { notificationId: string; unreadCount: number }];
+  'notification:mark_all_read': [Record<string, never>, { unreadCount: number }];
+  'auth:refresh': [{ token: string }, { userId: string; expiresAt: number | null }];
+}
+export type ClientEventName = keyof ClientEventRequests;
+
+/** Socket.IO's event-map shape for what clients send. */
+export type ClientToServerEvents = {
+  [E in ClientEventName]: (payload: ClientEventRequests[E][0], ack: Ack<ClientEventRequests[E][1]>) => void;
+};
+
+/** Events between gateway instances (`serverSideEmit`); none are part of the public contract. */
+export type InterServerEvents = Record<string, never>;

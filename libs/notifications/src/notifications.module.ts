@@ -1,0 +1,30 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { NOTIFICATION_INBOX } from '#realtime';
+import { NotificationsService } from './notifications.service.js';
+import { InMemoryNotificationStore } from './store/in-memory-notification.store.js';
+import { NOTIFICATION_STORE } from './store/notification-store.js';
+
+export interface NotificationsModuleOptions {
+  /** Newest notifications kept per user. @default 1000 */
+  maxPerUser?: number;
+}
+
+/**
+ * Global so that the gateway (in `#realtime`) finds `NOTIFICATION_INBOX` without importing this
+ * module, which itself needs `WebSocketService`.
+ */
+@Global()
+@Module({})
+export class NotificationsModule {
+  static forRoot({ maxPerUser = 1000 }: NotificationsModuleOptions = {}): DynamicModule {
+    return {
+      module: NotificationsModule,
+      providers: [
+        { provide: NOTIFICATION_STORE, useFactory: () => new InMemoryNotificationStore(maxPerUser) },
+        NotificationsService,
+        { provide: NOTIFICATION_INBOX, useExisting: NotificationsService },
+      ],
+      exports: [NotificationsService, NOTIFICATION_INBOX, NOTIFICATION_STORE],
+    };
+  }
+}

@@ -1,0 +1,66 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { NotificationView } from '#contracts';
+import { WebSocketService, type NotificationInbox } from '#realtime';
+import { NOTIFICATION_STORE, type ListQuery, type NewNotification, type NotificationPage, type NotificationStore, type StoredNotification } from './store/notification-store.js';
+
+export function toView(notification: StoredNotification): NotificationView {
+  const { id, title, message, data, createdAt, readAt } = notification;
+  return { id, title, message, ...(data === undefined ? {} : { data }), createdAt, read: readAt !== null };
+}
+
+/**
+ * The one way to notify users: store first, then tell every socket of each user. Every change
+ * (read, read all, delete) is followed by the user's new unread count, so all devices agree.
+ */
+@Injectable()
+export class NotificationsService implements NotificationInbox {
+  private readonly logger = new Logger(NotificationsService.name);
+
+  constructor(
+    @Inject(NOTIFICATION_STORE) private readonly store: NotificationStore,
+    private readonly websocket: WebSocketService,
+  ) {}
+
+  async notify(userIds: readonly string[], input: NewNotification): Promise<StoredNotification[]> {
+    const recipients = [...new Set(userIds)];
+    const stored = await this.store.add(recipients, input);
+    const counts = await Promise.all(recipients.map((userId) => this.store.unreadCount(userId)));
+    const timestamp = new Date().toISOString();
+    stored.forEach((notification, index) => {
+      this.websocket.emitToUser(notification.userId, 'notification:new', { notification: toView(notification), timestamp });
+      this.websocket.emitToUser(notification.userId, 'notification:unread_count', { unreadCount: counts[index]! });
+    });
+    this.logger.debug(`Notified ${recipients.length} users: ${input.title}`);
+    return stored;
+  }
+
+  list(userId: string, query: ListQuery): Promise<NotificationPage> {
+    return this.store.list(userId, query);
+  }
+
+  unreadCount(userId: string): Promise<number> {
+    return this.store.unreadCount(userId);
+  }
+
+  async markRead(userId: string, notificationId: string): Promise<{ unreadCount: number } | null> {
+    const result = await this.store.markRead(userId, notificationId);
+    if (!result) return null;
+    this.websocket.emitToUser(userId, 'notification:read', { notificationId, success: true });
+    this.websocket.emitToUser(userId, 'notification:unread_count', { unreadCount: result.unreadCount });
+    return { unreadCount: result.unreadCount };
+  }
+
+  async markAllRead(userId: string): Promise<{ unreadCount: number }> {
+    const result = await this.store.markAllRead(userId);
+    this.websocket.emitToUser(userId, 'notification:unread_count', { unreadCount: result.unreadCount });
+    return { unreadCount: result.unreadCount };
+  }
+
+  async remove(userId: string, notificationId: string): Promise<{ unreadCount: number } | null> {
+    const result = await this.store.remove(userId, notificationId);
+    if (!result) return null;
+    this.websocket.emitToUser(userId, 'notification:deleted', { notificationId, success: true });
+    this.websocket.emitToUser(userId, 'notification:unread_count', { unreadCount: result.unreadCount });
+    return result;
+  }
+}

@@ -1,0 +1,50 @@
+export interface StoredNotification {
+  id: string;
+  userId: string;
+  title: string;
+  message: string;
+  data?: unknown;
+  /** ISO 8601. */
+  createdAt: string;
+  /** ISO 8601; null while unread. */
+  readAt: string | null;
+}
+
+export interface NewNotification {
+  title: string;
+  message: string;
+  data?: unknown;
+}
+
+export interface ListQuery {
+  unreadOnly?: boolean;
+  limit: number;
+  /** The id of the last notification of the previous page. */
+  cursor?: string;
+}
+
+export interface NotificationPage {
+  items: StoredNotification[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/**
+ * Per-user inboxes, newest kept, oldest dropped beyond the store's bound. Every method is scoped
+ * by user id: a notification of another user is reported as absent. Implementations: in memory
+ * (single instance) and Redis (cluster).
+ */
+export interface NotificationStore {
+  /** Stores one notification per user (each gets its own id); returned in `userIds` order. */
+  add(userIds: readonly string[], input: NewNotification): Promise<StoredNotification[]>;
+  list(userId: string, query: ListQuery): Promise<NotificationPage>;
+  /** O(1). */
+  unreadCount(userId: string): Promise<number>;
+  /** Null when absent. `changed` is false when it was already read. */
+  markRead(userId: string, id: string): Promise<{ changed: boolean; unreadCount: number } | null>;
+  markAllRead(userId: string): Promise<{ changed: number; unreadCount: number }>;
+  /** Null when absent. */
+  remove(userId: string, id: string): Promise<{ unreadCount: number } | null>;
+}
+
+export const NOTIFICATION_STORE = Symbol('NOTIFICATION_STORE');

@@ -1,0 +1,64 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ExtendedError } from 'socket.io';
+import { ErrorCode, type ConnectErrorData } from '#contracts';
+import { clientAddress } from '../connections/client-address.js';
+import { ConnectionLimiter } from '../connections/connection-limiter.js';
+import type { GatewaySocket } from '../gateway/socket.types.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
+import { socketIoToken } from './token-extraction.js';
+import { TokenError, TokenService } from './token.service.js';
+
+function refusal(message: string, code: ConnectErrorData['code']): ExtendedError {
+  return Object.assign(new Error(message), { data: { code } satisfies ConnectErrorData });
+}
+
+/**
+ * The Socket.IO handshake middleware (`server.use`). Nest guards do not run on connection, so
+ * this is where a socket is admitted: capacity first (no crypto spent when full), then the token.
+ * A refused handshake never reaches `connection`; the client gets `connect_error`.
+ */
+@Injectable()
+export class HandshakeAuthenticator {
+  private readonly logger = new Logger(HandshakeAuthenticator.name);
+  private accepting = true;
+
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly limiter: ConnectionLimiter,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+  ) {}
+
+  /** Refuse every new handshake from now on (graceful shutdown). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  readonly middleware = (socket: GatewaySocket, next: (err?: ExtendedError) => void): void => {
+    if (!this.accepting) return next(refusal('Server shutting down', ErrorCode.SHUTTING_DOWN));
+    const address = clientAddress(socket.handshake.address, socket.handshake.headers, this.options.trustProxy);
+    const admitted = this.limiter.tryAdmit(socket.id, address);
+    if (!admitted.ok) {
+      this.logger.warn(`Handshake refused: ${admitted.code} (address ${address})`);
+      return next(refusal(admitted.code === ErrorCode.SERVER_FULL ? 'Server full' : 'Too many connections from this address', admitted.code));
+    }
+    const token = socketIoToken(socket.handshake);
+    if (!token) return this.refuse(socket, next, ErrorCode.TOKEN_MISSING, 'no token');
+    try {
+      socket.data.identity = this.tokens.verify(token);
+      socket.data.address = address;
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error;
+      return this.refuse(socket, next, error.code, error.message);
+    }
+    // Released on whichever comes first; a socket whose transport closes before `connection` gets no `disconnect`.
+    socket.once('disconnect', () => this.limiter.release(socket.id));
+    socket.conn.once('close', () => this.limiter.release(socket.id));
+    next();
+  };
+
+  private refuse(socket: GatewaySocket, next: (err?: ExtendedError) => void, code: ConnectErrorData['code'], reason: string): void {
+    this.limiter.release(socket.id);
+    this.logger.log(`Handshake refused: ${code} (${reason}) socket=${socket.id}`);
+    next(refusal('Unauthorized', code));
+  }
+}

@@ -1,0 +1,163 @@
+import { Inject, Logger, Optional, UseFilters, UseGuards, UsePipes, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  WsException,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import { ErrorCode, userRoom, type ClientEventRequests } from '#contracts';
+import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
+import { TokenError, TokenService } from '../auth/token.service.js';
+import { WsJwtGuard } from '../auth/ws-jwt.guard.js';
+import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
+import { MarkAllReadDto, MarkReadDto } from '../dto/mark-read.dto.js';
+import { RefreshTokenDto } from '../dto/refresh-token.dto.js';
+import { WsAckExceptionFilter } from '../filters/ws-ack-exception.filter.js';
+import { wsValidationPipe } from '../filters/ws-validation.pipe.js';
+import { NOTIFICATION_INBOX, type NotificationInbox } from '../inbox/notification-inbox.port.js';
+import { RateLimiter } from '../limits/rate-limiter.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
+import { authorizeTopic } from '../topics/topic-acl.js';
+import { WebSocketService } from '../websocket.service.js';
+import { replyError } from './reply-error.js';
+import type { GatewayServer, GatewaySocket } from './socket.types.js';
+import { TokenExpiryTimers } from './token-expiry.js';
+
+type Reply<E extends keyof ClientEventRequests> = { ok: true } & ClientEventRequests[E][1];
+
+/** How long shutdown waits for clients to take the goodbye and close. */
+const DRAIN_TIMEOUT_MS = 5_000;
+
+/**
+ * Owns each socket's life: the handshake middleware, the user's room `user:<id>`, this
+ * instance's user → sockets map, the token's expiry and refresh, the per-socket rate limit,
+ * and the socket side of the notification inbox.
+ */
+@UseFilters(WsAckExceptionFilter)
+@UsePipes(wsValidationPipe)
+@WebSocketGateway()
+export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGatewayConnection<GatewaySocket>, OnGatewayDisconnect<GatewaySocket>, BeforeApplicationShutdown {
+  private readonly logger = new Logger(NotificationsGateway.name);
+  private server: GatewayServer | null = null;
+  private readonly expiryTimers = new TokenExpiryTimers((socketId) => this.expire(socketId));
+
+  constructor(
+    private readonly handshake: HandshakeAuthenticator,
+    private readonly tokens: TokenService,
+    private readonly userSockets: UserSocketsRegistry,
+    private readonly websocket: WebSocketService,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    @Optional() @Inject(NOTIFICATION_INBOX) private readonly inbox: NotificationInbox | null,
+  ) {}
+
+  afterInit(server: GatewayServer): void {
+    this.server = server;
+    server.use(this.handshake.middleware);
+    this.websocket.attach(server);
+  }
+
+  async handleConnection(socket: GatewaySocket): Promise<void> {
+    const { identity } = socket.data;
+    void socket.join(userRoom(identity.userId));
+    this.userSockets.add(identity.userId, socket.id);
+    this.limitRate(socket);
+    this.expiryTimers.schedule(socket.id, identity);
+    this.logger.log(`Connected socket=${socket.id} user=${identity.userId} role=${identity.role} transport=${socket.conn.transport.name}`);
+    socket.emit('authenticated', { success: true, userId: identity.userId, role: identity.role, ...(identity.email ? { email: identity.email } : {}) });
+    try {
+      const unreadCount = this.inbox ? await this.inbox.unreadCount(identity.userId) : 0;
+      if (socket.connected) socket.emit('notification:unread_count', { unreadCount });
+    } catch (error) {
+      this.logger.error(`Unread count for user=${identity.userId} failed: ${(error as Error).message}`);
+    }
+  }
+
+  handleDisconnect(socket: GatewaySocket, reason?: string): void {
+    const { identity } = socket.data;
+    this.expiryTimers.cancel(socket.id);
+    if (!identity) return;
+    this.userSockets.remove(identity.userId, socket.id);
+    this.logger.log(`Disconnected socket=${socket.id} user=${identity.userId} reason=${reason ?? 'unknown'}`);
+  }
+
+  @SubscribeMessage('auth:refresh')
+  refresh(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: RefreshTokenDto): Reply<'auth:refresh'> {
+    let identity;
+    try {
+      identity = this.tokens.verify(body.token);
+    } catch (error) {
+      if (error instanceof TokenError) throw new WsException({ code: error.code, message: error.message });
+      throw error;
+    }
+    if (identity.userId !== socket.data.identity.userId) {
+      throw new WsException({ code: ErrorCode.FORBIDDEN, message: 'The new token belongs to another user' });
+    }
+    socket.data.identity = identity;
+    this.expiryTimers.schedule(socket.id, identity);
+    this.leaveTopicsNoLongerAllowed(socket);
+    return { ok: true, userId: identity.userId, expiresAt: identity.expiresAt };
+  }
+
+  @UseGuards(WsJwtGuard)
+  @SubscribeMessage('notification:mark_read')
+  async markRead(@ConnectedSocket() socket: GatewaySocket, @MessageBody() body: MarkReadDto): Promise<Reply<'notification:mark_read'>> {
+    const result = await this.inbox?.markRead(socket.data.identity.userId, body.notificationId);
+    if (!result) throw new WsException({ code: ErrorCode.NOT_FOUND, message: `No notification '${body.notificationId}'` });
+    return { ok: true, notificationId: body.notificationId, unreadCount: result.unreadCount };
+  }
+
+  @UseGuards(WsJwtGuard)
+  @SubscribeMessage('notification:mark_all_read')
+  async markAllRead(@ConnectedSocket() socket: GatewaySocket, @MessageBody() _body: MarkAllReadDto): Promise<Reply<'notification:mark_all_read'>> {
+    const result = this.inbox ? await this.inbox.markAllRead(socket.data.identity.userId) : { unreadCount: 0 };
+    return { ok: true, unreadCount: result.unreadCount };
+  }
+
+  /** Stop accepting, say goodbye, close every transport and wait (bounded) for the sockets to go. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.handshake.stopAccepting();
+    const server = this.server;
+    if (!server) return;
+    const sockets = server.of('/').sockets;
+    this.logger.log(`Shutting down: closing ${sockets.size} sockets`);
+    server.emit('system:event', { level: 'warning', message: 'Server is shutting down', data: { code: ErrorCode.SHUTTING_DOWN }, timestamp: new Date().toISOString() });
+    // Closing the transport (not `socket.disconnect()`) makes socket.io-client reconnect by itself, to another instance.
+    for (const socket of sockets.values()) socket.conn.close();
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  private limitRate(socket: GatewaySocket): void {
+    const limiter = new RateLimiter(this.options.rateLimitPerSecond, Date.now());
+    socket.use((packet, next) => {
+      const verdict = limiter.take(Date.now());
+      if (verdict === 'allow') return next();
+      if (verdict === 'abuse') {
+        this.logger.warn(`Disconnecting socket=${socket.id} user=${socket.data.identity.userId}: sustained rate-limit abuse`);
+        socket.emit('error', { code: ErrorCode.RATE_LIMITED, message: 'Too many events; disconnected' });
+        socket.disconnect(true);
+        return;
+      }
+      replyError(socket, packet.at(-1), { code: ErrorCode.RATE_LIMITED, message: `More than ${this.options.rateLimitPerSecond} events/s` });
+    });
+  }
+
+  private expire(socketId: string): void {
+    const socket = this.server?.of('/').sockets.get(socketId);
+    if (!socket) return;
+    socket.emit('error', { code: ErrorCode.TOKEN_EXPIRED, message: 'Token has expired; reconnect with a new one' });
+    socket.disconnect(true);
+  }
+
+  /** After a refresh with a lower role, drop topics the new role may not hold (e.g. `system`). */
+  private leaveTopicsNoLongerAllowed(socket: GatewaySocket): void {
+    const own = new Set([socket.id, userRoom(socket.data.identity.userId)]);
+    for (const room of socket.rooms) {
+      if (!own.has(room) && !authorizeTopic(room, socket.data.identity.role).ok) void socket.leave(room);
+    }
+  }
+}

@@ -1,0 +1,12 @@
+import type { Server, Socket } from 'socket.io';
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents } from '#contracts';
+import type { Identity } from '../auth/identity.js';
+
+/** What the handshake leaves on `socket.data`: plain data only, the Redis adapter serializes it. */
+export interface SocketData {
+  identity: Identity;
+  address: string;
+}
+
+export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -1,0 +1,13 @@
+export { TokenError, TokenService, type TokenClaims } from './auth/token.service.js';
+export { bearerToken } from './auth/token-extraction.js';
+export type { Identity } from './auth/identity.js';
+export { WsJwtGuard } from './auth/ws-jwt.guard.js';
+export { ConnectionLimiter } from './connections/connection-limiter.js';
+export { validationMessages } from './filters/validation-messages.js';
+export type { GatewayServer, GatewaySocket, SocketData } from './gateway/socket.types.js';
+export { NOTIFICATION_INBOX, type NotificationInbox } from './inbox/notification-inbox.port.js';
+export { RealtimeIoAdapter, useRealtimeAdapter } from './realtime-io.adapter.js';
+export { RealtimeModule } from './realtime.module.js';
+export type { JwtOptions, RealtimeModuleAsyncOptions, RealtimeModuleOptions } from './realtime.options.js';
+export { authorizeTopic } from './topics/topic-acl.js';
+export { WebSocketService } from './websocket.service.js';

@@ -1,0 +1,41 @@
+import type { IncomingMessage } from 'node:http';
+import type { INestApplication } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { Server, ServerOptions } from 'socket.io';
+import { originAllowed } from './connections/origin.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from './realtime.options.js';
+
+/**
+ * Builds the Socket.IO server from the module's options (path, CORS, keepalive, payload limit),
+ * since `@WebSocketGateway()` metadata is static. Install with {@link useRealtimeAdapter}.
+ */
+export class RealtimeIoAdapter extends IoAdapter {
+  private readonly options: ResolvedRealtimeOptions;
+
+  constructor(app: INestApplication) {
+    super(app);
+    this.options = app.get<ResolvedRealtimeOptions>(REALTIME_OPTIONS);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const { path, corsOrigins, pingIntervalMs, pingTimeoutMs, maxPayloadBytes } = this.options;
+    return super.createIOServer(port, {
+      ...(options as ServerOptions),
+      path,
+      serveClient: false,
+      transports: ['websocket', 'polling'],
+      pingInterval: pingIntervalMs,
+      pingTimeout: pingTimeoutMs,
+      maxHttpBufferSize: maxPayloadBytes,
+      cors: { origin: corsOrigins.includes('*') ? '*' : corsOrigins, credentials: !corsOrigins.includes('*') },
+      // CORS does not cover WebSocket upgrades: refuse foreign browser origins here for both transports.
+      allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) =>
+        originAllowed(req.headers.origin, req.headers.host, corsOrigins) ? callback(null, true) : callback('Origin not allowed', false),
+    });
+  }
+}
+
+/** Installs the gateway's Socket.IO adapter on `app`; call before `app.init()`/`listen()`. */
+export function useRealtimeAdapter(app: INestApplication): void {
+  app.useWebSocketAdapter(new RealtimeIoAdapter(app));
+}

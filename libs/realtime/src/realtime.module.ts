@@ -1,0 +1,66 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { HandshakeAuthenticator } from './auth/handshake-authenticator.js';
+import { TokenService } from './auth/token.service.js';
+import { WsJwtGuard } from './auth/ws-jwt.guard.js';
+import { ConnectionLimiter } from './connections/connection-limiter.js';
+import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
+import { NotificationsGateway } from './gateway/notifications.gateway.js';
+import { TopicsGateway } from './gateway/topics.gateway.js';
+import {
+  REALTIME_OPTIONS,
+  resolveRealtimeOptions,
+  type RealtimeModuleAsyncOptions,
+  type RealtimeModuleOptions,
+  type ResolvedRealtimeOptions,
+} from './realtime.options.js';
+import { WebSocketService } from './websocket.service.js';
+
+const providers: Provider[] = [
+  TokenService,
+  WsJwtGuard,
+  UserSocketsRegistry,
+  HandshakeAuthenticator,
+  WebSocketService,
+  NotificationsGateway,
+  TopicsGateway,
+  {
+    provide: ConnectionLimiter,
+    inject: [REALTIME_OPTIONS],
+    useFactory: (options: ResolvedRealtimeOptions) => new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp),
+  },
+];
+const exported = [REALTIME_OPTIONS, TokenService, WsJwtGuard, WebSocketService, ConnectionLimiter];
+
+/**
+ * The real-time gateway as a Nest module: handshake auth, user rooms, topics and
+ * {@link WebSocketService}. Install the adapter with `useRealtimeAdapter(app)` before `listen()`.
+ * For `notification:unread_count` and the mark-read commands, provide `NOTIFICATION_INBOX` globally.
+ */
+@Module({})
+export class RealtimeModule {
+  static forRoot(options: RealtimeModuleOptions): DynamicModule {
+    return {
+      module: RealtimeModule,
+      global: true,
+      providers: [{ provide: REALTIME_OPTIONS, useValue: resolveRealtimeOptions(options) }, ...providers],
+      exports: exported,
+    };
+  }
+
+  static forRootAsync(options: RealtimeModuleAsyncOptions): DynamicModule {
+    return {
+      module: RealtimeModule,
+      global: true,
+      imports: options.imports ?? [],
+      providers: [
+        {
+          provide: REALTIME_OPTIONS,
+          inject: options.inject ?? [],
+          useFactory: async (...args: unknown[]) => resolveRealtimeOptions(await options.useFactory(...args)),
+        },
+        ...providers,
+      ],
+      exports: exported,
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import type { ModuleMetadata } from '@nestjs/common';
+
+export interface JwtOptions {
+  /** HS256 key. Unset: HS256 tokens are refused (only `publicKey` tokens are accepted). */
+  secret?: string;
+  /** PEM. When set, RS256 and ES256 tokens are verified with it. */
+  publicKey?: string;
+  /** Checked when set. */
+  issuer?: string;
+  /** Checked when set. */
+  audience?: string;
+}
+
+export interface RealtimeModuleOptions {
+  jwt: JwtOptions;
+  /** Socket.IO path. @default '/socket.io/' */
+  path?: string;
+  /** Origins allowed for HTTP polling and for browser WebSocket upgrades; `['*']` allows any. @default [] (same origin only) */
+  corsOrigins?: string[];
+  /** Sockets per instance, both protocols together. @default 10000 */
+  maxConnections?: number;
+  /** Sockets per client address; 0 is off. @default 0 */
+  maxConnectionsPerIp?: number;
+  /** Take the client address from `X-Forwarded-For`. @default false */
+  trustProxy?: boolean;
+  /** Largest client message in bytes; a larger one closes that connection. @default 65536 */
+  maxPayloadBytes?: number;
+  /** Client events per second per socket; bursts of twice as many pass. @default 50 */
+  rateLimitPerSecond?: number;
+  /** Keepalive ping interval in ms. @default 30000 */
+  pingIntervalMs?: number;
+  /** A peer that does not answer a ping within this many ms is dropped. @default 10000 */
+  pingTimeoutMs?: number;
+}
+
+export type ResolvedRealtimeOptions = Required<Omit<RealtimeModuleOptions, 'jwt'>> & { jwt: JwtOptions };
+
+export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
+
+export function resolveRealtimeOptions(options: RealtimeModuleOptions): ResolvedRealtimeOptions {
+  return {
+    path: '/socket.io/',
+    corsOrigins: [],
+    maxConnections: 10_000,
+    maxConnectionsPerIp: 0,
+    trustProxy: false,
+    maxPayloadBytes: 65_536,
+    rateLimitPerSecond: 50,
+    pingIntervalMs: 30_000,
+    pingTimeoutMs: 10_000,
+    ...stripUndefined(options),
+  };
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export interface RealtimeModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory: (...args: any[]) => RealtimeModuleOptions | Promise<RealtimeModuleOptions>;
+  inject?: any[];
+}

@@ -1,0 +1,104 @@
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  userRoom,
+  type AchievementUnlockedPayload,
+  type LeaderboardUpdatedPayload,
+  type NotificationView,
+  type RankUpdatedPayload,
+  type ServerEventName,
+  type ServerEventPayloads,
+  type SystemEventPayload,
+  type Topic,
+  type XpGainedPayload,
+} from '#contracts';
+import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
+import type { GatewayServer } from './gateway/socket.types.js';
+
+/**
+ * The only way the application emits to clients. Other modules inject it; the Socket.IO server
+ * itself stays private. Every method is typed against the shared event map in `#contracts`.
+ */
+@Injectable()
+export class WebSocketService {
+  private readonly logger = new Logger(WebSocketService.name);
+  private server: GatewayServer | null = null;
+
+  constructor(private readonly userSockets: UserSocketsRegistry) {}
+
+  /** Called once by the gateway when the Socket.IO server exists. */
+  attach(server: GatewayServer): void {
+    this.server = server;
+  }
+
+  emitToUser<E extends ServerEventName>(userId: string, event: E, payload: ServerEventPayloads[E]): void {
+    this.emitToRooms([userRoom(userId)], event, payload);
+  }
+
+  /** One emit for all the users: a socket gets the event once. */
+  emitToUsers<E extends ServerEventName>(userIds: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
+    if (userIds.length === 0) return;
+    this.emitToRooms(userIds.map(userRoom), event, payload);
+  }
+
+  /** A socket subscribed to several of `topics` gets the event once. */
+  emitToTopic<E extends ServerEventName>(topics: Topic | readonly Topic[], event: E, payload: ServerEventPayloads[E]): void {
+    this.emitToRooms(typeof topics === 'string' ? [topics] : topics, event, payload);
+  }
+
+  broadcast<E extends ServerEventName>(event: E, payload: ServerEventPayloads[E]): void {
+    const server = this.requireServer(event);
+    if (server) emitOn(server, event, payload);
+  }
+
+  emitSystemEvent(level: SystemEventPayload['level'], message: string, data?: unknown, topic: Topic = 'system'): void {
+    this.emitToTopic(topic, 'system:event', { level, message, ...(data === undefined ? {} : { data }), timestamp: new Date().toISOString() });
+  }
+
+  /** For notifications already stored elsewhere; `NotificationsService.notify` stores and emits. */
+  emitNotificationToUser(userId: string, notification: NotificationView): void {
+    this.emitToUser(userId, 'notification:new', { notification, timestamp: new Date().toISOString() });
+  }
+
+  emitNotificationToUsers(userIds: readonly string[], notification: NotificationView): void {
+    this.emitToUsers(userIds, 'notification:new', { notification, timestamp: new Date().toISOString() });
+  }
+
+  emitAchievementUnlocked(userId: string, achievement: AchievementUnlockedPayload): void {
+    this.emitToUser(userId, 'achievement:unlocked', achievement);
+  }
+
+  emitXpGained(userId: string, xp: XpGainedPayload): void {
+    this.emitToUser(userId, 'xp:gained', xp);
+  }
+
+  emitRankUpdated(userId: string, rank: RankUpdatedPayload): void {
+    this.emitToUser(userId, 'rank:updated', rank);
+  }
+
+  broadcastLeaderboardUpdate(update: LeaderboardUpdatedPayload): void {
+    this.broadcast('leaderboard:updated', update);
+  }
+
+  async isUserConnected(userId: string): Promise<boolean> {
+    return (await this.getUserSocketCount(userId)) > 0;
+  }
+
+  async getUserSocketCount(userId: string): Promise<number> {
+    return this.userSockets.socketCount(userId);
+  }
+
+  private emitToRooms<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
+    const server = this.requireServer(event);
+    if (server) emitOn(server.to(rooms as string[]), event, payload);
+  }
+
+  private requireServer(event: string): GatewayServer | null {
+    if (!this.server) this.logger.warn(`Dropped '${event}': the Socket.IO server is not initialised yet`);
+    return this.server;
+  }
+}
+
+/** Socket.IO's typed `emit` cannot follow a generic event name, so the one cast lives here. */
+function emitOn<E extends ServerEventName>(target: { emit: (...args: any[]) => unknown }, event: E, payload: ServerEventPayloads[E]): void {
+  target.emit(event, payload);
+}

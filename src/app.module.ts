@@ -1,0 +1,23 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { NotificationsModule } from '#notifications';
+import { RealtimeModule } from '#realtime';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { HealthModule } from './health/health.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        RealtimeModule.forRoot(config.realtime),
+        NotificationsModule.forRoot({ maxPerUser: config.notificationsMaxPerUser }),
+        AuthModule.forRoot({ devTokens: config.devTokens }),
+        HealthModule,
+      ],
+    };
+  }
+}

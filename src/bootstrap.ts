@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { ConsoleLogger, ValidationPipe, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { useRealtimeAdapter } from '#realtime';
+import { AppModule } from './app.module.js';
+import { LOG_LEVELS, type AppConfig } from './config/app-config.js';
+
+export const API_PREFIX = 'api/v1';
+
+/** Builds the gateway app (not yet listening): used by `main.ts` and by the end-to-end tests. */
+export async function createGateway(config: AppConfig): Promise<INestApplication> {
+  const logger = new ConsoleLogger({
+    logLevels: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1),
+    json: config.logFormat === 'json',
+  });
+  // forceCloseConnections: keep-alive HTTP sockets must not hold shutdown past its deadline.
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger, forceCloseConnections: true });
+  app.setGlobalPrefix(API_PREFIX);
+  const anyOrigin = config.corsOrigins.includes('*');
+  app.enableCors({ origin: anyOrigin ? '*' : config.corsOrigins, credentials: !anyOrigin });
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  useRealtimeAdapter(app);
+  return app;
+}

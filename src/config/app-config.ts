@@ -1,0 +1,115 @@
+import { createPublicKey } from 'node:crypto';
+import type { LogLevel } from '@nestjs/common';
+import type { RealtimeModuleOptions } from '#realtime';
+import { EnvReader } from './env-reader.js';
+
+/** Used only outside production, where it is fine for it to be public. */
+export const DEV_JWT_SECRET = 'dev-only-secret-do-not-use-in-production-7f3a9c';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const satisfies readonly LogLevel[];
+
+/** Everything the gateway reads from its environment, validated once at start-up. */
+export interface AppConfig {
+  production: boolean;
+  /** `PORT`: HTTP, Socket.IO and the plain WebSocket endpoint. */
+  port: number;
+  logLevel: LogLevel;
+  logFormat: 'text' | 'json';
+  corsOrigins: string[];
+  realtime: RealtimeModuleOptions;
+  /** `AUTH_DEV_TOKENS`: `POST /api/v1/auth/dev-token`. */
+  devTokens: boolean;
+  /** `DEMO_FEED`: the simulated sensor `demo-1`. */
+  demoFeed: boolean;
+  mqtt: { url?: string; brokerPort: number; shareGroup?: string };
+  redisUrl?: string;
+  notificationsMaxPerUser: number;
+}
+
+export type ConfigResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] };
+
+export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
+  const read = new EnvReader(env);
+  const production = read.string('NODE_ENV') === 'production';
+
+  const corsOrigins = read.list('CORS_ORIGIN', ['http://localhost:5173', 'http://localhost:3000']);
+  for (const origin of corsOrigins) {
+    if (origin !== '*' && !isOrigin(origin)) read.problem('CORS_ORIGIN', `"${origin}" is not an origin like https://app.example.com`);
+  }
+
+  const wsPath = read.string('WS_PATH', '/socket.io/');
+  if (!wsPath.startsWith('/')) read.problem('WS_PATH', `must start with "/", got "${wsPath}"`);
+
+  const jwtPublicKey = readPublicKey(read);
+  const jwtSecret = readSecret(read, production, jwtPublicKey !== undefined);
+
+  const devTokens = read.bool('AUTH_DEV_TOKENS', !production);
+  if (production && devTokens) read.problem('AUTH_DEV_TOKENS', 'must not be true when NODE_ENV=production');
+
+  const redisUrl = read.url('REDIS_URL', ['redis', 'rediss']);
+  const config: AppConfig = {
+    production,
+    port: read.int('PORT', 3000, { min: 0, max: 65_535 }),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'log'),
+    logFormat: read.oneOf('LOG_FORMAT', ['text', 'json'] as const, production ? 'json' : 'text'),
+    corsOrigins,
+    realtime: {
+      jwt: { secret: jwtSecret, publicKey: jwtPublicKey, issuer: read.string('JWT_ISSUER'), audience: read.string('JWT_AUDIENCE') },
+      path: wsPath,
+      corsOrigins,
+      maxConnections: read.int('WEBSOCKET_MAX_CONNECTIONS', 10_000, { min: 1 }),
+      maxConnectionsPerIp: read.int('WS_MAX_CONNECTIONS_PER_IP', 0, { min: 0 }),
+      trustProxy: read.bool('TRUST_PROXY', false),
+      maxPayloadBytes: read.int('WS_MAX_PAYLOAD', 65_536, { min: 1024, max: 16 * 1024 * 1024 }),
+      rateLimitPerSecond: read.int('WS_RATE_LIMIT', 50, { min: 1, max: 100_000 }),
+      pingIntervalMs: read.number('WEBSOCKET_PING_INTERVAL', 30, { min: 0, exclusiveMin: true, max: 3600 }) * 1000,
+      pingTimeoutMs: read.number('WEBSOCKET_PING_TIMEOUT', 10, { min: 0, exclusiveMin: true, max: 3600 }) * 1000,
+    },
+    devTokens,
+    demoFeed: read.bool('DEMO_FEED', !production),
+    mqtt: {
+      url: read.url('MQTT_URL', ['mqtt', 'mqtts', 'tcp', 'ssl', 'ws', 'wss']),
+      brokerPort: read.int('MQTT_BROKER_PORT', 1883, { min: 0, max: 65_535 }),
+      shareGroup: read.string('MQTT_SHARE_GROUP') ?? (redisUrl ? 'gateway' : undefined),
+    },
+    redisUrl,
+    notificationsMaxPerUser: read.int('NOTIFICATIONS_MAX_PER_USER', 1000, { min: 1, max: 100_000 }),
+  };
+  return read.errors.length > 0 ? { ok: false, errors: read.errors } : { ok: true, config };
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+function readPublicKey(read: EnvReader): string | undefined {
+  // Env files often carry PEMs on one line with literal "\n".
+  const pem = read.raw('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+  if (pem === undefined) return undefined;
+  try {
+    const key = createPublicKey(pem);
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (key.asymmetricKeyType === 'rsa' || (key.asymmetricKeyType === 'ec' && curve === 'prime256v1')) return pem;
+    read.problem('JWT_PUBLIC_KEY', `must be an RSA or EC P-256 public key, got ${key.asymmetricKeyType}${curve ? ` ${curve}` : ''}`);
+  } catch {
+    read.problem('JWT_PUBLIC_KEY', 'is not a PEM public key');
+  }
+  return undefined;
+}
+
+function readSecret(read: EnvReader, production: boolean, hasPublicKey: boolean): string | undefined {
+  const secret = read.raw('JWT_SECRET');
+  if (!production) return secret ?? DEV_JWT_SECRET;
+  if (secret === undefined) {
+    if (!hasPublicKey) read.problem('JWT_SECRET', 'must be set when NODE_ENV=production (or set JWT_PUBLIC_KEY)');
+    return undefined;
+  }
+  if (secret === DEV_JWT_SECRET) read.problem('JWT_SECRET', 'is the development default; set your own when NODE_ENV=production');
+  else if (secret.length < 32) read.problem('JWT_SECRET', 'must be at least 32 characters when NODE_ENV=production');
+  return secret;
+}

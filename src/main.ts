@@ -1,0 +1,48 @@
+import { Logger } from '@nestjs/common';
+import { createGateway } from './bootstrap.js';
+import { loadConfig } from './config/app-config.js';
+
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+async function main(): Promise<void> {
+  const loaded = loadConfig(process.env);
+  if (!loaded.ok) {
+    for (const line of loaded.errors) console.error(`Invalid environment: ${line}`);
+    process.exit(1);
+  }
+  const { config } = loaded;
+  const logger = new Logger('Main');
+  const app = await createGateway(config);
+  try {
+    await app.listen(config.port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(`Port ${config.port} is already in use: set PORT to a free port`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  logger.log(`Gateway listening on ${await app.getUrl()} (Socket.IO path ${config.realtime.path})`);
+  if (!config.redisUrl) logger.warn('REDIS_URL unset: single instance with in-memory stores; data does not survive a restart');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: draining connections`);
+    setTimeout(() => {
+      logger.error(`Shutdown did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    await app.close();
+    logger.log('Shutdown complete');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(`Gateway failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

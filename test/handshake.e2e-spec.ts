@@ -1,0 +1,180 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { DEV_JWT_SECRET } from '../src/config/app-config.js';
+import { client, closeAllClients, connectAs, connectError, nextEvent } from './support/clients.js';
+import { startGateway, type TestGateway } from './support/gateway.js';
+import { signWith, unsignedToken } from './support/tokens.js';
+
+describe('Socket.IO handshake', () => {
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    gateway = await startGateway();
+  });
+  afterEach(() => closeAllClients());
+  afterAll(() => gateway.close());
+
+  it('admits a valid token and sends authenticated, then the unread count', async () => {
+    const socket = client(gateway.url, { auth: { token: gateway.token('alice', { email: 'alice@example.com', role: 'admin' }) } });
+    const events: string[] = [];
+    socket.onAny((event: string) => events.push(event));
+    const authenticated = nextEvent(socket, 'authenticated');
+    const unread = nextEvent(socket, 'notification:unread_count');
+    socket.connect();
+    expect(await authenticated).toEqual({ success: true, userId: 'alice', email: 'alice@example.com', role: 'admin' });
+    expect(await unread).toEqual({ unreadCount: 0 });
+    expect(events).toEqual(['authenticated', 'notification:unread_count']);
+  });
+
+  it('reads the token from auth.token, the Authorization header and the query, in that order', async () => {
+    const fromAuth = await connectAs(gateway.url, gateway.token('from-auth'));
+    expect(fromAuth.connected).toBe(true);
+
+    const header = client(gateway.url, { extraHeaders: { Authorization: `Bearer ${gateway.token('from-header')}` } });
+    const headerAuth = nextEvent(header, 'authenticated');
+    header.connect();
+    expect((await headerAuth).userId).toBe('from-header');
+
+    const query = client(gateway.url, { query: { token: gateway.token('from-query') } });
+    const queryAuth = nextEvent(query, 'authenticated');
+    query.connect();
+    expect((await queryAuth).userId).toBe('from-query');
+
+    const all = client(gateway.url, {
+      auth: { token: gateway.token('first') },
+      extraHeaders: { Authorization: `Bearer ${gateway.token('second')}` },
+      query: { token: gateway.token('third') },
+    });
+    const allAuth = nextEvent(all, 'authenticated');
+    all.connect();
+    expect((await allAuth).userId).toBe('first');
+  });
+
+  it('takes the user id from sub, else userId, else id, and defaults the role to user', async () => {
+    for (const [claims, expected] of [
+      [{ sub: 's-1', userId: 'u-1', id: 'i-1' }, 's-1'],
+      [{ userId: 'u-2', id: 'i-2' }, 'u-2'],
+      [{ id: 42 }, '42'],
+    ] as const) {
+      const socket = client(gateway.url, { auth: { token: signWith({ ...claims, role: 'superuser' }, DEV_JWT_SECRET, { expiresIn: 60 }) } });
+      const authenticated = nextEvent(socket, 'authenticated');
+      socket.connect();
+      expect(await authenticated).toEqual({ success: true, userId: expected, role: 'user' });
+    }
+  });
+
+  it.each([
+    ['no token at all', {}, 'TOKEN_MISSING'],
+    ['an empty auth.token', { auth: { token: '' } }, 'TOKEN_MISSING'],
+    ['garbage', { auth: { token: 'not-a-jwt' } }, 'TOKEN_INVALID'],
+    ['alg none', { auth: { token: unsignedToken({ sub: 'mallory', role: 'admin' }) } }, 'TOKEN_INVALID'],
+    ['a wrong key', { auth: { token: signWith({ sub: 'mallory' }, 'some-other-secret-of-sufficient-length') } }, 'TOKEN_INVALID'],
+    ['an expired token', { auth: { token: signWith({ sub: 'bob', exp: Math.floor(Date.now() / 1000) - 10 }, DEV_JWT_SECRET) } }, 'TOKEN_EXPIRED'],
+    ['a not-yet-valid token', { auth: { token: signWith({ sub: 'bob' }, DEV_JWT_SECRET, { notBefore: 3600 }) } }, 'TOKEN_INVALID'],
+    ['a token without a user id', { auth: { token: signWith({ role: 'admin' }, DEV_JWT_SECRET) } }, 'TOKEN_INVALID'],
+    ['a malformed Authorization header', { extraHeaders: { Authorization: 'Token abc' } }, 'TOKEN_MISSING'],
+  ])('refuses %s with connect_error Unauthorized', async (_case, options, code) => {
+    const error = await connectError(client(gateway.url, options));
+    expect(error.message).toBe('Unauthorized');
+    expect(error.data).toEqual({ code });
+  });
+
+  it('refuses a browser origin outside CORS_ORIGIN and admits a listed one', async () => {
+    const token = gateway.token('web');
+    const foreign = client(gateway.url, { auth: { token }, extraHeaders: { Origin: 'https://evil.example' } });
+    await expect(connectError(foreign)).resolves.toBeInstanceOf(Error);
+    const listed = await connectAs(gateway.url, token, { extraHeaders: { Origin: 'http://localhost:5173' } });
+    expect(listed.connected).toBe(true);
+  });
+});
+
+describe('Socket.IO handshake with JWT_PUBLIC_KEY, issuer and audience', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const publicPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    gateway = await startGateway({ JWT_PUBLIC_KEY: publicPem, JWT_ISSUER: 'https://idp.example', JWT_AUDIENCE: 'gateway' });
+  });
+  afterEach(() => closeAllClients());
+  afterAll(() => gateway.close());
+
+  const rs256 = (claims: object, options: object = {}) =>
+    signWith(claims, rsa.privateKey, { algorithm: 'RS256', expiresIn: 60, issuer: 'https://idp.example', audience: 'gateway', ...options });
+
+  it('admits an RS256 token from the identity provider', async () => {
+    const socket = await connectAs(gateway.url, rs256({ sub: 'carol', role: 'service' }));
+    expect(socket.connected).toBe(true);
+  });
+
+  it.each([
+    ['a wrong issuer', () => rs256({ sub: 'carol' }, { issuer: 'https://other.example' })],
+    ['a wrong audience', () => rs256({ sub: 'carol' }, { audience: 'someone-else' })],
+    ['no issuer', () => signWith({ sub: 'carol' }, rsa.privateKey, { algorithm: 'RS256', audience: 'gateway' })],
+    ['an ES256 token signed by another key', () => signWith({ sub: 'carol' }, ec.privateKey, { algorithm: 'ES256', issuer: 'https://idp.example', audience: 'gateway' })],
+    ['an HS256 token keyed with the public key (algorithm confusion)', () => signWith({ sub: 'carol' }, publicPem, { issuer: 'https://idp.example', audience: 'gateway' })],
+  ])('refuses %s', async (_case, makeToken) => {
+    const error = await connectError(client(gateway.url, { auth: { token: makeToken() } }));
+    expect(error.data).toEqual({ code: 'TOKEN_INVALID' });
+  });
+});
+
+describe('connection caps', () => {
+  afterEach(() => closeAllClients());
+
+  it('refuses handshakes beyond WEBSOCKET_MAX_CONNECTIONS with SERVER_FULL and admits again after a disconnect', async () => {
+    const gateway = await startGateway({ WEBSOCKET_MAX_CONNECTIONS: '2' });
+    try {
+      const first = await connectAs(gateway.url, gateway.token('u1'));
+      await connectAs(gateway.url, gateway.token('u2'));
+      const error = await connectError(client(gateway.url, { auth: { token: gateway.token('u3') } }));
+      expect(error.data).toEqual({ code: 'SERVER_FULL' });
+
+      const gone = new Promise((resolve) => first.once('disconnect', resolve));
+      first.disconnect();
+      await gone;
+      // The server releases the slot when it sees the close; retry until it has.
+      let admitted = false;
+      for (let attempt = 0; attempt < 50 && !admitted; attempt++) {
+        admitted = await connectAs(gateway.url, gateway.token('u3')).then(
+          () => true,
+          (refused: { data?: { code?: string } }) => {
+            if (refused.data?.code !== 'SERVER_FULL') throw refused;
+            return new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20));
+          },
+        );
+      }
+      expect(admitted).toBe(true);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('refuses a refused token without holding a slot', async () => {
+    const gateway = await startGateway({ WEBSOCKET_MAX_CONNECTIONS: '1' });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const error = await connectError(client(gateway.url, { auth: { token: 'bad' } }));
+        expect(error.data).toEqual({ code: 'TOKEN_INVALID' });
+      }
+      expect((await connectAs(gateway.url, gateway.token('u1'))).connected).toBe(true);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('applies WS_MAX_CONNECTIONS_PER_IP per client address', async () => {
+    const gateway = await startGateway({ WS_MAX_CONNECTIONS_PER_IP: '2', TRUST_PROXY: 'true' });
+    try {
+      const from = (address: string) => ({ extraHeaders: { 'X-Forwarded-For': `198.51.100.7, ${address}` } });
+      await connectAs(gateway.url, gateway.token('a'), from('203.0.113.1'));
+      await connectAs(gateway.url, gateway.token('a'), from('203.0.113.1'));
+      const error = await connectError(client(gateway.url, { auth: { token: gateway.token('a') }, ...from('203.0.113.1') }));
+      expect(error.data).toEqual({ code: 'TOO_MANY_CONNECTIONS' });
+      expect((await connectAs(gateway.url, gateway.token('b'), from('203.0.113.2'))).connected).toBe(true);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
