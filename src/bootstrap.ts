@@ -18,6 +18,7 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   app.setGlobalPrefix(API_PREFIX);
   const anyOrigin = config.corsOrigins.includes('*');
   app.enableCors({ origin: anyOrigin ? '*' : config.corsOrigins, credentials: !anyOrigin });
+  // Also runs on gateway payloads (Nest applies global pipes there); the realtime filter answers VALIDATION_FAILED.
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   useRealtimeAdapter(app);
   return app;

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { HandshakeAuthenticator } from '../libs/realtime/src/auth/handshake-authenticator.js';
 import { DEV_JWT_SECRET } from '../src/config/app-config.js';
 import { client, closeAllClients, connectAs, connectError, nextEvent } from './support/clients.js';
 import { startGateway, type TestGateway } from './support/gateway.js';
@@ -79,10 +80,27 @@ describe('Socket.IO handshake', () => {
     expect(error.data).toEqual({ code });
   });
 
+  it('refuses new handshakes with SHUTTING_DOWN once draining has begun', async () => {
+    const draining = await startGateway();
+    try {
+      const holder = await connectAs(draining.url, draining.token('holder'));
+      draining.app.get(HandshakeAuthenticator).stopAccepting();
+      const error = await connectError(client(draining.url, { auth: { token: draining.token('late') } }));
+      expect(error.message).toBe('Server shutting down');
+      expect(error.data).toEqual({ code: 'SHUTTING_DOWN' });
+      expect(holder.connected).toBe(true);
+    } finally {
+      await draining.close();
+    }
+  });
+
   it('refuses a browser origin outside CORS_ORIGIN and admits a listed one', async () => {
     const token = gateway.token('web');
     const foreign = client(gateway.url, { auth: { token }, extraHeaders: { Origin: 'https://evil.example' } });
-    await expect(connectError(foreign)).resolves.toBeInstanceOf(Error);
+    // Refused by the engine before any namespace handshake: a transport-level connect_error.
+    const refused = await connectError(foreign);
+    expect(refused.message).toBe('websocket error');
+    expect(foreign.connected).toBe(false);
     const listed = await connectAs(gateway.url, token, { extraHeaders: { Origin: 'http://localhost:5173' } });
     expect(listed.connected).toBe(true);
   });

@@ -1,4 +1,4 @@
-import { Catch, Logger, type ArgumentsHost, type WsExceptionFilter } from '@nestjs/common';
+import { BadRequestException, Catch, Logger, type ArgumentsHost, type WsExceptionFilter } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { ErrorCode, type ErrorBody } from '#contracts';
 import { replyError } from '../gateway/reply-error.js';
@@ -22,6 +22,12 @@ export class WsAckExceptionFilter implements WsExceptionFilter {
       const body = exception.getError();
       if (isErrorBody(body)) return body;
       return { code: ErrorCode.VALIDATION_FAILED, message: String(body) };
+    }
+    // A host app's global ValidationPipe runs before ours and throws the HTTP flavour.
+    if (exception instanceof BadRequestException) {
+      const response = exception.getResponse() as { message?: unknown };
+      const details = Array.isArray(response.message) ? response.message.map(String) : [exception.message];
+      return { code: ErrorCode.VALIDATION_FAILED, message: details.join('; '), details };
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { code: ErrorCode.INTERNAL_ERROR, message: 'Internal error' };

@@ -1,0 +1,94 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import jwt from 'jsonwebtoken';
+import { resolveRealtimeOptions, type JwtOptions } from '../realtime.options.js';
+import { TokenError, TokenService } from './token.service.js';
+
+const SECRET = 'unit-test-secret-that-is-long-enough-000';
+const sut = (jwtOptions: JwtOptions = { secret: SECRET }) => new TokenService(resolveRealtimeOptions({ jwt: jwtOptions }));
+const hs = (claims: object, options: jwt.SignOptions = {}, key: jwt.Secret = SECRET) => jwt.sign(claims, key, { algorithm: 'HS256', ...options });
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof TokenError) return error.code;
+    throw error;
+  }
+  return 'accepted';
+}
+
+describe('TokenService', () => {
+  it('maps claims to an identity', () => {
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    expect(sut().verify(hs({ sub: 'u1', role: 'admin', email: 'a@b.c', name: 'Ann', exp }))).toEqual({
+      userId: 'u1',
+      role: 'admin',
+      email: 'a@b.c',
+      name: 'Ann',
+      expiresAt: exp * 1000,
+    });
+  });
+
+  it.each([
+    [{ sub: 'from-sub', userId: 'x', id: 'y' }, 'from-sub'],
+    [{ userId: 'from-userId', id: 'y' }, 'from-userId'],
+    [{ id: 'from-id' }, 'from-id'],
+    [{ id: 7 }, '7'],
+  ])('takes the user id from sub, userId, id: %j', (claims, expected) => {
+    expect(sut().verify(hs(claims)).userId).toBe(expected);
+  });
+
+  it('reads unknown or missing roles as user and a missing exp as no expiry', () => {
+    expect(sut().verify(hs({ sub: 'u', role: 'root' }))).toEqual({ userId: 'u', role: 'user', expiresAt: null });
+  });
+
+  it.each([
+    ['alg none', `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.`, 'TOKEN_INVALID'],
+    ['a wrong secret', hs({ sub: 'x' }, {}, 'another-secret-another-secret-0000'), 'TOKEN_INVALID'],
+    ['expired', hs({ sub: 'x', exp: Math.floor(Date.now() / 1000) - 1 }), 'TOKEN_EXPIRED'],
+    ['not yet valid', hs({ sub: 'x' }, { notBefore: 60 }), 'TOKEN_INVALID'],
+    ['no user id', hs({ role: 'admin' }), 'TOKEN_INVALID'],
+    ['an empty user id', hs({ sub: '' }), 'TOKEN_INVALID'],
+    ['HS512', jwt.sign({ sub: 'x' }, SECRET, { algorithm: 'HS512' }), 'TOKEN_INVALID'],
+    ['not a JWT', 'abc', 'TOKEN_INVALID'],
+    ['a header that is not JSON', 'bm90IGpzb24.e30.sig', 'TOKEN_INVALID'],
+    ['a string payload', jwt.sign('just a string', SECRET, { algorithm: 'HS256' }), 'TOKEN_INVALID'],
+  ])('refuses %s', (_case, token, code) => {
+    expect(codeOf(() => sut().verify(token))).toBe(code);
+  });
+
+  it('checks issuer and audience when configured', () => {
+    const service = sut({ secret: SECRET, issuer: 'idp', audience: 'gw' });
+    expect(codeOf(() => service.verify(hs({ sub: 'x' }, { issuer: 'idp', audience: 'gw' })))).toBe('accepted');
+    expect(codeOf(() => service.verify(hs({ sub: 'x' }, { issuer: 'other', audience: 'gw' })))).toBe('TOKEN_INVALID');
+    expect(codeOf(() => service.verify(hs({ sub: 'x' }, { issuer: 'idp', audience: 'other' })))).toBe('TOKEN_INVALID');
+    expect(codeOf(() => service.verify(hs({ sub: 'x' })))).toBe('TOKEN_INVALID');
+    // Its own tokens carry the configured issuer and audience.
+    expect(service.verify(service.sign({ sub: 'me' }, 60)).userId).toBe('me');
+  });
+
+  it('pins RS256 to the public key and never uses the public key as an HMAC secret', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const service = sut({ publicKey: pem });
+    expect(service.verify(jwt.sign({ sub: 'rsa-user' }, privateKey, { algorithm: 'RS256' })).userId).toBe('rsa-user');
+    expect(codeOf(() => service.verify(hs({ sub: 'x' }, {}, pem)))).toBe('TOKEN_INVALID');
+    expect(codeOf(() => service.verify(jwt.sign({ sub: 'x' }, privateKey, { algorithm: 'RS512' })))).toBe('TOKEN_INVALID');
+    expect(() => service.sign({ sub: 'x' }, 60)).toThrow(/cannot sign/);
+  });
+
+  it('accepts ES256 with an EC P-256 key', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const service = sut({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+    expect(service.verify(jwt.sign({ sub: 'ec-user' }, privateKey, { algorithm: 'ES256' })).userId).toBe('ec-user');
+  });
+
+  it('assertCurrent refuses a missing or expired identity', () => {
+    const service = sut();
+    expect(codeOf(() => service.assertCurrent(undefined))).toBe('TOKEN_MISSING');
+    expect(codeOf(() => service.assertCurrent({ userId: 'u', role: 'user', expiresAt: 1000 }, 1000))).toBe('TOKEN_EXPIRED');
+    expect(codeOf(() => service.assertCurrent({ userId: 'u', role: 'user', expiresAt: 1001 }, 1000))).toBe('accepted');
+    expect(codeOf(() => service.assertCurrent({ userId: 'u', role: 'user', expiresAt: null }, 1000))).toBe('accepted');
+  });
+});

@@ -1,0 +1,30 @@
+import { describe, expect, it } from '@jest/globals';
+import { authorizeTopic } from './topic-acl.js';
+
+describe('authorizeTopic', () => {
+  it.each([
+    ['general', 'user', 'ok'],
+    ['sensors', 'user', 'ok'],
+    ['readings', 'service', 'ok'],
+    ['locations', 'user', 'ok'],
+    ['anomalies', 'user', 'ok'],
+    ['predictions', 'user', 'ok'],
+    ['sensor:boiler-1', 'user', 'ok'],
+    ['sensor:a.b_c-D9', 'user', 'ok'],
+    ['system', 'admin', 'ok'],
+    ['system', 'service', 'FORBIDDEN'],
+    ['system', 'user', 'FORBIDDEN'],
+    ['user:alice', 'user', 'FORBIDDEN'],
+    ['user:alice', 'admin', 'FORBIDDEN'],
+    ['sensor:', 'user', 'UNKNOWN_TOPIC'],
+    ['sensor:a/b', 'user', 'UNKNOWN_TOPIC'],
+    ['sensor:+', 'user', 'UNKNOWN_TOPIC'],
+    [`sensor:${'x'.repeat(65)}`, 'user', 'UNKNOWN_TOPIC'],
+    ['General', 'user', 'UNKNOWN_TOPIC'],
+    ['', 'user', 'UNKNOWN_TOPIC'],
+    ['__proto__', 'user', 'UNKNOWN_TOPIC'],
+  ] as const)('%s for %s: %s', (topic, role, expected) => {
+    const decision = authorizeTopic(topic, role);
+    expect(decision.ok ? 'ok' : decision.error.code).toBe(expected);
+  });
+});

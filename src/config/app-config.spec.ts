@@ -1,0 +1,70 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import { DEV_JWT_SECRET, loadConfig } from './app-config.js';
+
+const errorsOf = (env: Record<string, string>) => {
+  const result = loadConfig(env);
+  return result.ok ? [] : result.errors;
+};
+
+describe('loadConfig', () => {
+  it('has the contract defaults', () => {
+    const result = loadConfig({});
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.config).toMatchObject({
+      production: false,
+      port: 3000,
+      corsOrigins: ['http://localhost:5173', 'http://localhost:3000'],
+      devTokens: true,
+      demoFeed: true,
+      mqtt: { brokerPort: 1883 },
+      realtime: {
+        path: '/socket.io/',
+        jwt: { secret: DEV_JWT_SECRET },
+        maxConnections: 10_000,
+        maxConnectionsPerIp: 0,
+        trustProxy: false,
+        maxPayloadBytes: 65_536,
+        rateLimitPerSecond: 50,
+        pingIntervalMs: 30_000,
+        pingTimeoutMs: 10_000,
+      },
+    });
+    expect(result.config.mqtt.shareGroup).toBeUndefined();
+    expect(result.config.redisUrl).toBeUndefined();
+  });
+
+  it('turns dev conveniences off in production and defaults the share group with Redis', () => {
+    const result = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), REDIS_URL: 'redis://127.0.0.1:6379' });
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.config).toMatchObject({ devTokens: false, demoFeed: false, logFormat: 'json', mqtt: { shareGroup: 'gateway' } });
+  });
+
+  it.each([
+    [{ PORT: '70000' }, 'PORT: expected an integer from 0 to 65535, got "70000"'],
+    [{ PORT: '3.5' }, 'PORT: expected an integer from 0 to 65535, got "3.5"'],
+    [{ WEBSOCKET_PING_INTERVAL: '0' }, 'WEBSOCKET_PING_INTERVAL: expected a number above 0 to 3600, got "0"'],
+    [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY: expected true or false, got "maybe"'],
+    [{ WS_PATH: 'socket' }, 'WS_PATH: must start with "/", got "socket"'],
+    [{ REDIS_URL: 'http://user:pw@host' }, 'REDIS_URL: expected a URL with scheme redis, rediss, got "http://***@host"'],
+    [{ MQTT_URL: 'nope' }, 'MQTT_URL: expected a URL with scheme mqtt, mqtts, tcp, ssl, ws, wss, got "nope"'],
+    [{ JWT_PUBLIC_KEY: 'not a pem' }, 'JWT_PUBLIC_KEY: is not a PEM public key'],
+    [{ CORS_ORIGIN: 'https://a.example/path' }, 'CORS_ORIGIN: "https://a.example/path" is not an origin like https://app.example.com'],
+    [{ NODE_ENV: 'production', JWT_SECRET: 'short' }, 'JWT_SECRET: must be at least 32 characters when NODE_ENV=production'],
+    [{ NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET }, 'JWT_SECRET: is the development default; set your own when NODE_ENV=production'],
+  ])('reports %j', (env, message) => {
+    expect(errorsOf(env)).toEqual([message]);
+  });
+
+  it('accepts a one-line PEM public key in production without a secret', () => {
+    const pem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const result = loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: pem.replace(/\n/g, '\\n') });
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.config.realtime.jwt).toEqual({ secret: undefined, publicKey: pem, issuer: undefined, audience: undefined });
+  });
+
+  it('refuses other public key types', () => {
+    const pem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(errorsOf({ JWT_PUBLIC_KEY: pem })).toEqual(['JWT_PUBLIC_KEY: must be an RSA or EC P-256 public key, got ed25519']);
+  });
+});

@@ -1,0 +1,76 @@
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import jwt from 'jsonwebtoken';
+import { DEV_JWT_SECRET } from '../src/config/app-config.js';
+import { client, closeAllClients, connectError, nextEvent } from './support/clients.js';
+import { freePort, spawnGateway, type GatewayProcess } from './support/process.js';
+
+describe('the gateway process', () => {
+  let running: GatewayProcess | undefined;
+
+  afterEach(() => {
+    closeAllClients();
+    running?.child.kill('SIGKILL');
+    running = undefined;
+  });
+
+  it('drains on SIGTERM: tells clients, closes their transports, refuses newcomers and exits 0', async () => {
+    const port = await freePort();
+    running = spawnGateway({ PORT: String(port), LOG_LEVEL: 'log', JWT_SECRET: DEV_JWT_SECRET });
+    await running.waitFor('Gateway listening');
+    const url = `http://127.0.0.1:${port}`;
+    const token = jwt.sign({ sub: 'leaver' }, DEV_JWT_SECRET, { expiresIn: 60 });
+
+    const socket = client(url, { auth: { token } });
+    const authenticated = nextEvent(socket, 'authenticated');
+    socket.connect();
+    await authenticated;
+    const goodbye = nextEvent(socket, 'system:event');
+    const reason = new Promise((resolve) => socket.once('disconnect', resolve));
+
+    running.child.kill('SIGTERM');
+    expect(await goodbye).toMatchObject({ level: 'warning', data: { code: 'SHUTTING_DOWN' } });
+    // A transport close, not an io server disconnect: socket.io-client reconnects by itself.
+    expect(await reason).toBe('transport close');
+    expect(await running.exited).toEqual({ code: 0, signal: null });
+    expect(running.output()).toContain('Shutdown complete');
+  });
+
+  it('refuses to start with one readable line per bad variable', async () => {
+    running = spawnGateway({
+      NODE_ENV: 'production',
+      PORT: 'eighty',
+      WS_RATE_LIMIT: '-5',
+      AUTH_DEV_TOKENS: 'true',
+      CORS_ORIGIN: 'https://ok.example,not a url',
+    });
+    const { code } = await running.exited;
+    expect(code).toBe(1);
+    const lines = running.output().trim().split('\n');
+    expect(lines).toEqual([
+      'Invalid environment: CORS_ORIGIN: "not a url" is not an origin like https://app.example.com',
+      'Invalid environment: JWT_SECRET: must be set when NODE_ENV=production (or set JWT_PUBLIC_KEY)',
+      'Invalid environment: AUTH_DEV_TOKENS: must not be true when NODE_ENV=production',
+      'Invalid environment: PORT: expected an integer from 0 to 65535, got "eighty"',
+      'Invalid environment: WS_RATE_LIMIT: expected an integer from 1 to 100000, got "-5"',
+    ]);
+  });
+
+  it('refuses the development JWT secret in production', async () => {
+    running = spawnGateway({ NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET });
+    expect((await running.exited).code).toBe(1);
+    expect(running.output()).toContain('JWT_SECRET: is the development default');
+  });
+
+  it('exits with a clear message when PORT is taken', async () => {
+    const blocker = createServer();
+    const port = await new Promise<number>((resolve) => blocker.listen(0, () => resolve((blocker.address() as { port: number }).port)));
+    try {
+      running = spawnGateway({ PORT: String(port), LOG_LEVEL: 'error' });
+      expect((await running.exited).code).toBe(1);
+      expect(running.output()).toContain(`Port ${port} is already in use: set PORT to a free port`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
