@@ -19,6 +19,7 @@ export default {
     '^#contracts$': '<rootDir>/libs/contracts/src/index.ts',
     '^#realtime$': '<rootDir>/libs/realtime/src/index.ts',
     '^#notifications$': '<rootDir>/libs/notifications/src/index.ts',
+    '^#gamification$': '<rootDir>/libs/gamification/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { GamificationModule } from '#gamification';
 import { NotificationsModule } from '#notifications';
 import { RealtimeModule } from '#realtime';
 import type { AppConfig } from './config/app-config.js';
@@ -17,6 +18,7 @@ export class AppModule {
         NotificationsModule.forRoot({ maxPerUser: config.notificationsMaxPerUser }),
         AuthModule.forRoot({ devTokens: config.devTokens }),
         HealthModule,
+        GamificationModule,
       ],
     };
   }

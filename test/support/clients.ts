@@ -12,14 +12,24 @@ export function client(url: string, options: Partial<ManagerOptions & SocketOpti
   return socket;
 }
 
-/** Connects and resolves once the server has sent `authenticated`. */
+const initialUnreadCounts = new WeakMap<TestSocket, number>();
+
+/** Connects and resolves once the server has sent `authenticated` and the unread count that follows it. */
 export async function connectAs(url: string, token: string, options: Partial<ManagerOptions & SocketOptions> = {}): Promise<TestSocket> {
   const socket = client(url, { auth: { token }, ...options });
-  const authenticated = nextEvent(socket, 'authenticated');
+  const ready = Promise.all([nextEvent(socket, 'authenticated'), nextEvent(socket, 'notification:unread_count')]);
   const failed = new Promise<never>((_, reject) => socket.once('connect_error', (error) => reject(error)));
   socket.connect();
-  await Promise.race([authenticated, failed]);
+  const [, unread] = await Promise.race([ready, failed]);
+  initialUnreadCounts.set(socket, unread.unreadCount);
   return socket;
+}
+
+/** The `notification:unread_count` that followed `authenticated` on a socket from {@link connectAs}. */
+export function initialUnreadCount(socket: TestSocket): number {
+  const count = initialUnreadCounts.get(socket);
+  if (count === undefined) throw new Error('initialUnreadCount needs a socket from connectAs');
+  return count;
 }
 
 /** Connects expecting refusal; resolves with the `connect_error`. */
@@ -39,11 +49,37 @@ export function nextEvent<E extends ServerEventName>(socket: TestSocket, event: 
   });
 }
 
-/** Records every event a socket receives, in order, from now on. */
-export function recordEvents(socket: TestSocket): { event: string; payload: unknown }[] {
-  const seen: { event: string; payload: unknown }[] = [];
-  socket.onAny((event: string, payload: unknown) => seen.push({ event, payload }));
-  return seen;
+export interface ReceivedEvent {
+  event: string;
+  payload: unknown;
+}
+
+/** Every event a socket receives from now on, in order; `until` waits for a condition on them. */
+export type EventLog = ReceivedEvent[] & { until(condition: (events: ReceivedEvent[]) => boolean): Promise<void> };
+
+export function recordEvents(socket: TestSocket): EventLog {
+  const waiters: { condition: (events: ReceivedEvent[]) => boolean; resolve: () => void }[] = [];
+  const log = Object.assign([] as ReceivedEvent[], {
+    until(condition: (events: ReceivedEvent[]) => boolean): Promise<void> {
+      if (condition(log)) return Promise.resolve();
+      return new Promise<void>((resolve) => waiters.push({ condition, resolve }));
+    },
+  });
+  socket.onAny((event: string, payload: unknown) => {
+    log.push({ event, payload });
+    for (const waiter of [...waiters]) {
+      if (waiter.condition(log)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  });
+  return log;
+}
+
+/** Waits until the log holds `count` events named `event`. */
+export function countOf(event: string, count = 1): (events: ReceivedEvent[]) => boolean {
+  return (events) => events.filter((e) => e.event === event).length >= count;
 }
 
 export function disconnected(socket: TestSocket): Promise<string> {

@@ -1,5 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { NOTIFICATION_INBOX } from '#realtime';
+import { NotificationsController } from './notifications.controller.js';
 import { NotificationsService } from './notifications.service.js';
 import { InMemoryNotificationStore } from './store/in-memory-notification.store.js';
 import { NOTIFICATION_STORE } from './store/notification-store.js';
@@ -19,6 +20,7 @@ export class NotificationsModule {
   static forRoot({ maxPerUser = 1000 }: NotificationsModuleOptions = {}): DynamicModule {
     return {
       module: NotificationsModule,
+      controllers: [NotificationsController],
       providers: [
         { provide: NOTIFICATION_STORE, useFactory: () => new InMemoryNotificationStore(maxPerUser) },
         NotificationsService,

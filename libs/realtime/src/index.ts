@@ -1,3 +1,4 @@
+export { CurrentIdentity, HttpJwtGuard, Roles } from './auth/http-jwt.guard.js';
 export { TokenError, TokenService, type TokenClaims } from './auth/token.service.js';
 export { bearerToken } from './auth/token-extraction.js';
 export type { Identity } from './auth/identity.js';

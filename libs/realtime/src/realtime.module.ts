@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { HandshakeAuthenticator } from './auth/handshake-authenticator.js';
+import { HttpJwtGuard } from './auth/http-jwt.guard.js';
 import { TokenService } from './auth/token.service.js';
 import { WsJwtGuard } from './auth/ws-jwt.guard.js';
 import { ConnectionLimiter } from './connections/connection-limiter.js';
@@ -18,6 +19,7 @@ import { WebSocketService } from './websocket.service.js';
 const providers: Provider[] = [
   TokenService,
   WsJwtGuard,
+  HttpJwtGuard,
   UserSocketsRegistry,
   HandshakeAuthenticator,
   WebSocketService,
@@ -29,7 +31,7 @@ const providers: Provider[] = [
     useFactory: (options: ResolvedRealtimeOptions) => new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp),
   },
 ];
-const exported = [REALTIME_OPTIONS, TokenService, WsJwtGuard, WebSocketService, ConnectionLimiter];
+const exported = [REALTIME_OPTIONS, TokenService, WsJwtGuard, HttpJwtGuard, WebSocketService, ConnectionLimiter];
 
 /**
  * The real-time gateway as a Nest module: handshake auth, user rooms, topics and

@@ -1,0 +1,2 @@
+export { GamificationModule } from './gamification.module.js';
+export { GamificationService } from './gamification.service.js';
