@@ -20,6 +20,8 @@ export default {
     '^#realtime$': '<rootDir>/libs/realtime/src/index.ts',
     '^#notifications$': '<rootDir>/libs/notifications/src/index.ts',
     '^#gamification$': '<rootDir>/libs/gamification/src/index.ts',
+    '^#telemetry$': '<rootDir>/libs/telemetry/src/index.ts',
+    '^#observability$': '<rootDir>/libs/observability/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },

@@ -2,12 +2,14 @@ import 'reflect-metadata';
 import { ConsoleLogger, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { useRealtimeAdapter } from '#realtime';
+import { MqttIngestService } from '#telemetry';
 import { AppModule } from './app.module.js';
 import { LOG_LEVELS, type AppConfig } from './config/app-config.js';
+import { HealthService } from './health/health.service.js';
 
 export const API_PREFIX = 'api/v1';
 
-/** Builds the gateway app (not yet listening): used by `main.ts` and by the end-to-end tests. */
+/** Builds the gateway app with MQTT ingestion started (HTTP not yet listening): used by `main.ts` and the end-to-end tests. */
 export async function createGateway(config: AppConfig): Promise<INestApplication> {
   const logger = new ConsoleLogger({
     logLevels: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1),
@@ -21,5 +23,8 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   // Also runs on gateway payloads (Nest applies global pipes there); the realtime filter answers VALIDATION_FAILED.
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   useRealtimeAdapter(app);
+  const mqtt = app.get(MqttIngestService);
+  app.get(HealthService).register('mqtt', () => ({ status: mqtt.state === 'connected' ? 'up' : 'down', detail: mqtt.state }));
+  await mqtt.connect(app);
   return app;
 }

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { BrokerPortInUseError } from '#telemetry';
 import { createGateway } from './bootstrap.js';
 import { loadConfig } from './config/app-config.js';
 
@@ -12,7 +13,16 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const logger = new Logger('Main');
-  const app = await createGateway(config);
+  let app;
+  try {
+    app = await createGateway(config);
+  } catch (error) {
+    if (error instanceof BrokerPortInUseError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
   try {
     await app.listen(config.port);
   } catch (error) {

@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { LogLevel } from '@nestjs/common';
 import type { RealtimeModuleOptions } from '#realtime';
 import { EnvReader } from './env-reader.js';
@@ -21,7 +22,8 @@ export interface AppConfig {
   devTokens: boolean;
   /** `DEMO_FEED`: the simulated sensor `demo-1`. */
   demoFeed: boolean;
-  mqtt: { url?: string; brokerPort: number; shareGroup?: string };
+  mqtt: { url?: string; brokerPort: number; shareGroup?: string; clientId: string; topicPrefix: string };
+  pipeline: { anomalyWindow: number; anomalyZ: number; predictionEvery: number; predictionHorizon: number };
   redisUrl?: string;
   notificationsMaxPerUser: number;
 }
@@ -47,9 +49,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   if (production && devTokens) read.problem('AUTH_DEV_TOKENS', 'must not be true when NODE_ENV=production');
 
   const redisUrl = read.url('REDIS_URL', ['redis', 'rediss']);
+  const port = read.int('PORT', 3000, { min: 0, max: 65_535 });
+  const topicPrefix = read.string('MQTT_TOPIC_PREFIX', '');
+  if (topicPrefix && !/^[^+#$][^+#]*\/$/.test(topicPrefix)) read.problem('MQTT_TOPIC_PREFIX', `must end with "/" and hold no + # or leading $, got "${topicPrefix}"`);
   const config: AppConfig = {
     production,
-    port: read.int('PORT', 3000, { min: 0, max: 65_535 }),
+    port,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'log'),
     logFormat: read.oneOf('LOG_FORMAT', ['text', 'json'] as const, production ? 'json' : 'text'),
     corsOrigins,
@@ -71,6 +76,15 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       url: read.url('MQTT_URL', ['mqtt', 'mqtts', 'tcp', 'ssl', 'ws', 'wss']),
       brokerPort: read.int('MQTT_BROKER_PORT', 1883, { min: 0, max: 65_535 }),
       shareGroup: read.string('MQTT_SHARE_GROUP') ?? (redisUrl ? 'gateway' : undefined),
+      // Stable across restarts of this instance, so the broker keeps its QoS 1 session.
+      clientId: read.string('MQTT_CLIENT_ID', `gateway-${hostname()}-${port}`),
+      topicPrefix,
+    },
+    pipeline: {
+      anomalyWindow: read.int('ANOMALY_WINDOW', 100, { min: 10, max: 10_000 }),
+      anomalyZ: read.number('ANOMALY_Z', 3, { min: 0, exclusiveMin: true, max: 100 }),
+      predictionEvery: read.int('PREDICTION_EVERY', 10, { min: 1, max: 100_000 }),
+      predictionHorizon: read.int('PREDICTION_HORIZON', 5, { min: 1, max: 1000 }),
     },
     redisUrl,
     notificationsMaxPerUser: read.int('NOTIFICATIONS_MAX_PER_USER', 1000, { min: 1, max: 100_000 }),

@@ -1,3 +1,5 @@
+import { redactUrl } from '#contracts';
+
 /** Reads typed values out of an environment, collecting one readable line per bad variable. */
 export class EnvReader {
   readonly errors: string[] = [];
@@ -78,9 +80,4 @@ export class EnvReader {
     this.errors.push(`${name}: expected ${expected}, got "${raw}"`);
     return fallback;
   }
-}
-
-/** URLs may carry passwords; never print them. */
-function redactUrl(raw: string): string {
-  return raw.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { TokenService, WebSocketService, type TokenClaims } from '#realtime';
+import { MqttIngestService } from '#telemetry';
 import { createGateway } from '../../src/bootstrap.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 
@@ -9,6 +10,8 @@ export interface TestGateway {
   /** http://127.0.0.1:<port> */
   url: string;
   websocket: WebSocketService;
+  /** The broker the gateway ingests from (embedded unless MQTT_URL was given). */
+  mqttUrl: string;
   token(sub: string, claims?: Omit<TokenClaims, 'sub'>, expiresInSeconds?: number): string;
   close(): Promise<void>;
 }
@@ -18,10 +21,18 @@ const TEST_ENV: Record<string, string> = {
   PORT: '0',
   LOG_LEVEL: 'error',
   DEMO_FEED: 'false',
+  MQTT_BROKER_PORT: '0',
 };
 
+let instances = 0;
+
+/** A client id no other test gateway (in any worker, or any earlier run) uses. */
+export function uniqueClientId(): string {
+  return `test-${process.pid}-${Date.now().toString(36)}-${++instances}`;
+}
+
 export function testConfig(env: Record<string, string> = {}): AppConfig {
-  const loaded = loadConfig({ ...TEST_ENV, ...env });
+  const loaded = loadConfig({ ...TEST_ENV, MQTT_CLIENT_ID: uniqueClientId(), ...env });
   if (!loaded.ok) throw new Error(`Bad test environment: ${loaded.errors.join('; ')}`);
   return loaded.config;
 }
@@ -31,6 +42,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
   const config = testConfig(env);
   const app = await createGateway(config);
   await app.listen(0, '127.0.0.1');
+  await app.get(MqttIngestService).whenConnected();
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const tokens = app.get(TokenService);
   return {
@@ -38,6 +50,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     config,
     url,
     websocket: app.get(WebSocketService),
+    mqttUrl: app.get(MqttIngestService).brokerUrl,
     token: (sub, claims = {}, expiresInSeconds = 3600) => tokens.sign({ sub, ...claims }, expiresInSeconds),
     close: () => app.close(),
   };

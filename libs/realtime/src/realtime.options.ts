@@ -1,4 +1,5 @@
 import type { ModuleMetadata } from '@nestjs/common';
+import { withoutUndefined } from '#contracts';
 
 export interface JwtOptions {
   /** HS256 key. Unset: HS256 tokens are refused (only `publicKey` tokens are accepted). */
@@ -48,12 +49,8 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions): Resolved
     rateLimitPerSecond: 50,
     pingIntervalMs: 30_000,
     pingTimeoutMs: 10_000,
-    ...stripUndefined(options),
+    ...withoutUndefined(options),
   };
-}
-
-function stripUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 export interface RealtimeModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

@@ -1,0 +1,74 @@
+import { ID_PATTERN } from './topics.js';
+
+/** MQTT topic of one sensor metric: `sensors/<sensorId>/<metric>`. */
+export const SENSOR_TOPIC_FILTER = 'sensors/+/+';
+export const sensorMqttTopic = (sensorId: string, metric: string): string => `sensors/${sensorId}/${metric}`;
+
+/** Largest accepted reading payload in bytes. */
+export const MAX_READING_BYTES = 1024;
+/** Readings stamped before this (2000-01-01) are refused: usually seconds sent as milliseconds. */
+export const MIN_READING_TS = 946_684_800_000;
+/** Readings stamped more than this far in the future are refused. */
+export const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
+
+export const REJECT_REASONS = ['bad_topic', 'too_large', 'not_a_number', 'not_finite', 'bad_ts', 'bad_unit'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export interface ParsedReading {
+  sensorId: string;
+  metric: string;
+  value: number;
+  unit?: string;
+  ts: number;
+}
+
+export type ParseResult = { ok: true; reading: ParsedReading } | { ok: false; reason: RejectReason; detail: string };
+
+export function parseSensorTopic(topic: string): { sensorId: string; metric: string } | null {
+  const parts = topic.split('/');
+  if (parts.length !== 3 || parts[0] !== 'sensors') return null;
+  const [, sensorId, metric] = parts as [string, string, string];
+  return ID_PATTERN.test(sensorId) && ID_PATTERN.test(metric) ? { sensorId, metric } : null;
+}
+
+/** A reading's `ts`: ms epoch or ISO 8601; absent means `now`. Null when unusable. */
+export function normalizeTs(raw: unknown, now: number): number | null {
+  if (raw === undefined || raw === null) return now;
+  const ts = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(raw) ? Date.parse(raw) : NaN;
+  if (!Number.isFinite(ts) || ts < MIN_READING_TS || ts > now + MAX_CLOCK_SKEW_MS) return null;
+  return Math.round(ts);
+}
+
+const reject = (reason: RejectReason, detail: string): ParseResult => ({ ok: false, reason, detail });
+
+/**
+ * Parses one MQTT message: a bare number (`23.5`) or JSON `{ "value": 23.5, "ts"?: ms or ISO, "unit"?: "C" }`.
+ * Never throws: anything else is a {@link RejectReason}.
+ */
+export function parseReading(topic: string, payload: Uint8Array, now: number): ParseResult {
+  const ids = parseSensorTopic(topic);
+  if (!ids) return reject('bad_topic', `topic must be sensors/<sensorId>/<metric> with ids of [A-Za-z0-9_.-]{1,64}`);
+  if (payload.byteLength > MAX_READING_BYTES) return reject('too_large', `payload is ${payload.byteLength} bytes, at most ${MAX_READING_BYTES}`);
+  const text = new TextDecoder().decode(payload).trim();
+
+  let fields: { value?: unknown; ts?: unknown; unit?: unknown };
+  if (text.startsWith('{')) {
+    try {
+      fields = JSON.parse(text) as typeof fields;
+    } catch {
+      return reject('not_a_number', 'payload is neither a number nor valid JSON');
+    }
+  } else {
+    if (/^[+-]?(Infinity|NaN)$/.test(text)) return reject('not_finite', 'value must be finite');
+    fields = { value: text === '' ? NaN : Number(text) };
+  }
+  const { value, ts, unit } = fields;
+  if (typeof value !== 'number' || Number.isNaN(value)) return reject('not_a_number', 'value must be a number');
+  if (!Number.isFinite(value)) return reject('not_finite', 'value must be finite');
+  if (unit !== undefined && (typeof unit !== 'string' || unit.length === 0 || unit.length > 16)) {
+    return reject('bad_unit', 'unit must be a string of 1-16 characters');
+  }
+  const timestamp = normalizeTs(ts, now);
+  if (timestamp === null) return reject('bad_ts', 'ts must be ms since the epoch or ISO 8601, after 2000 and not in the future');
+  return { ok: true, reading: { ...ids, value, ...(unit === undefined ? {} : { unit }), ts: timestamp } };
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from '@jest/globals';
+import { RollingWindow } from './rolling-window.js';
+
+function naive(values: number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+describe('RollingWindow', () => {
+  it.each([
+    ['small noise', (i: number) => 20 + Math.sin(i) * 0.5],
+    ['a large offset with tiny variance', (i: number) => 1e9 + (i % 7) * 1e-3],
+    ['a trend', (i: number) => i * 0.25],
+    ['random', () => Math.random() * 1000 - 500],
+  ])('matches a naive recomputation over the last N for %s', (_case, signal) => {
+    const window = new RollingWindow(100);
+    const all: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const value = signal(i);
+      all.push(value);
+      window.add(value, i);
+      const expected = naive(all.slice(-100));
+      const actual = window.stats();
+      expect(Math.abs(actual.mean - expected.mean)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(expected.mean)));
+      expect(Math.abs(actual.std - expected.std)).toBeLessThanOrEqual(1e-6 * Math.max(1, expected.std));
+    }
+  });
+
+  it('keeps the newest values in order', () => {
+    const window = new RollingWindow(3);
+    for (let i = 1; i <= 5; i++) window.add(i * 10, i);
+    expect(window.series()).toEqual({ values: [30, 40, 50], timestamps: [3, 4, 5] });
+    expect(window.size).toBe(3);
+  });
+
+  it('has zero deviation for one value and for a constant series', () => {
+    const window = new RollingWindow(5);
+    window.add(7, 0);
+    expect(window.stats()).toEqual({ mean: 7, std: 0 });
+    for (let i = 0; i < 20; i++) window.add(7, i);
+    expect(window.stats()).toEqual({ mean: 7, std: 0 });
+  });
+});

@@ -1,0 +1,87 @@
+import { Inject, Injectable, Logger, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
+import { redactUrl } from '#contracts';
+import { DemoFeed } from '../demo/demo-feed.service.js';
+import { EmbeddedBroker } from './embedded-broker.js';
+import { SensorMqttServer } from './sensor-mqtt.server.js';
+
+export interface MqttIngestOptions {
+  /** External broker; unset: an embedded broker on `brokerPort`. */
+  url?: string;
+  brokerPort: number;
+  /** Unique per instance and stable across its restarts: the broker keeps its QoS 1 session. */
+  clientId: string;
+  shareGroup?: string;
+  topicPrefix: string;
+  demoFeed: boolean;
+}
+
+export const MQTT_INGEST_OPTIONS = Symbol('MQTT_INGEST_OPTIONS');
+
+/** How long start-up waits for the broker before serving HTTP anyway (with `/health` reporting mqtt down). */
+const CONNECT_WAIT_MS = 5_000;
+
+export type MqttState = 'connecting' | 'connected' | 'disconnected';
+
+/**
+ * MQTT ingestion through Nest's microservice transport (a hybrid app): starts the embedded broker
+ * when no `MQTT_URL` is given, connects the transport with a persistent QoS 1 session, runs the
+ * demo feed, and on shutdown closes the broker after the transport has left it.
+ */
+@Injectable()
+export class MqttIngestService implements OnApplicationShutdown {
+  private readonly logger = new Logger(MqttIngestService.name);
+  private broker: EmbeddedBroker | null = null;
+  private demo: DemoFeed | null = null;
+  private connected: Promise<void> | null = null;
+  state: MqttState = 'connecting';
+  brokerUrl = '';
+
+  constructor(@Inject(MQTT_INGEST_OPTIONS) private readonly options: MqttIngestOptions) {}
+
+  /** Call once, after the app is created and before it listens. */
+  async connect(app: INestApplication): Promise<void> {
+    const { url, brokerPort, clientId, shareGroup, topicPrefix } = this.options;
+    if (!url) this.broker = await EmbeddedBroker.start(brokerPort);
+    this.brokerUrl = url ?? this.broker!.url;
+    const server = new SensorMqttServer({
+      url: this.brokerUrl,
+      clientId,
+      clean: false,
+      protocolVersion: 4,
+      subscribeOptions: { qos: 1 },
+      reconnectPeriod: 1_000,
+      connectTimeout: 5_000,
+      shareGroup,
+      topicPrefix,
+    });
+    server.status.subscribe((status) => {
+      const previous = this.state;
+      this.state = status === 'connected' ? 'connected' : status === 'reconnecting' ? 'connecting' : 'disconnected';
+      if (previous !== this.state) this.logger.log(`MQTT ${this.state} (${redactUrl(this.brokerUrl)})`);
+    });
+    // Subscribed, not merely connected: a reading published after this is delivered.
+    this.connected = new Promise<void>((resolve) => server.on('packetreceive', (packet: { cmd: string }) => packet.cmd === 'suback' && resolve()));
+    app.connectMicroservice({ strategy: server }, { inheritAppConfig: false });
+    const started = app.startAllMicroservices().catch((error: Error) => this.logger.error(`MQTT transport failed: ${error.message}`));
+    const timedOut = await Promise.race([started.then(() => false), delay(CONNECT_WAIT_MS).then(() => true)]);
+    if (timedOut) this.logger.error(`MQTT broker ${redactUrl(this.brokerUrl)} is not reachable; serving anyway and retrying (GET /api/v1/health reports mqtt down)`);
+    if (this.options.demoFeed) {
+      this.demo = new DemoFeed(this.brokerUrl, topicPrefix);
+      this.demo.start();
+    }
+  }
+
+  /** Resolves once the transport is connected and subscribed. */
+  whenConnected(): Promise<void> {
+    return this.connected ?? Promise.reject(new Error('MQTT ingestion was not started'));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.demo?.stop();
+    await this.broker?.close();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

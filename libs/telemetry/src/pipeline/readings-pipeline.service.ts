@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { sensorTopic, type ParsedReading, type ReadingPayload } from '#contracts';
+import { NotificationsService } from '#notifications';
+import { WebSocketService } from '#realtime';
+import { judge } from '../anomalies/anomaly-detector.js';
+import { RollingWindow } from '../anomalies/rolling-window.js';
+import type { CatalogService } from '../catalog/catalog.service.js';
+import { SENSORS } from '../catalog/catalog.tokens.js';
+import { holtForecast, medianInterval } from '../predictions/holt.js';
+import { READING_HISTORY, type ReadingHistory } from '../readings/reading-history.js';
+import type { Sensor } from '../sensors/sensor.js';
+import { TELEMETRY_OPTIONS, type ResolvedTelemetryOptions } from '../telemetry.options.js';
+
+interface SeriesState {
+  window: RollingWindow;
+  sinceForecast: number;
+}
+
+/**
+ * Every accepted reading, from MQTT or HTTP, goes through here once: register the sensor if new,
+ * keep it in the history, emit `reading:new`, judge it against the rolling statistics of its
+ * (sensor, metric) series, and every `predictionEvery` readings emit a Holt forecast.
+ */
+@Injectable()
+export class ReadingsPipeline {
+  private readonly logger = new Logger(ReadingsPipeline.name);
+  private readonly series = new Map<string, SeriesState>();
+
+  constructor(
+    @Inject(TELEMETRY_OPTIONS) private readonly options: ResolvedTelemetryOptions,
+    @Inject(SENSORS) private readonly sensors: CatalogService<Sensor>,
+    @Inject(READING_HISTORY) private readonly history: ReadingHistory,
+    private readonly websocket: WebSocketService,
+    private readonly notifications: NotificationsService,
+  ) {}
+
+  async process(reading: ParsedReading): Promise<void> {
+    const sensor = await this.sensorFor(reading);
+    const payload: ReadingPayload = { ...reading, ...(reading.unit === undefined && sensor.unit ? { unit: sensor.unit } : {}) };
+    await this.history.append(payload);
+    const topic = sensorTopic(reading.sensorId);
+    this.websocket.emitToTopic(['readings', topic], 'reading:new', payload);
+
+    const state = this.state(reading.sensorId, reading.metric);
+    const verdict = judge(reading.value, state.window.stats(), state.window.size, sensor.thresholds, {
+      zLimit: this.options.anomalyZ,
+      minReadings: this.options.anomalyMinReadings,
+    });
+    state.window.add(reading.value, reading.ts);
+    if (verdict) await this.reportAnomaly(sensor, reading, verdict);
+
+    state.sinceForecast += 1;
+    if (state.sinceForecast >= this.options.predictionEvery) {
+      state.sinceForecast = 0;
+      this.forecast(reading, state.window);
+    }
+  }
+
+  private async sensorFor(reading: ParsedReading): Promise<Sensor> {
+    try {
+      return await this.sensors.get(reading.sensorId);
+    } catch {
+      this.logger.log(`Registering unknown sensor ${reading.sensorId} on its first reading`);
+      try {
+        return await this.sensors.create({ id: reading.sensorId, name: reading.sensorId, type: 'auto', ...(reading.unit ? { unit: reading.unit } : {}) }, { source: 'auto-registered' });
+      } catch {
+        // Registered concurrently by another reading.
+        return this.sensors.get(reading.sensorId);
+      }
+    }
+  }
+
+  private state(sensorId: string, metric: string): SeriesState {
+    const key = `${sensorId}/${metric}`;
+    let state = this.series.get(key);
+    if (!state) {
+      state = { window: new RollingWindow(this.options.anomalyWindow), sinceForecast: 0 };
+      this.series.set(key, state);
+    }
+    return state;
+  }
+
+  private async reportAnomaly(sensor: Sensor, reading: ParsedReading, verdict: NonNullable<ReturnType<typeof judge>>): Promise<void> {
+    const anomaly = {
+      id: randomUUID(),
+      sensorId: reading.sensorId,
+      metric: reading.metric,
+      value: reading.value,
+      expected: verdict.expected,
+      score: verdict.score,
+      severity: verdict.severity,
+      ts: reading.ts,
+    };
+    this.websocket.emitToTopic(['anomalies', sensorTopic(reading.sensorId)], 'anomaly:detected', anomaly);
+    if (!sensor.ownerId) return;
+    const why = verdict.reason === 'threshold' ? 'outside its thresholds' : `${verdict.score} standard deviations from the mean`;
+    await this.notifications.notify([sensor.ownerId], {
+      title: `${verdict.severity === 'critical' ? 'Critical' : 'Warning'}: ${sensor.name} ${reading.metric}`,
+      message: `${reading.metric} = ${reading.value} is ${why} (expected ${round(verdict.expected.mean)} ± ${round(verdict.expected.std)})`,
+      data: { anomaly },
+    });
+  }
+
+  private forecast(reading: ParsedReading, window: RollingWindow): void {
+    const { values, timestamps } = window.series();
+    const forecast = holtForecast(values, this.options.predictionHorizon);
+    if (!forecast) return;
+    const step = medianInterval(timestamps);
+    const last = timestamps[timestamps.length - 1]!;
+    this.websocket.emitToTopic(['predictions', sensorTopic(reading.sensorId)], 'prediction:completed', {
+      sensorId: reading.sensorId,
+      metric: reading.metric,
+      model: 'holt-linear',
+      points: forecast.values.map((value, h) => ({ ts: Math.round(last + (h + 1) * step), value: round(value) })),
+      ts: Date.now(),
+    });
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,64 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { sensorTopic } from '#contracts';
+import { WebSocketService } from '#realtime';
+import { CatalogService } from './catalog/catalog.service.js';
+import { LOCATION_REPOSITORY, LOCATIONS, SENSOR_REPOSITORY, SENSORS } from './catalog/catalog.tokens.js';
+import { InMemoryEntityRepository, type EntityRepository } from './catalog/entity-repository.js';
+import { LocationsController } from './locations/locations.controller.js';
+import { MQTT_INGEST_OPTIONS, MqttIngestService, type MqttIngestOptions } from './mqtt/mqtt-ingest.service.js';
+import { MQTT_TOPIC_PREFIX } from './mqtt/mqtt.tokens.js';
+import { SensorIngestController } from './mqtt/sensor-ingest.controller.js';
+import { ReadingIngestService } from './pipeline/reading-ingest.service.js';
+import { ReadingsPipeline } from './pipeline/readings-pipeline.service.js';
+import { InMemoryReadingHistory, READING_HISTORY } from './readings/reading-history.js';
+import { ReadingsController } from './readings/readings.controller.js';
+import type { Location, Sensor } from './sensors/sensor.js';
+import { SensorsController } from './sensors/sensors.controller.js';
+import { resolveTelemetryOptions, TELEMETRY_OPTIONS, type ResolvedTelemetryOptions, type TelemetryModuleOptions } from './telemetry.options.js';
+
+export interface TelemetryModuleConfig {
+  pipeline?: TelemetryModuleOptions;
+  mqtt: MqttIngestOptions;
+}
+
+/**
+ * Sensors, locations, readings: MQTT ingestion (Nest microservice transport), the readings
+ * pipeline (anomalies, forecasts) and the REST API. Needs `RealtimeModule` and `NotificationsModule`.
+ */
+@Module({})
+export class TelemetryModule {
+  static forRoot({ pipeline = {}, mqtt }: TelemetryModuleConfig): DynamicModule {
+    return {
+      module: TelemetryModule,
+      controllers: [SensorsController, LocationsController, ReadingsController, SensorIngestController],
+      providers: [
+        { provide: TELEMETRY_OPTIONS, useValue: resolveTelemetryOptions(pipeline) },
+        { provide: MQTT_INGEST_OPTIONS, useValue: mqtt },
+        { provide: MQTT_TOPIC_PREFIX, useValue: mqtt.topicPrefix },
+        { provide: SENSOR_REPOSITORY, useFactory: () => new InMemoryEntityRepository<Sensor>() },
+        { provide: LOCATION_REPOSITORY, useFactory: () => new InMemoryEntityRepository<Location>() },
+        {
+          provide: SENSORS,
+          inject: [SENSOR_REPOSITORY, WebSocketService],
+          useFactory: (repository: EntityRepository<Sensor>, websocket: WebSocketService) =>
+            new CatalogService<Sensor>({ entityType: 'sensor', topics: (sensor) => ['sensors', 'general', sensorTopic(sensor.id)] }, repository, websocket),
+        },
+        {
+          provide: LOCATIONS,
+          inject: [LOCATION_REPOSITORY, WebSocketService],
+          useFactory: (repository: EntityRepository<Location>, websocket: WebSocketService) =>
+            new CatalogService<Location>({ entityType: 'location', topics: () => ['locations', 'general'] }, repository, websocket),
+        },
+        {
+          provide: READING_HISTORY,
+          inject: [TELEMETRY_OPTIONS],
+          useFactory: (options: ResolvedTelemetryOptions) => new InMemoryReadingHistory(options.historyPerSensor),
+        },
+        ReadingsPipeline,
+        ReadingIngestService,
+        MqttIngestService,
+      ],
+      exports: [SENSORS, LOCATIONS, READING_HISTORY, ReadingIngestService, MqttIngestService],
+    };
+  }
+}

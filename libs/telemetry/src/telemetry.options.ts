@@ -1,0 +1,21 @@
+export interface TelemetryModuleOptions {
+  /** Readings per (sensor, metric) in the rolling window. @default 100 */
+  anomalyWindow?: number;
+  /** |z| above this is an anomaly. @default 3 */
+  anomalyZ?: number;
+  /** No anomaly verdict before this many readings. @default 10 */
+  anomalyMinReadings?: number;
+  /** A forecast every this many readings of a series. @default 10 */
+  predictionEvery?: number;
+  /** Points per forecast. @default 5 */
+  predictionHorizon?: number;
+  /** Recent readings kept per sensor for `GET /api/v1/readings`. @default 1000 */
+  historyPerSensor?: number;
+}
+
+export type ResolvedTelemetryOptions = Required<TelemetryModuleOptions>;
+export const TELEMETRY_OPTIONS = Symbol('TELEMETRY_OPTIONS');
+
+export function resolveTelemetryOptions(options: TelemetryModuleOptions): ResolvedTelemetryOptions {
+  return { anomalyWindow: 100, anomalyZ: 3, anomalyMinReadings: 10, predictionEvery: 10, predictionHorizon: 5, historyPerSensor: 1000, ...options };
+}
