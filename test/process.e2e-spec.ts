@@ -62,6 +62,18 @@ describe('the gateway process', () => {
     expect(running.output()).toContain('JWT_SECRET: is the development default');
   });
 
+  it('exits with a clear message when the embedded broker port is taken', async () => {
+    const blocker = createServer();
+    const port = await new Promise<number>((resolve) => blocker.listen(0, () => resolve((blocker.address() as { port: number }).port)));
+    try {
+      running = spawnGateway({ PORT: String(await freePort()), MQTT_BROKER_PORT: String(port), LOG_LEVEL: 'error' });
+      expect((await running.exited).code).toBe(1);
+      expect(running.output()).toContain(`MQTT_BROKER_PORT ${port} is already in use: set MQTT_BROKER_PORT to a free port, or MQTT_URL to use the broker that holds it`);
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('exits with a clear message when PORT is taken', async () => {
     const blocker = createServer();
     const port = await new Promise<number>((resolve) => blocker.listen(0, () => resolve((blocker.address() as { port: number }).port)));

@@ -16,6 +16,18 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+/** Retries `check` until it passes, for state that settles asynchronously (a broker redelivering, a reconnect). */
+export async function eventually<T>(check: () => Promise<T>, { attempts = 100, intervalMs = 100 } = {}): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await check();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
 /** Quiet, ephemeral-port defaults; each suite passes what it tests on top. */
 const TEST_ENV: Record<string, string> = {
   PORT: '0',
@@ -37,12 +49,12 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
   return loaded.config;
 }
 
-/** Boots the real app (HTTP + Socket.IO) on a random port of 127.0.0.1. */
-export async function startGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+/** Boots the real app (HTTP + Socket.IO + MQTT ingestion) on a random port of 127.0.0.1. */
+export async function startGateway(env: Record<string, string> = {}, { waitForMqtt = true } = {}): Promise<TestGateway> {
   const config = testConfig(env);
   const app = await createGateway(config);
   await app.listen(0, '127.0.0.1');
-  await app.get(MqttIngestService).whenConnected();
+  if (waitForMqtt) await app.get(MqttIngestService).whenConnected();
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const tokens = app.get(TokenService);
   return {
