@@ -67,6 +67,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       trustProxy: read.bool('TRUST_PROXY', false),
       maxPayloadBytes: read.int('WS_MAX_PAYLOAD', 65_536, { min: 1024, max: 16 * 1024 * 1024 }),
       rateLimitPerSecond: read.int('WS_RATE_LIMIT', 50, { min: 1, max: 100_000 }),
+      maxBufferedBytes: read.int('WS_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 1024 }),
       pingIntervalMs: read.number('WEBSOCKET_PING_INTERVAL', 30, { min: 0, exclusiveMin: true, max: 3600 }) * 1000,
       pingTimeoutMs: read.number('WEBSOCKET_PING_TIMEOUT', 10, { min: 0, exclusiveMin: true, max: 3600 }) * 1000,
     },

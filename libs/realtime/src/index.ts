@@ -5,6 +5,8 @@ export type { Identity } from './auth/identity.js';
 export { WsJwtGuard } from './auth/ws-jwt.guard.js';
 export { ConnectionLimiter } from './connections/connection-limiter.js';
 export { validationMessages } from './filters/validation-messages.js';
+export { PLAIN_WS_PATHS, PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
+export { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 export type { GatewayServer, GatewaySocket, SocketData } from './gateway/socket.types.js';
 export { NOTIFICATION_INBOX, type NotificationInbox } from './inbox/notification-inbox.port.js';
 export { RealtimeIoAdapter, useRealtimeAdapter } from './realtime-io.adapter.js';

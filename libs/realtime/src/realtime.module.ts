@@ -6,6 +6,7 @@ import { WsJwtGuard } from './auth/ws-jwt.guard.js';
 import { ConnectionLimiter } from './connections/connection-limiter.js';
 import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 import { NotificationsGateway } from './gateway/notifications.gateway.js';
+import { PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
 import { TopicsGateway } from './gateway/topics.gateway.js';
 import {
   REALTIME_OPTIONS,
@@ -25,13 +26,14 @@ const providers: Provider[] = [
   WebSocketService,
   NotificationsGateway,
   TopicsGateway,
+  PlainWebSocketGateway,
   {
     provide: ConnectionLimiter,
     inject: [REALTIME_OPTIONS],
     useFactory: (options: ResolvedRealtimeOptions) => new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp),
   },
 ];
-const exported = [REALTIME_OPTIONS, TokenService, WsJwtGuard, HttpJwtGuard, WebSocketService, ConnectionLimiter];
+const exported = [REALTIME_OPTIONS, TokenService, WsJwtGuard, HttpJwtGuard, WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway];
 
 /**
  * The real-time gateway as a Nest module: handshake auth, user rooms, topics and

@@ -28,6 +28,8 @@ export interface RealtimeModuleOptions {
   maxPayloadBytes?: number;
   /** Client events per second per socket; bursts of twice as many pass. @default 50 */
   rateLimitPerSecond?: number;
+  /** A plain WebSocket subscriber with more than this many bytes unsent is dropped (close 1013). @default 1048576 */
+  maxBufferedBytes?: number;
   /** Keepalive ping interval in ms. @default 30000 */
   pingIntervalMs?: number;
   /** A peer that does not answer a ping within this many ms is dropped. @default 10000 */
@@ -47,6 +49,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions): Resolved
     trustProxy: false,
     maxPayloadBytes: 65_536,
     rateLimitPerSecond: 50,
+    maxBufferedBytes: 1024 * 1024,
     pingIntervalMs: 30_000,
     pingTimeoutMs: 10_000,
     ...withoutUndefined(options),

@@ -12,18 +12,22 @@ import {
   type XpGainedPayload,
 } from '#contracts';
 import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
+import { PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
 import type { GatewayServer } from './gateway/socket.types.js';
 
 /**
- * The only way the application emits to clients. Other modules inject it; the Socket.IO server
- * itself stays private. Every method is typed against the shared event map in `#contracts`.
+ * The only way the application emits to clients, Socket.IO and plain WebSocket alike. Other
+ * modules inject it; the servers themselves stay private. Every method is typed against the shared event map in `#contracts`.
  */
 @Injectable()
 export class WebSocketService {
   private readonly logger = new Logger(WebSocketService.name);
   private server: GatewayServer | null = null;
 
-  constructor(private readonly userSockets: UserSocketsRegistry) {}
+  constructor(
+    private readonly userSockets: UserSocketsRegistry,
+    private readonly plain: PlainWebSocketGateway,
+  ) {}
 
   /** Called once by the gateway when the Socket.IO server exists. */
   attach(server: GatewayServer): void {
@@ -48,6 +52,7 @@ export class WebSocketService {
   broadcast<E extends ServerEventName>(event: E, payload: ServerEventPayloads[E]): void {
     const server = this.requireServer(event);
     if (server) emitOn(server, event, payload);
+    this.plain.broadcast(event, payload);
   }
 
   emitSystemEvent(level: SystemEventPayload['level'], message: string, data?: unknown, topic: Topic = 'system'): void {
@@ -90,6 +95,7 @@ export class WebSocketService {
   private emitToRooms<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
     const server = this.requireServer(event);
     if (server) emitOn(server.to(rooms as string[]), event, payload);
+    this.plain.publish(rooms, event, payload);
   }
 
   private requireServer(event: string): GatewayServer | null {

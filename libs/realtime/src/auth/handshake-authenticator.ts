@@ -28,9 +28,13 @@ export class HandshakeAuthenticator {
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
 
-  /** Refuse every new handshake from now on (graceful shutdown). */
+  /** Refuse every new handshake, both protocols, from now on (graceful shutdown). */
   stopAccepting(): void {
     this.accepting = false;
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
   }
 
   readonly middleware = (socket: GatewaySocket, next: (err?: ExtendedError) => void): void => {
