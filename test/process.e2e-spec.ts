@@ -36,6 +36,36 @@ describe('the gateway process', () => {
     expect(running.output()).toContain('Shutdown complete');
   });
 
+  it('writes JSON logs with connection and user ids on connect, disconnect and auth failure, and never a token', async () => {
+    const port = await freePort();
+    running = spawnGateway({ PORT: String(port), LOG_LEVEL: 'log', LOG_FORMAT: 'json' });
+    await running.waitFor('Gateway listening');
+    const url = `http://127.0.0.1:${port}`;
+    const token = jwt.sign({ sub: 'logged-user' }, DEV_JWT_SECRET, { expiresIn: 60 });
+    const socket = client(url, { auth: { token } });
+    const authenticated = nextEvent(socket, 'authenticated');
+    socket.connect();
+    await authenticated;
+    socket.disconnect();
+    const badToken = jwt.sign({ sub: 'intruder' }, 'wrong-secret-wrong-secret-wrong-secret', { expiresIn: 60 });
+    await connectError(client(url, { auth: { token: badToken } }));
+    await running.waitFor('"handshake refused"');
+    await running.waitFor('"disconnected"');
+
+    const lines = running.output().trim().split('\n').map((line) => JSON.parse(line) as { level: string; context?: string; message: unknown });
+    const messages = lines.map((line) => line.message).filter((message): message is Record<string, unknown> => typeof message === 'object' && message !== null);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ msg: 'connected', protocol: 'socketio', connectionId: expect.any(String), userId: 'logged-user' }),
+        expect.objectContaining({ msg: 'disconnected', protocol: 'socketio', connectionId: expect.any(String), userId: 'logged-user' }),
+        expect.objectContaining({ msg: 'handshake refused', protocol: 'socketio', connectionId: expect.any(String), code: 'TOKEN_INVALID' }),
+      ]),
+    );
+    expect(running.output()).not.toContain(token);
+    expect(running.output()).not.toContain(badToken);
+    expect(running.output()).not.toContain(DEV_JWT_SECRET);
+  });
+
   it('refuses to start with one readable line per bad variable', async () => {
     running = spawnGateway({
       NODE_ENV: 'production',

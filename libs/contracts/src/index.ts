@@ -5,3 +5,4 @@ export * from './topics.js';
 export * from './mqtt.js';
 export * from './simulation.js';
 export * from './objects.js';
+export * from './event-schemas.js';

@@ -1,14 +1,65 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REJECT_REASONS } from '#contracts';
 
+export type Protocol = 'socketio' | 'ws';
+
 /**
- * The app's Prometheus registry and its metrics. Labels are bounded sets (reasons, codes, event
- * names), never user or sensor ids.
+ * The app's Prometheus registry and every metric it exposes, in one place. Labels are bounded
+ * sets (protocols, codes, known event names, reject reasons), never user, sensor or topic ids.
  */
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
+  private connectionSource: () => Record<Protocol, number> = () => ({ socketio: 0, ws: 0 });
+  private userSource: () => number = () => 0;
+
+  readonly connections = new Gauge({
+    name: 'realtime_connections',
+    help: 'Open client connections on this instance, by protocol',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      for (const [protocol, count] of Object.entries(this.connectionSource())) this.connections.set({ protocol }, count);
+    },
+  });
+
+  readonly connectedUsers = new Gauge({
+    name: 'realtime_connected_users',
+    help: 'Distinct users with at least one connection on this instance',
+    registers: [this.registry],
+    collect: (): void => {
+      this.connectedUsers.set(this.userSource());
+    },
+  });
+
+  readonly handshakeFailures = new Counter({
+    name: 'realtime_handshake_failures_total',
+    help: 'Refused handshakes, by protocol and code',
+    labelNames: ['protocol', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly eventsIn = new Counter({
+    name: 'realtime_events_in_total',
+    help: 'Client messages received, by event (Socket.IO) or type (plain WebSocket); anything else counts as "unknown"',
+    labelNames: ['protocol', 'event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly eventsOut = new Counter({
+    name: 'realtime_events_out_total',
+    help: 'Events published by the server, by event name (one per publish, whatever the number of recipients)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveryLatency = new Histogram({
+    name: 'realtime_reading_delivery_seconds',
+    help: "From a reading's ts to its reading:new being emitted",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
 
   readonly mqttAccepted = new Counter({
     name: 'mqtt_messages_accepted_total',
@@ -27,5 +78,11 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry });
     // Every reason shows from the start, at 0, so rate() works before the first rejection.
     for (const reason of REJECT_REASONS) this.mqttRejected.inc({ reason }, 0);
+  }
+
+  /** Where the connection and user gauges read their values at scrape time. */
+  observeConnections(connections: () => Record<Protocol, number>, users: () => number): void {
+    this.connectionSource = connections;
+    this.userSource = users;
   }
 }

@@ -16,6 +16,8 @@ import {
   type ResolvedRealtimeOptions,
 } from './realtime.options.js';
 import { WebSocketService } from './websocket.service.js';
+import { RealtimeOpsController } from './http/realtime-ops.controller.js';
+import { RealtimeStatsService } from './stats/realtime-stats.service.js';
 
 const providers: Provider[] = [
   TokenService,
@@ -27,6 +29,7 @@ const providers: Provider[] = [
   NotificationsGateway,
   TopicsGateway,
   PlainWebSocketGateway,
+  RealtimeStatsService,
   {
     provide: ConnectionLimiter,
     inject: [REALTIME_OPTIONS],
@@ -36,9 +39,10 @@ const providers: Provider[] = [
 const exported = [REALTIME_OPTIONS, TokenService, WsJwtGuard, HttpJwtGuard, WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway];
 
 /**
- * The real-time gateway as a Nest module: handshake auth, user rooms, topics and
- * {@link WebSocketService}. Install the adapter with `useRealtimeAdapter(app)` before `listen()`.
- * For `notification:unread_count` and the mark-read commands, provide `NOTIFICATION_INBOX` globally.
+ * The real-time gateway as a Nest module: handshake auth, user rooms, topics, the plain WebSocket
+ * endpoint, ops endpoints (`ws/stats`, `publish`, `ws/test-event`) and {@link WebSocketService}.
+ * Install the adapter with `useRealtimeAdapter(app)` before `listen()`. Needs `ObservabilityModule`
+ * (metrics); for `notification:unread_count` and mark-read, provide `NOTIFICATION_INBOX` globally.
  */
 @Module({})
 export class RealtimeModule {
@@ -46,6 +50,7 @@ export class RealtimeModule {
     return {
       module: RealtimeModule,
       global: true,
+      controllers: [RealtimeOpsController],
       providers: [{ provide: REALTIME_OPTIONS, useValue: resolveRealtimeOptions(options) }, ...providers],
       exports: exported,
     };
@@ -55,6 +60,7 @@ export class RealtimeModule {
     return {
       module: RealtimeModule,
       global: true,
+      controllers: [RealtimeOpsController],
       imports: options.imports ?? [],
       providers: [
         {

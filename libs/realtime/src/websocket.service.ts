@@ -11,6 +11,7 @@ import {
   type Topic,
   type XpGainedPayload,
 } from '#contracts';
+import { MetricsService } from '#observability';
 import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 import { PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
 import type { GatewayServer } from './gateway/socket.types.js';
@@ -27,6 +28,7 @@ export class WebSocketService {
   constructor(
     private readonly userSockets: UserSocketsRegistry,
     private readonly plain: PlainWebSocketGateway,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Called once by the gateway when the Socket.IO server exists. */
@@ -53,6 +55,7 @@ export class WebSocketService {
     const server = this.requireServer(event);
     if (server) emitOn(server, event, payload);
     this.plain.broadcast(event, payload);
+    this.metrics.eventsOut.inc({ event });
   }
 
   emitSystemEvent(level: SystemEventPayload['level'], message: string, data?: unknown, topic: Topic = 'system'): void {
@@ -92,10 +95,20 @@ export class WebSocketService {
     return this.userSockets.socketCount(userId);
   }
 
+  /** This instance's Socket.IO rooms (topic, user and socket-id rooms) with their members. */
+  localRooms(): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.server?.of('/').adapter.rooms ?? new Map();
+  }
+
+  localSocketCount(): number {
+    return this.server?.of('/').sockets.size ?? 0;
+  }
+
   private emitToRooms<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
     const server = this.requireServer(event);
     if (server) emitOn(server.to(rooms as string[]), event, payload);
     this.plain.publish(rooms, event, payload);
+    this.metrics.eventsOut.inc({ event });
   }
 
   private requireServer(event: string): GatewayServer | null {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ExtendedError } from 'socket.io';
 import { ErrorCode, type ConnectErrorData } from '#contracts';
+import { MetricsService } from '#observability';
 import { clientAddress } from '../connections/client-address.js';
 import { ConnectionLimiter } from '../connections/connection-limiter.js';
 import type { GatewaySocket } from '../gateway/socket.types.js';
@@ -25,6 +26,7 @@ export class HandshakeAuthenticator {
   constructor(
     private readonly tokens: TokenService,
     private readonly limiter: ConnectionLimiter,
+    private readonly metrics: MetricsService,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
 
@@ -38,21 +40,20 @@ export class HandshakeAuthenticator {
   }
 
   readonly middleware = (socket: GatewaySocket, next: (err?: ExtendedError) => void): void => {
-    if (!this.accepting) return next(refusal('Server shutting down', ErrorCode.SHUTTING_DOWN));
+    if (!this.accepting) return this.refuse(socket, next, ErrorCode.SHUTTING_DOWN, 'Server shutting down');
     const address = clientAddress(socket.handshake.address, socket.handshake.headers, this.options.trustProxy);
     const admitted = this.limiter.tryAdmit(socket.id, address);
     if (!admitted.ok) {
-      this.logger.warn(`Handshake refused: ${admitted.code} (address ${address})`);
-      return next(refusal(admitted.code === ErrorCode.SERVER_FULL ? 'Server full' : 'Too many connections from this address', admitted.code));
+      return this.refuse(socket, next, admitted.code, admitted.code === ErrorCode.SERVER_FULL ? 'Server full' : 'Too many connections from this address');
     }
     const token = socketIoToken(socket.handshake);
-    if (!token) return this.refuse(socket, next, ErrorCode.TOKEN_MISSING, 'no token');
+    if (!token) return this.refuse(socket, next, ErrorCode.TOKEN_MISSING, 'Unauthorized', 'no token');
     try {
       socket.data.identity = this.tokens.verify(token);
       socket.data.address = address;
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
-      return this.refuse(socket, next, error.code, error.message);
+      return this.refuse(socket, next, error.code, 'Unauthorized', error.message);
     }
     // Released on whichever comes first; a socket whose transport closes before `connection` gets no `disconnect`.
     socket.once('disconnect', () => this.limiter.release(socket.id));
@@ -60,9 +61,11 @@ export class HandshakeAuthenticator {
     next();
   };
 
-  private refuse(socket: GatewaySocket, next: (err?: ExtendedError) => void, code: ConnectErrorData['code'], reason: string): void {
+  /** `message` is what the client sees; `reason` (default: the message) is only logged. */
+  private refuse(socket: GatewaySocket, next: (err?: ExtendedError) => void, code: ConnectErrorData['code'], message: string, reason = message): void {
     this.limiter.release(socket.id);
-    this.logger.log(`Handshake refused: ${code} (${reason}) socket=${socket.id}`);
-    next(refusal('Unauthorized', code));
+    this.metrics.handshakeFailures.inc({ protocol: 'socketio', code });
+    this.logger.log({ msg: 'handshake refused', protocol: 'socketio', connectionId: socket.id, code, reason });
+    next(refusal(message, code));
   }
 }

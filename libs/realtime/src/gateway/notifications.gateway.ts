@@ -9,7 +9,8 @@ import {
   type OnGatewayDisconnect,
   type OnGatewayInit,
 } from '@nestjs/websockets';
-import { ErrorCode, userRoom, type ClientEventRequests } from '#contracts';
+import { ErrorCode, userRoom, type ClientEventName, type ClientEventRequests } from '#contracts';
+import { MetricsService } from '#observability';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import { TokenError, TokenService } from '../auth/token.service.js';
 import { WsJwtGuard } from '../auth/ws-jwt.guard.js';
@@ -23,11 +24,14 @@ import { RateLimiter } from '../limits/rate-limiter.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
 import { authorizeTopic } from '../topics/topic-acl.js';
 import { WebSocketService } from '../websocket.service.js';
+import { PlainWebSocketGateway } from './plain-websocket.gateway.js';
 import { replyError } from './reply-error.js';
 import type { GatewayServer, GatewaySocket } from './socket.types.js';
 import { TokenExpiryTimers } from './token-expiry.js';
 
 type Reply<E extends keyof ClientEventRequests> = { ok: true } & ClientEventRequests[E][1];
+
+const CLIENT_EVENTS: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe', 'notification:mark_read', 'notification:mark_all_read', 'auth:refresh'] satisfies ClientEventName[]);
 
 /** How long shutdown waits for clients to take the goodbye and close. */
 const DRAIN_TIMEOUT_MS = 5_000;
@@ -51,6 +55,8 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     private readonly userSockets: UserSocketsRegistry,
     private readonly websocket: WebSocketService,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly plain: PlainWebSocketGateway,
+    private readonly metrics: MetricsService,
     @Optional() @Inject(NOTIFICATION_INBOX) private readonly inbox: NotificationInbox | null,
   ) {}
 
@@ -58,6 +64,10 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     this.server = server;
     server.use(this.handshake.middleware);
     this.websocket.attach(server);
+    this.metrics.observeConnections(
+      () => ({ socketio: server.of('/').sockets.size, ws: this.plain.connectionCount }),
+      () => this.userSockets.userCount,
+    );
   }
 
   async handleConnection(socket: GatewaySocket): Promise<void> {
@@ -66,7 +76,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     this.userSockets.add(identity.userId, socket.id);
     this.limitRate(socket);
     this.expiryTimers.schedule(socket.id, identity);
-    this.logger.log(`Connected socket=${socket.id} user=${identity.userId} role=${identity.role} transport=${socket.conn.transport.name}`);
+    this.logger.log({ msg: 'connected', protocol: 'socketio', connectionId: socket.id, userId: identity.userId, role: identity.role, transport: socket.conn.transport.name });
     socket.emit('authenticated', { success: true, userId: identity.userId, role: identity.role, ...(identity.email ? { email: identity.email } : {}) });
     try {
       const unreadCount = this.inbox ? await this.inbox.unreadCount(identity.userId) : 0;
@@ -81,7 +91,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     this.expiryTimers.cancel(socket.id);
     if (!identity) return;
     this.userSockets.remove(identity.userId, socket.id);
-    this.logger.log(`Disconnected socket=${socket.id} user=${identity.userId} reason=${reason ?? 'unknown'}`);
+    this.logger.log({ msg: 'disconnected', protocol: 'socketio', connectionId: socket.id, userId: identity.userId, reason });
   }
 
   @SubscribeMessage('auth:refresh')
@@ -134,6 +144,8 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
   private limitRate(socket: GatewaySocket): void {
     const limiter = new RateLimiter(this.options.rateLimitPerSecond, Date.now());
     socket.use((packet, next) => {
+      const event = packet[0];
+      this.metrics.eventsIn.inc({ protocol: 'socketio', event: CLIENT_EVENTS.has(event) ? event : 'unknown' });
       const verdict = limiter.take(Date.now());
       if (verdict === 'allow') return next();
       if (verdict === 'abuse') {

@@ -5,6 +5,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { ErrorCode, userRoom, type ErrorBody, type ServerEventName, type ServerEventPayloads } from '#contracts';
+import { MetricsService } from '#observability';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import type { Identity } from '../auth/identity.js';
 import { bearerToken } from '../auth/token-extraction.js';
@@ -57,6 +58,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     private readonly handshake: HandshakeAuthenticator,
     private readonly userSockets: UserSocketsRegistry,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly metrics: MetricsService,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {
     this.server = new WebSocketServer({
@@ -119,29 +121,29 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
   private onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(request.url ?? '/', 'http://gateway');
     if (!PLAIN_WS_PATHS.includes(url.pathname)) return; // Socket.IO's own path, or nobody's: engine.io answers those.
-    if (!originAllowed(request.headers.origin, request.headers.host, this.options.corsOrigins)) return refuse(socket, 403, ErrorCode.FORBIDDEN, 'Origin not allowed');
-    if (!this.handshake.isAccepting) return refuse(socket, 503, ErrorCode.SHUTTING_DOWN, 'Server shutting down');
+    if (!originAllowed(request.headers.origin, request.headers.host, this.options.corsOrigins)) return this.refuse(socket, 403, ErrorCode.FORBIDDEN, 'Origin not allowed');
+    if (!this.handshake.isAccepting) return this.refuse(socket, 503, ErrorCode.SHUTTING_DOWN, 'Server shutting down');
 
     const token = url.searchParams.get('token') || bearerToken(request.headers) || protocolToken(request.headers['sec-websocket-protocol']);
-    if (!token) return this.refuseAuth(socket, ErrorCode.TOKEN_MISSING, 'Token missing');
+    if (!token) return this.refuse(socket, 401, ErrorCode.TOKEN_MISSING, 'Unauthorized', 'no token');
     let identity: Identity;
     try {
       identity = this.tokens.verify(token);
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
-      return this.refuseAuth(socket, error.code, error.message);
+      return this.refuse(socket, 401, error.code, 'Unauthorized', error.message);
     }
     const requested = [...(url.searchParams.get('topics')?.split(',') ?? []), ...url.searchParams.getAll('channel')].map((t) => t.trim()).filter(Boolean);
     for (const topic of requested) {
       const decision = authorizeTopic(topic, identity.role);
-      if (!decision.ok) return refuse(socket, decision.error.code === ErrorCode.FORBIDDEN ? 403 : 400, decision.error.code, decision.error.message);
+      if (!decision.ok) return this.refuse(socket, decision.error.code === ErrorCode.FORBIDDEN ? 403 : 400, decision.error.code, decision.error.message);
     }
-    if (requested.length > MAX_TOPICS_PER_SOCKET) return refuse(socket, 400, ErrorCode.TOO_MANY_TOPICS, `At most ${MAX_TOPICS_PER_SOCKET} topics`);
+    if (requested.length > MAX_TOPICS_PER_SOCKET) return this.refuse(socket, 400, ErrorCode.TOO_MANY_TOPICS, `At most ${MAX_TOPICS_PER_SOCKET} topics`);
 
     const id = `ws-${randomUUID()}`;
     const address = clientAddress(request.socket.remoteAddress, request.headers, this.options.trustProxy);
     const admitted = this.limiter.tryAdmit(id, address);
-    if (!admitted.ok) return refuse(socket, 503, admitted.code, admitted.code === ErrorCode.SERVER_FULL ? 'Server full' : 'Too many connections from this address');
+    if (!admitted.ok) return this.refuse(socket, 503, admitted.code, admitted.code === ErrorCode.SERVER_FULL ? 'Server full' : 'Too many connections from this address');
 
     this.server.handleUpgrade(request, socket, head, (ws) => this.onOpen(id, ws, identity, [...new Set(requested)]));
   }
@@ -176,6 +178,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     if (verdict === 'limit') return this.sendError(client, { code: ErrorCode.RATE_LIMITED, message: `More than ${this.options.rateLimitPerSecond} messages/s` });
 
     const message = isBinary ? null : parseIncoming(data.toString());
+    this.metrics.eventsIn.inc({ protocol: 'ws', event: message?.type ?? 'unknown' });
     if (!message) return this.sendError(client, { code: ErrorCode.VALIDATION_FAILED, message: 'Expected a JSON text frame {"type":"sub"|"unsub"|"ping", "topic"?}' });
     if (message.type === 'ping') return this.sendJson(client, { type: 'pong', ts: Date.now() });
 
@@ -266,9 +269,14 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     this.drop(client);
   }
 
-  private refuseAuth(socket: Duplex, code: ErrorBody['code'], reason: string): void {
+  /** Answers the upgrade request with a plain HTTP error and closes the socket before any upgrade. */
+  private refuse(socket: Duplex, status: number, code: ErrorBody['code'], message: string, reason = message): void {
+    this.metrics.handshakeFailures.inc({ protocol: 'ws', code });
     this.logger.log({ msg: 'handshake refused', protocol: 'ws', code, reason });
-    refuse(socket, 401, code, 'Unauthorized');
+    const body = JSON.stringify({ statusCode: status, code, message });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
   }
 }
 
@@ -293,11 +301,3 @@ function parseIncoming(text: string): Incoming | null {
 }
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' };
-
-/** Answers the upgrade request with a plain HTTP error and closes the socket before any upgrade. */
-function refuse(socket: Duplex, status: number, code: ErrorBody['code'], message: string): void {
-  const body = JSON.stringify({ statusCode: status, code, message });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}

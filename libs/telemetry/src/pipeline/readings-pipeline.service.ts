@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { sensorTopic, type ParsedReading, type ReadingPayload } from '#contracts';
 import { NotificationsService } from '#notifications';
+import { MetricsService } from '#observability';
 import { WebSocketService } from '#realtime';
 import { judge } from '../anomalies/anomaly-detector.js';
 import { RollingWindow } from '../anomalies/rolling-window.js';
@@ -33,6 +34,7 @@ export class ReadingsPipeline {
     @Inject(READING_HISTORY) private readonly history: ReadingHistory,
     private readonly websocket: WebSocketService,
     private readonly notifications: NotificationsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   async process(reading: ParsedReading): Promise<void> {
@@ -41,6 +43,7 @@ export class ReadingsPipeline {
     await this.history.append(payload);
     const topic = sensorTopic(reading.sensorId);
     this.websocket.emitToTopic(['readings', topic], 'reading:new', payload);
+    this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - reading.ts) / 1000);
 
     const state = this.state(reading.sensorId, reading.metric);
     const verdict = judge(reading.value, state.window.stats(), state.window.size, sensor.thresholds, {

@@ -1,0 +1,64 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import { checkShape, ErrorCode, EVENT_SCHEMAS, isServerEventName, parseTopic, type ServerEventPayloads, type Topic } from '#contracts';
+import { HttpJwtGuard, Roles } from '../auth/http-jwt.guard.js';
+import { RealtimeStatsService, type RealtimeStats } from '../stats/realtime-stats.service.js';
+import { WebSocketService } from '../websocket.service.js';
+import { PublishDto, TestEventDto } from './dto/publish.dto.js';
+
+function badRequest(messages: string[]): BadRequestException {
+  return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: messages });
+}
+
+/** A topic a server may publish to: any known topic (user rooms are reached with emitToUser, not here). */
+function publishableTopic(topic: string): Topic {
+  const parsed = parseTopic(topic);
+  if (parsed.kind === 'static' || parsed.kind === 'sensor') return parsed.topic;
+  throw badRequest([`topic '${topic}' is not a topic (general, sensors, readings, locations, anomalies, predictions, system, sensor:<id>)`]);
+}
+
+/** Operations over HTTP: cluster stats, server-side publish, and a test event. */
+@Controller()
+@UseGuards(HttpJwtGuard)
+export class RealtimeOpsController {
+  constructor(
+    private readonly stats: RealtimeStatsService,
+    private readonly websocket: WebSocketService,
+  ) {}
+
+  @Get('ws/stats')
+  @Roles('admin')
+  all(): Promise<RealtimeStats> {
+    return this.stats.snapshot();
+  }
+
+  @Get('ws/stats/:topic')
+  @Roles('admin')
+  async topic(@Param('topic') topic: string): Promise<{ topic: string; subscribers: number }> {
+    const kind = parseTopic(topic).kind;
+    if (kind !== 'static' && kind !== 'sensor') throw new NotFoundException({ statusCode: 404, code: ErrorCode.UNKNOWN_TOPIC, message: `Unknown topic '${topic}'` });
+    const { topics } = await this.stats.snapshot();
+    return { topic, subscribers: topics[topic]?.subscribers ?? 0 };
+  }
+
+  /** Publishes a contract event to a topic, for services that do not run inside this app. */
+  @Post('publish')
+  @Roles('service', 'admin')
+  @HttpCode(202)
+  publish(@Body() body: PublishDto): { published: { topic: string; event: string } } {
+    const topic = publishableTopic(body.topic);
+    if (!isServerEventName(body.event)) throw badRequest([`event '${body.event}' is not in the shared event map`]);
+    const problems = checkShape(body.data, EVENT_SCHEMAS[body.event], 'data');
+    if (problems.length > 0) throw badRequest(problems);
+    this.websocket.emitToTopic(topic, body.event, body.data as ServerEventPayloads[typeof body.event]);
+    return { published: { topic, event: body.event } };
+  }
+
+  @Post('ws/test-event')
+  @Roles('admin')
+  @HttpCode(202)
+  testEvent(@Body() body: TestEventDto): { published: { topic: string; event: 'system:event' } } {
+    const topic = body.topic === undefined ? 'system' : publishableTopic(body.topic);
+    this.websocket.emitSystemEvent('info', body.message, { test: true }, topic);
+    return { published: { topic, event: 'system:event' } };
+  }
+}
