@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { DEV_JWT_SECRET } from '../src/config/app-config.js';
 import { PlainWebSocketGateway } from '#realtime';
 import { closeAllClients, connectAs, nextEvent } from './support/clients.js';
@@ -45,6 +45,26 @@ describe('plain WebSocket endpoint', () => {
     expect(client.messages[0].topics).toEqual(['readings', 'sensor:a-1', 'general']);
     expect(await refusedPlain(wsUrl(gateway.url, '/ws', `token=${token}&topics=system`))).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
     expect(await refusedPlain(wsUrl(gateway.url, '/ws', `token=${token}&topics=nope`))).toMatchObject({ status: 400, body: { code: 'UNKNOWN_TOPIC' } });
+  });
+
+  it('refuses a browser Origin outside CORS_ORIGIN with 403 and admits a listed one', async () => {
+    const url = wsUrl(gateway.url, '/ws', `token=${gateway.token('browser')}`);
+    expect(await refusedPlain(url, undefined, { headers: { Origin: 'https://evil.example' } })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect((await connectPlain(url, undefined, { headers: { Origin: 'http://localhost:5173' } })).messages[0].status).toBe('connected');
+  });
+
+  it('serializes an event once per publish, not once per subscriber', async () => {
+    const subscribers = await Promise.all(Array.from({ length: 5 }, (_, i) => connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token(`fan-${i}`)}&topics=sensor:fan-1`))));
+    const arrivals = subscribers.map((client) => client.next((m) => m.event === 'rank:updated'));
+    const stringify = jest.spyOn(JSON, 'stringify');
+    try {
+      gateway.websocket.emitToTopic(['sensor:fan-1', 'readings'], 'rank:updated', { oldRank: 2, newRank: 1 });
+      const framesOfThisEvent = stringify.mock.calls.filter(([value]) => (value as { event?: string } | null)?.event === 'rank:updated');
+      expect(framesOfThisEvent).toHaveLength(1);
+    } finally {
+      stringify.mockRestore();
+    }
+    for (const arrival of arrivals) expect(await arrival).toMatchObject({ topic: 'sensor:fan-1', payload: { newRank: 1 } });
   });
 
   it('acks sub and unsub, answers ping, and refuses forbidden and unknown topics', async () => {
