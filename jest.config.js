@@ -22,6 +22,7 @@ export default {
     '^#gamification$': '<rootDir>/libs/gamification/src/index.ts',
     '^#telemetry$': '<rootDir>/libs/telemetry/src/index.ts',
     '^#observability$': '<rootDir>/libs/observability/src/index.ts',
+    '^#redis$': '<rootDir>/libs/redis/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },

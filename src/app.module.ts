@@ -3,6 +3,7 @@ import { GamificationModule } from '#gamification';
 import { NotificationsModule } from '#notifications';
 import { ObservabilityModule } from '#observability';
 import { RealtimeModule } from '#realtime';
+import { RedisModule, type RedisConnection } from '#redis';
 import { TelemetryModule } from '#telemetry';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -11,12 +12,15 @@ import { HealthModule } from './health/health.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `redis`: connected when `REDIS_URL` is set (cluster mode), else null (in-memory, single instance). */
+  static forRoot(config: AppConfig, redis: RedisConnection | null = null): DynamicModule {
+    const cluster = redis ? { pubClient: redis.pub, subClient: redis.sub, sharded: redis.serverVersion >= 7, channelPrefix: redis.key('socket.io') } : undefined;
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        RealtimeModule.forRoot(config.realtime),
+        RedisModule.forRoot(redis),
+        RealtimeModule.forRoot({ ...config.realtime, cluster }),
         NotificationsModule.forRoot({ maxPerUser: config.notificationsMaxPerUser }),
         AuthModule.forRoot({ devTokens: config.devTokens }),
         HealthModule,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ConsoleLogger, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { useRealtimeAdapter } from '#realtime';
+import { RedisConnection } from '#redis';
 import { MqttIngestService } from '#telemetry';
 import { AppModule } from './app.module.js';
 import { LOG_LEVELS, type AppConfig } from './config/app-config.js';
@@ -16,15 +17,18 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
     json: config.logFormat === 'json',
   });
   // forceCloseConnections: keep-alive HTTP sockets must not hold shutdown past its deadline.
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger, forceCloseConnections: true });
+  const redis = config.redisUrl ? await RedisConnection.connect({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix }) : null;
+  const app = await NestFactory.create(AppModule.forRoot(config, redis), { logger, forceCloseConnections: true });
   app.setGlobalPrefix(API_PREFIX);
   const anyOrigin = config.corsOrigins.includes('*');
   app.enableCors({ origin: anyOrigin ? '*' : config.corsOrigins, credentials: !anyOrigin });
   // Also runs on gateway payloads (Nest applies global pipes there); the realtime filter answers VALIDATION_FAILED.
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   useRealtimeAdapter(app);
+  const health = app.get(HealthService);
+  if (redis) health.register('redis', () => (redis.isReady ? { status: 'up' } : { status: 'down', detail: 'reconnecting' }));
   const mqtt = app.get(MqttIngestService);
-  app.get(HealthService).register('mqtt', () => ({ status: mqtt.state === 'connected' ? 'up' : 'down', detail: mqtt.state }));
+  health.register('mqtt', () => ({ status: mqtt.state === 'connected' ? 'up' : 'down', detail: mqtt.state }));
   await mqtt.connect(app);
   return app;
 }

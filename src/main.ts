@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { BrokerPortInUseError } from '#telemetry';
 import { createGateway } from './bootstrap.js';
 import { loadConfig } from './config/app-config.js';
 
@@ -17,11 +16,9 @@ async function main(): Promise<void> {
   try {
     app = await createGateway(config);
   } catch (error) {
-    if (error instanceof BrokerPortInUseError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
+    // Start-up dependencies (broker port, Redis) fail with one readable line, not a stack trace.
+    console.error((error as Error).message);
+    process.exit(1);
   }
   try {
     await app.listen(config.port);

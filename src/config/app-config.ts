@@ -25,6 +25,8 @@ export interface AppConfig {
   mqtt: { url?: string; brokerPort: number; shareGroup?: string; clientId: string; topicPrefix: string };
   pipeline: { anomalyWindow: number; anomalyZ: number; predictionEvery: number; predictionHorizon: number };
   redisUrl?: string;
+  /** `REDIS_KEY_PREFIX`: every key this app writes starts with it. */
+  redisKeyPrefix: string;
   notificationsMaxPerUser: number;
 }
 
@@ -88,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       predictionHorizon: read.int('PREDICTION_HORIZON', 5, { min: 1, max: 1000 }),
     },
     redisUrl,
+    redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'rtg:'),
     notificationsMaxPerUser: read.int('NOTIFICATIONS_MAX_PER_USER', 1000, { min: 1, max: 100_000 }),
   };
   return read.errors.length > 0 ? { ok: false, errors: read.errors } : { ok: true, config };

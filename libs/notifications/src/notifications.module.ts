@@ -1,5 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { NOTIFICATION_INBOX } from '#realtime';
+import { REDIS, type RedisConnection } from '#redis';
+import { RedisNotificationStore } from './store/redis-notification.store.js';
 import { NotificationsController } from './notifications.controller.js';
 import { NotificationsService } from './notifications.service.js';
 import { InMemoryNotificationStore } from './store/in-memory-notification.store.js';
@@ -22,7 +24,11 @@ export class NotificationsModule {
       module: NotificationsModule,
       controllers: [NotificationsController],
       providers: [
-        { provide: NOTIFICATION_STORE, useFactory: () => new InMemoryNotificationStore(maxPerUser) },
+        {
+          provide: NOTIFICATION_STORE,
+          inject: [REDIS],
+          useFactory: (redis: RedisConnection | null) => (redis ? new RedisNotificationStore(redis, maxPerUser) : new InMemoryNotificationStore(maxPerUser)),
+        },
         NotificationsService,
         { provide: NOTIFICATION_INBOX, useExisting: NotificationsService },
       ],

@@ -11,6 +11,6 @@ export type { GatewayServer, GatewaySocket, SocketData } from './gateway/socket.
 export { NOTIFICATION_INBOX, type NotificationInbox } from './inbox/notification-inbox.port.js';
 export { RealtimeIoAdapter, useRealtimeAdapter } from './realtime-io.adapter.js';
 export { RealtimeModule } from './realtime.module.js';
-export type { JwtOptions, RealtimeModuleAsyncOptions, RealtimeModuleOptions } from './realtime.options.js';
+export type { ClusterOptions, JwtOptions, RealtimeModuleAsyncOptions, RealtimeModuleOptions } from './realtime.options.js';
 export { authorizeTopic } from './topics/topic-acl.js';
 export { WebSocketService } from './websocket.service.js';

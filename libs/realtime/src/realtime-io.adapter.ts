@@ -1,13 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Server, ServerOptions } from 'socket.io';
 import { originAllowed } from './connections/origin.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from './realtime.options.js';
 
 /**
- * Builds the Socket.IO server from the module's options (path, CORS, keepalive, payload limit),
- * since `@WebSocketGateway()` metadata is static. Install with {@link useRealtimeAdapter}.
+ * Builds the Socket.IO server from the module's options (path, CORS, keepalive, payload limit,
+ * the Redis adapter in a cluster), since `@WebSocketGateway()` metadata is static. Install with {@link useRealtimeAdapter}.
  */
 export class RealtimeIoAdapter extends IoAdapter {
   private readonly options: ResolvedRealtimeOptions;
@@ -18,8 +19,8 @@ export class RealtimeIoAdapter extends IoAdapter {
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
-    const { path, corsOrigins, pingIntervalMs, pingTimeoutMs, maxPayloadBytes } = this.options;
-    return super.createIOServer(port, {
+    const { path, corsOrigins, pingIntervalMs, pingTimeoutMs, maxPayloadBytes, cluster } = this.options;
+    const server: Server = super.createIOServer(port, {
       ...(options as ServerOptions),
       path,
       serveClient: false,
@@ -32,6 +33,15 @@ export class RealtimeIoAdapter extends IoAdapter {
       allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) =>
         originAllowed(req.headers.origin, req.headers.host, corsOrigins) ? callback(null, true) : callback('Origin not allowed', false),
     });
+    if (cluster) {
+      const { pubClient, subClient, channelPrefix } = cluster;
+      server.adapter(
+        cluster.sharded
+          ? createShardedAdapter(pubClient, subClient, { channelPrefix })
+          : createAdapter(pubClient, subClient, { key: channelPrefix, requestsTimeout: 2_000 }),
+      );
+    }
+    return server;
   }
 }
 

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { HandshakeAuthenticator } from './auth/handshake-authenticator.js';
+import { ClusterBus } from './cluster/cluster-bus.js';
 import { HttpJwtGuard } from './auth/http-jwt.guard.js';
 import { TokenService } from './auth/token.service.js';
 import { WsJwtGuard } from './auth/ws-jwt.guard.js';
@@ -30,6 +31,7 @@ const providers: Provider[] = [
   TopicsGateway,
   PlainWebSocketGateway,
   RealtimeStatsService,
+  ClusterBus,
   {
     provide: ConnectionLimiter,
     inject: [REALTIME_OPTIONS],

@@ -30,13 +30,25 @@ export interface RealtimeModuleOptions {
   rateLimitPerSecond?: number;
   /** A plain WebSocket subscriber with more than this many bytes unsent is dropped (close 1013). @default 1048576 */
   maxBufferedBytes?: number;
+  /** Several instances behind one Redis: the Redis adapter, cluster-wide presence, stats and plain WebSocket delivery. @default undefined (single instance) */
+  cluster?: ClusterOptions;
   /** Keepalive ping interval in ms. @default 30000 */
   pingIntervalMs?: number;
   /** A peer that does not answer a ping within this many ms is dropped. @default 10000 */
   pingTimeoutMs?: number;
 }
 
-export type ResolvedRealtimeOptions = Required<Omit<RealtimeModuleOptions, 'jwt'>> & { jwt: JwtOptions };
+export interface ClusterOptions {
+  /** node `redis` clients for the Socket.IO Redis adapter; `pub` should fail fast while disconnected. */
+  pubClient: unknown;
+  subClient: unknown;
+  /** Redis >= 7: sharded Pub/Sub. */
+  sharded: boolean;
+  /** Adapter channel prefix: deployments (or test runs) sharing one Redis must not share it. */
+  channelPrefix: string;
+}
+
+export type ResolvedRealtimeOptions = Required<Omit<RealtimeModuleOptions, 'jwt' | 'cluster'>> & { jwt: JwtOptions; cluster?: ClusterOptions };
 
 export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
 

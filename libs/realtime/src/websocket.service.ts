@@ -12,6 +12,7 @@ import {
   type XpGainedPayload,
 } from '#contracts';
 import { MetricsService } from '#observability';
+import { ClusterBus } from './cluster/cluster-bus.js';
 import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 import { PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
 import type { GatewayServer } from './gateway/socket.types.js';
@@ -29,7 +30,13 @@ export class WebSocketService {
     private readonly userSockets: UserSocketsRegistry,
     private readonly plain: PlainWebSocketGateway,
     private readonly metrics: MetricsService,
-  ) {}
+    private readonly cluster: ClusterBus,
+  ) {
+    // Other instances forward their publishes here for this instance's plain WebSocket clients.
+    cluster.handle('plain:publish', (rooms: string[], event: ServerEventName, payload: never) => this.plain.publish(rooms, event, payload));
+    cluster.handle('plain:broadcast', (event: ServerEventName, payload: never) => this.plain.broadcast(event, payload));
+    cluster.handle('presence:count', (userId: string, reply: (count: number) => void) => reply(this.userSockets.socketCount(userId)));
+  }
 
   /** Called once by the gateway when the Socket.IO server exists. */
   attach(server: GatewayServer): void {
@@ -55,6 +62,7 @@ export class WebSocketService {
     const server = this.requireServer(event);
     if (server) emitOn(server, event, payload);
     this.plain.broadcast(event, payload);
+    this.cluster.tell('plain:broadcast', event, payload);
     this.metrics.eventsOut.inc({ event });
   }
 
@@ -91,8 +99,10 @@ export class WebSocketService {
     return (await this.getUserSocketCount(userId)) > 0;
   }
 
+  /** Sockets of the user on every live instance, both protocols. */
   async getUserSocketCount(userId: string): Promise<number> {
-    return this.userSockets.socketCount(userId);
+    const elsewhere = await this.cluster.ask<number>('presence:count', userId);
+    return elsewhere.reduce((sum, count) => sum + count, this.userSockets.socketCount(userId));
   }
 
   /** This instance's Socket.IO rooms (topic, user and socket-id rooms) with their members. */
@@ -108,6 +118,7 @@ export class WebSocketService {
     const server = this.requireServer(event);
     if (server) emitOn(server.to(rooms as string[]), event, payload);
     this.plain.publish(rooms, event, payload);
+    this.cluster.tell('plain:publish', rooms, event, payload);
     this.metrics.eventsOut.inc({ event });
   }
 

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { sensorTopic } from '#contracts';
 import { WebSocketService } from '#realtime';
+import { REDIS, type RedisConnection } from '#redis';
 import { CatalogService } from './catalog/catalog.service.js';
 import { LOCATION_REPOSITORY, LOCATIONS, SENSOR_REPOSITORY, SENSORS } from './catalog/catalog.tokens.js';
 import { InMemoryEntityRepository, type EntityRepository } from './catalog/entity-repository.js';
@@ -10,7 +11,10 @@ import { MQTT_TOPIC_PREFIX } from './mqtt/mqtt.tokens.js';
 import { SensorIngestController } from './mqtt/sensor-ingest.controller.js';
 import { ReadingIngestService } from './pipeline/reading-ingest.service.js';
 import { ReadingsPipeline } from './pipeline/readings-pipeline.service.js';
-import { InMemoryReadingHistory, READING_HISTORY } from './readings/reading-history.js';
+import { InMemoryReadingHistory, READING_HISTORY, RedisReadingHistory } from './readings/reading-history.js';
+import { RedisSeriesStore } from './series/redis-series.store.js';
+import { InMemorySeriesStore, SERIES_STORE } from './series/series-store.js';
+import { RedisEntityRepository } from './catalog/redis-entity.repository.js';
 import { ReadingsController } from './readings/readings.controller.js';
 import type { Location, Sensor } from './sensors/sensor.js';
 import { SensorsController } from './sensors/sensors.controller.js';
@@ -23,7 +27,8 @@ export interface TelemetryModuleConfig {
 
 /**
  * Sensors, locations, readings: MQTT ingestion (Nest microservice transport), the readings
- * pipeline (anomalies, forecasts) and the REST API. Needs `RealtimeModule` and `NotificationsModule`.
+ * pipeline (anomalies, forecasts) and the REST API. Needs `RealtimeModule`, `NotificationsModule`
+ * and `RedisModule` (whose connection, when there is one, backs every store).
  */
 @Module({})
 export class TelemetryModule {
@@ -35,8 +40,16 @@ export class TelemetryModule {
         { provide: TELEMETRY_OPTIONS, useValue: resolveTelemetryOptions(pipeline) },
         { provide: MQTT_INGEST_OPTIONS, useValue: mqtt },
         { provide: MQTT_TOPIC_PREFIX, useValue: mqtt.topicPrefix },
-        { provide: SENSOR_REPOSITORY, useFactory: () => new InMemoryEntityRepository<Sensor>() },
-        { provide: LOCATION_REPOSITORY, useFactory: () => new InMemoryEntityRepository<Location>() },
+        {
+          provide: SENSOR_REPOSITORY,
+          inject: [REDIS],
+          useFactory: (redis: RedisConnection | null) => (redis ? new RedisEntityRepository<Sensor>(redis, 'sensors') : new InMemoryEntityRepository<Sensor>()),
+        },
+        {
+          provide: LOCATION_REPOSITORY,
+          inject: [REDIS],
+          useFactory: (redis: RedisConnection | null) => (redis ? new RedisEntityRepository<Location>(redis, 'locations') : new InMemoryEntityRepository<Location>()),
+        },
         {
           provide: SENSORS,
           inject: [SENSOR_REPOSITORY, WebSocketService],
@@ -51,8 +64,15 @@ export class TelemetryModule {
         },
         {
           provide: READING_HISTORY,
-          inject: [TELEMETRY_OPTIONS],
-          useFactory: (options: ResolvedTelemetryOptions) => new InMemoryReadingHistory(options.historyPerSensor),
+          inject: [TELEMETRY_OPTIONS, REDIS],
+          useFactory: (options: ResolvedTelemetryOptions, redis: RedisConnection | null) =>
+            redis ? new RedisReadingHistory(redis, options.historyPerSensor) : new InMemoryReadingHistory(options.historyPerSensor),
+        },
+        {
+          provide: SERIES_STORE,
+          inject: [TELEMETRY_OPTIONS, REDIS],
+          useFactory: (options: ResolvedTelemetryOptions, redis: RedisConnection | null) =>
+            redis ? new RedisSeriesStore(redis, options.anomalyWindow, options.predictionEvery) : new InMemorySeriesStore(options.anomalyWindow, options.predictionEvery),
         },
         ReadingsPipeline,
         ReadingIngestService,

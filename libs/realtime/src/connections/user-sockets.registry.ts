@@ -25,6 +25,10 @@ export class UserSocketsRegistry {
     return this.socketsByUser.get(userId)?.size ?? 0;
   }
 
+  userIds(): string[] {
+    return [...this.socketsByUser.keys()];
+  }
+
   /** Distinct users with at least one socket here. */
   get userCount(): number {
     return this.socketsByUser.size;

@@ -12,6 +12,7 @@ import {
 import { ErrorCode, userRoom, type ClientEventName, type ClientEventRequests } from '#contracts';
 import { MetricsService } from '#observability';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
+import { ClusterBus } from '../cluster/cluster-bus.js';
 import { TokenError, TokenService } from '../auth/token.service.js';
 import { WsJwtGuard } from '../auth/ws-jwt.guard.js';
 import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
@@ -57,6 +58,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly plain: PlainWebSocketGateway,
     private readonly metrics: MetricsService,
+    private readonly cluster: ClusterBus,
     @Optional() @Inject(NOTIFICATION_INBOX) private readonly inbox: NotificationInbox | null,
   ) {}
 
@@ -64,6 +66,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     this.server = server;
     server.use(this.handshake.middleware);
     this.websocket.attach(server);
+    this.cluster.attach(server);
     this.metrics.observeConnections(
       () => ({ socketio: server.of('/').sockets.size, ws: this.plain.connectionCount }),
       () => this.userSockets.userCount,

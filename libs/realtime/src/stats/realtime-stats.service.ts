@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { parseTopic } from '#contracts';
 import { PlainWebSocketGateway } from '../gateway/plain-websocket.gateway.js';
 import { WebSocketService } from '../websocket.service.js';
+import { ClusterBus } from '../cluster/cluster-bus.js';
 import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
 
 export interface RealtimeStats {
@@ -12,16 +13,40 @@ export interface RealtimeStats {
   topics: Record<string, { subscribers: number }>;
 }
 
-/** Connections, users and subscribers per topic, both protocols together. */
+/** One instance's share: users are sent by id so that a user on two instances counts once. */
+interface LocalStats extends Omit<RealtimeStats, 'users'> {
+  userIds: string[];
+}
+
+/** Connections, users and subscribers per topic, both protocols together, over every live instance. */
 @Injectable()
 export class RealtimeStatsService {
   constructor(
     private readonly websocket: WebSocketService,
     private readonly plain: PlainWebSocketGateway,
     private readonly userSockets: UserSocketsRegistry,
-  ) {}
+    private readonly cluster: ClusterBus,
+  ) {
+    cluster.handle('stats:local', (reply: (stats: LocalStats) => void) => reply(this.local()));
+  }
 
   async snapshot(): Promise<RealtimeStats> {
+    const all = [this.local(), ...(await this.cluster.ask<LocalStats>('stats:local'))];
+    const topics: Record<string, { subscribers: number }> = {};
+    for (const stats of all) {
+      for (const [topic, { subscribers }] of Object.entries(stats.topics)) topics[topic] = { subscribers: (topics[topic]?.subscribers ?? 0) + subscribers };
+    }
+    const sum = (pick: (stats: LocalStats) => number) => all.reduce((total, stats) => total + pick(stats), 0);
+    return {
+      instances: all.length,
+      connections: sum((s) => s.connections),
+      connectionsByProtocol: { socketio: sum((s) => s.connectionsByProtocol.socketio), ws: sum((s) => s.connectionsByProtocol.ws) },
+      users: new Set(all.flatMap((s) => s.userIds)).size,
+      topics,
+    };
+  }
+
+  private local(): LocalStats {
     const rooms = this.websocket.localRooms();
     const topics: Record<string, { subscribers: number }> = {};
     const add = (topic: string, count: number) => {
@@ -34,6 +59,6 @@ export class RealtimeStatsService {
     for (const [topic, count] of this.plain.topicSubscribers()) add(topic, count);
     const socketio = this.websocket.localSocketCount();
     const ws = this.plain.connectionCount;
-    return { instances: 1, connections: socketio + ws, connectionsByProtocol: { socketio, ws }, users: this.userSockets.userCount, topics };
+    return { instances: 1, connections: socketio + ws, connectionsByProtocol: { socketio, ws }, userIds: this.userSockets.userIds(), topics };
   }
 }

@@ -5,59 +5,48 @@ import { NotificationsService } from '#notifications';
 import { MetricsService } from '#observability';
 import { WebSocketService } from '#realtime';
 import { judge } from '../anomalies/anomaly-detector.js';
-import { RollingWindow } from '../anomalies/rolling-window.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { SENSORS } from '../catalog/catalog.tokens.js';
 import { holtForecast, medianInterval } from '../predictions/holt.js';
 import { READING_HISTORY, type ReadingHistory } from '../readings/reading-history.js';
+import { SERIES_STORE, type SeriesStore } from '../series/series-store.js';
 import type { Sensor } from '../sensors/sensor.js';
 import { TELEMETRY_OPTIONS, type ResolvedTelemetryOptions } from '../telemetry.options.js';
 
-interface SeriesState {
-  window: RollingWindow;
-  sinceForecast: number;
-}
-
 /**
- * Every accepted reading, from MQTT or HTTP, goes through here once: register the sensor if new,
- * keep it in the history, emit `reading:new`, judge it against the rolling statistics of its
+ * Every accepted reading, from MQTT or HTTP, goes through here once: emit `reading:new`, register
+ * the sensor if new, keep it in the history, judge it against the rolling statistics of its
  * (sensor, metric) series, and every `predictionEvery` readings emit a Holt forecast.
  */
 @Injectable()
 export class ReadingsPipeline {
   private readonly logger = new Logger(ReadingsPipeline.name);
-  private readonly series = new Map<string, SeriesState>();
 
   constructor(
     @Inject(TELEMETRY_OPTIONS) private readonly options: ResolvedTelemetryOptions,
     @Inject(SENSORS) private readonly sensors: CatalogService<Sensor>,
     @Inject(READING_HISTORY) private readonly history: ReadingHistory,
+    @Inject(SERIES_STORE) private readonly series: SeriesStore,
     private readonly websocket: WebSocketService,
     private readonly notifications: NotificationsService,
     private readonly metrics: MetricsService,
   ) {}
 
   async process(reading: ParsedReading): Promise<void> {
-    const sensor = await this.sensorFor(reading);
-    const payload: ReadingPayload = { ...reading, ...(reading.unit === undefined && sensor.unit ? { unit: sensor.unit } : {}) };
-    await this.history.append(payload);
-    const topic = sensorTopic(reading.sensorId);
-    this.websocket.emitToTopic(['readings', topic], 'reading:new', payload);
+    // Delivery first: it needs no store, so live data keeps flowing while Redis is briefly away.
+    const payload: ReadingPayload = reading;
+    this.websocket.emitToTopic(['readings', sensorTopic(reading.sensorId)], 'reading:new', payload);
     this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - reading.ts) / 1000);
 
-    const state = this.state(reading.sensorId, reading.metric);
-    const verdict = judge(reading.value, state.window.stats(), state.window.size, sensor.thresholds, {
+    const sensor = await this.sensorFor(reading);
+    await this.history.append(payload);
+    const observation = await this.series.observe(reading.sensorId, reading.metric, reading.value, reading.ts);
+    const verdict = judge(reading.value, observation.before, observation.size, sensor.thresholds, {
       zLimit: this.options.anomalyZ,
       minReadings: this.options.anomalyMinReadings,
     });
-    state.window.add(reading.value, reading.ts);
     if (verdict) await this.reportAnomaly(sensor, reading, verdict);
-
-    state.sinceForecast += 1;
-    if (state.sinceForecast >= this.options.predictionEvery) {
-      state.sinceForecast = 0;
-      this.forecast(reading, state.window);
-    }
+    if (observation.forecastWindow) this.forecast(reading, observation.forecastWindow);
   }
 
   private async sensorFor(reading: ParsedReading): Promise<Sensor> {
@@ -72,16 +61,6 @@ export class ReadingsPipeline {
         return this.sensors.get(reading.sensorId);
       }
     }
-  }
-
-  private state(sensorId: string, metric: string): SeriesState {
-    const key = `${sensorId}/${metric}`;
-    let state = this.series.get(key);
-    if (!state) {
-      state = { window: new RollingWindow(this.options.anomalyWindow), sinceForecast: 0 };
-      this.series.set(key, state);
-    }
-    return state;
   }
 
   private async reportAnomaly(sensor: Sensor, reading: ParsedReading, verdict: NonNullable<ReturnType<typeof judge>>): Promise<void> {
@@ -105,8 +84,7 @@ export class ReadingsPipeline {
     });
   }
 
-  private forecast(reading: ParsedReading, window: RollingWindow): void {
-    const { values, timestamps } = window.series();
+  private forecast(reading: ParsedReading, { values, timestamps }: { values: number[]; timestamps: number[] }): void {
     const forecast = holtForecast(values, this.options.predictionHorizon);
     if (!forecast) return;
     const step = medianInterval(timestamps);

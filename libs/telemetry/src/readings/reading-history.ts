@@ -1,3 +1,4 @@
+import type { RedisConnection } from '#redis';
 import type { ReadingPayload } from '#contracts';
 
 export interface HistoryQuery {
@@ -38,5 +39,23 @@ export class InMemoryReadingHistory implements ReadingHistory {
       if (metric === undefined || readings[i]!.metric === metric) result.push(readings[i]!);
     }
     return result;
+  }
+}
+
+/** A capped list per sensor, newest first. */
+export class RedisReadingHistory implements ReadingHistory {
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly perSensor: number,
+  ) {}
+
+  async append(reading: ReadingPayload): Promise<void> {
+    const key = this.redis.key('history', reading.sensorId);
+    await this.redis.client.multi().lPush(key, JSON.stringify(reading)).lTrim(key, 0, this.perSensor - 1).exec();
+  }
+
+  async recent({ sensorId, metric, limit }: HistoryQuery): Promise<ReadingPayload[]> {
+    const readings = (await this.redis.client.lRange(this.redis.key('history', sensorId), 0, -1)).map((raw) => JSON.parse(raw) as ReadingPayload);
+    return readings.filter((reading) => metric === undefined || reading.metric === metric).slice(0, limit);
   }
 }

@@ -1,0 +1,68 @@
+import type { RedisConnection } from '#redis';
+import type { Observation, SeriesStore } from './series-store.js';
+
+/**
+ * The same sliding Welford update as RollingWindow, run atomically in Redis so that readings of
+ * one series arriving at different instances share one window. O(1) per reading.
+ * KEYS: stats hash, window list. ARGV: value, ts, capacity, forecastEvery.
+ */
+const OBSERVE = `
+local x = tonumber(ARGV[1])
+local cap = tonumber(ARGV[3])
+local every = tonumber(ARGV[4])
+local st = redis.call('HMGET', KEYS[1], 'mean', 'm2', 'n', 'since')
+local mean = tonumber(st[1]) or 0
+local m2 = tonumber(st[2]) or 0
+local n = tonumber(st[3]) or 0
+local since = tonumber(st[4]) or 0
+local std = 0
+if n > 1 then std = math.sqrt(m2 / (n - 1)) end
+local beforeMean, beforeStd, beforeN = mean, std, n
+redis.call('RPUSH', KEYS[2], ARGV[2] .. ',' .. ARGV[1])
+if n < cap then
+  n = n + 1
+  local d = x - mean
+  mean = mean + d / n
+  m2 = m2 + d * (x - mean)
+else
+  local leaving = redis.call('LPOP', KEYS[2])
+  local y = tonumber(string.match(leaving, ',(.*)$'))
+  local old = mean
+  mean = mean + (x - y) / n
+  m2 = m2 + (x - y) * (x - mean + y - old)
+  if m2 < 0 then m2 = 0 end
+end
+since = since + 1
+local due = 0
+if since >= every then
+  since = 0
+  due = 1
+end
+redis.call('HSET', KEYS[1], 'mean', string.format('%.17g', mean), 'm2', string.format('%.17g', m2), 'n', n, 'since', since)
+local window = {}
+if due == 1 then window = redis.call('LRANGE', KEYS[2], 0, -1) end
+return { string.format('%.17g', beforeMean), string.format('%.17g', beforeStd), beforeN, due, window }
+`;
+
+export class RedisSeriesStore implements SeriesStore {
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly windowSize: number,
+    private readonly forecastEvery: number,
+  ) {}
+
+  async observe(sensorId: string, metric: string, value: number, ts: number): Promise<Observation> {
+    const tag = `{${sensorId}/${metric}}`;
+    const reply = (await this.redis.client.eval(OBSERVE, {
+      keys: [this.redis.key('series', tag, 'stats'), this.redis.key('series', tag, 'window')],
+      arguments: [String(value), String(ts), String(this.windowSize), String(this.forecastEvery)],
+    })) as [string, string, number, number, string[]];
+    const [mean, std, size, due, window] = reply;
+    const entries = window.map((entry) => entry.split(','));
+    return {
+      before: { mean: Number(mean), std: Number(std) },
+      size: Number(size),
+      forecastWindow: due === 1 ? { timestamps: entries.map(([t]) => Number(t)), values: entries.map(([, v]) => Number(v)) } : null,
+    };
+  }
+}

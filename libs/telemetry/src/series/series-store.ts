@@ -1,0 +1,45 @@
+import { RollingWindow } from '../anomalies/rolling-window.js';
+
+export interface Observation {
+  /** The window's statistics before this reading joined it. */
+  before: { mean: number; std: number };
+  /** Readings in the window before this one. */
+  size: number;
+  /** The window (oldest first) when a forecast is due with this reading, else null. */
+  forecastWindow: { values: number[]; timestamps: number[] } | null;
+}
+
+/**
+ * Per-(sensor, metric) pipeline state: the rolling window and the forecast counter. In memory for
+ * one instance; in Redis for a cluster, where readings of one sensor land on any instance.
+ */
+export interface SeriesStore {
+  observe(sensorId: string, metric: string, value: number, ts: number): Promise<Observation>;
+}
+
+export const SERIES_STORE = Symbol('SERIES_STORE');
+
+export class InMemorySeriesStore implements SeriesStore {
+  private readonly series = new Map<string, { window: RollingWindow; sinceForecast: number }>();
+
+  constructor(
+    private readonly windowSize: number,
+    private readonly forecastEvery: number,
+  ) {}
+
+  async observe(sensorId: string, metric: string, value: number, ts: number): Promise<Observation> {
+    const key = `${sensorId}/${metric}`;
+    let state = this.series.get(key);
+    if (!state) {
+      state = { window: new RollingWindow(this.windowSize), sinceForecast: 0 };
+      this.series.set(key, state);
+    }
+    const before = state.window.stats();
+    const size = state.window.size;
+    state.window.add(value, ts);
+    state.sinceForecast += 1;
+    const due = state.sinceForecast >= this.forecastEvery;
+    if (due) state.sinceForecast = 0;
+    return { before, size, forecastWindow: due ? state.window.series() : null };
+  }
+}
