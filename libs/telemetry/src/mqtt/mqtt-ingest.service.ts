@@ -46,7 +46,10 @@ export class MqttIngestService implements OnApplicationShutdown {
     const server = new SensorMqttServer({
       url: this.brokerUrl,
       clientId,
-      clean: false,
+      // Alone, a persistent session keeps QoS 1 readings for us while we restart. In a share
+      // group it would do harm: the broker keeps handing a dead member its share, held until that
+      // member returns. Clean sessions let the live members take the whole stream at once.
+      clean: shareGroup !== undefined,
       protocolVersion: 4,
       subscribeOptions: { qos: 1 },
       reconnectPeriod: 1_000,
