@@ -7,6 +7,7 @@ local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return nil end
 local entity = cjson.decode(raw)
 for key, value in pairs(cjson.decode(ARGV[2])) do entity[key] = value end
+entity.id = ARGV[1]
 local encoded = cjson.encode(entity)
 redis.call('HSET', KEYS[1], ARGV[1], encoded)
 return encoded

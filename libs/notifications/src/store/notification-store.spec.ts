@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RedisConnection } from '#redis';
+import { InMemoryNotificationStore } from './in-memory-notification.store.js';
+import type { NotificationStore } from './notification-store.js';
+import { RedisNotificationStore } from './redis-notification.store.js';
+
+const note = (title: string) => ({ title, message: `${title}!` });
+
+let redis: RedisConnection;
+let run = 0;
+beforeAll(async () => {
+  redis = await RedisConnection.connect({ url: 'redis://127.0.0.1:6379', keyPrefix: `spec:notifications:${process.pid}:${Date.now()}:` });
+});
+afterAll(() => redis.close());
+
+/** Both implementations behind the one interface; each test gets an empty store (fresh user ids for Redis). */
+describe.each<[string, (max: number) => NotificationStore]>([
+  ['InMemoryNotificationStore', (max) => new InMemoryNotificationStore(max)],
+  ['RedisNotificationStore', (max) => new RedisNotificationStore(redis, max)],
+])('%s', (_name, create) => {
+  let u: string;
+  const fresh = (max = 10) => {
+    u = `user-${++run}`;
+    return create(max);
+  };
+
+  it('keeps the unread count in step with every change', async () => {
+    const sut = fresh();
+    const [a] = await sut.add([u], note('a'));
+    const [b] = await sut.add([u], note('b'));
+    expect(await sut.unreadCount(u)).toBe(2);
+    expect(await sut.markRead(u, a!.id)).toEqual({ changed: true, unreadCount: 1 });
+    expect(await sut.markRead(u, a!.id)).toEqual({ changed: false, unreadCount: 1 });
+    expect(await sut.remove(u, a!.id)).toEqual({ unreadCount: 1 });
+    expect(await sut.remove(u, b!.id)).toEqual({ unreadCount: 0 });
+    expect(await sut.markAllRead(u)).toEqual({ changed: 0, unreadCount: 0 });
+    await sut.add([u], note('c'));
+    await sut.add([u], note('d'));
+    expect(await sut.markAllRead(u)).toEqual({ changed: 2, unreadCount: 0 });
+    expect((await sut.list(u, { limit: 10 })).items.every((n) => n.readAt !== null)).toBe(true);
+  });
+
+  it('scopes every call to the owner', async () => {
+    const sut = fresh();
+    const owner = u;
+    const [mine] = await sut.add([owner], note('x'));
+    const other = `${owner}-other`;
+    expect(await sut.markRead(other, mine!.id)).toBeNull();
+    expect(await sut.remove(other, mine!.id)).toBeNull();
+    expect((await sut.list(other, { limit: 10 })).items).toEqual([]);
+    expect(await sut.unreadCount(owner)).toBe(1);
+  });
+
+  it('drops the oldest beyond the bound, unread ones included in the count', async () => {
+    const sut = fresh(3);
+    const stored = [];
+    for (const title of ['1', '2', '3', '4', '5']) stored.push(...(await sut.add([u], note(title))));
+    await sut.markRead(u, stored[4]!.id);
+    const page = await sut.list(u, { limit: 10 });
+    expect(page.items.map((n) => n.title)).toEqual(['5', '4', '3']);
+    expect(await sut.unreadCount(u)).toBe(2);
+  });
+
+  it('pages newest first, unread only when asked, and an unknown cursor gives an empty page', async () => {
+    const sut = fresh();
+    const stored = [];
+    for (const title of ['1', '2', '3', '4']) stored.push(...(await sut.add([u], note(title))));
+    await sut.markRead(u, stored[2]!.id);
+    const first = await sut.list(u, { limit: 2, unreadOnly: true });
+    expect(first.items.map((n) => n.title)).toEqual(['4', '2']);
+    const second = await sut.list(u, { limit: 2, unreadOnly: true, cursor: first.nextCursor! });
+    expect(second).toEqual({ items: [expect.objectContaining({ title: '1', userId: u, readAt: null })], nextCursor: null });
+    expect(await sut.list(u, { limit: 2, cursor: 'gone' })).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('gives every recipient of one add their own notification', async () => {
+    const sut = fresh();
+    const recipients = [`${u}-a`, `${u}-b`];
+    const stored = await sut.add(recipients, { ...note('shared'), data: { k: 1 } });
+    expect(stored.map((n) => n.userId)).toEqual(recipients);
+    expect(new Set(stored.map((n) => n.id)).size).toBe(2);
+    expect((await sut.list(recipients[1]!, { limit: 5 })).items).toEqual([{ ...stored[1], readAt: null }]);
+  });
+});
