@@ -104,6 +104,13 @@ describe('the gateway process', () => {
     }
   });
 
+  it('exits with a clear message when Redis is unreachable at start-up', async () => {
+    const deadPort = await freePort();
+    running = spawnGateway({ PORT: String(await freePort()), REDIS_URL: `redis://127.0.0.1:${deadPort}`, LOG_LEVEL: 'error' });
+    expect((await running.exited).code).toBe(1);
+    expect(running.output().trim()).toMatch(new RegExp(`^Redis at redis://127\\.0\\.0\\.1:${deadPort} is unreachable: .+$`));
+  });
+
   it('exits with a clear message when PORT is taken', async () => {
     const blocker = createServer();
     const port = await new Promise<number>((resolve) => blocker.listen(0, () => resolve((blocker.address() as { port: number }).port)));
