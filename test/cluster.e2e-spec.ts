@@ -90,6 +90,20 @@ describe('two instances behind one Redis and one broker', () => {
     expect(new Set(history.body.map((r: ReadingPayload) => r.value)).size).toBe(1000);
   });
 
+  it('batches readings for a batched subscriber on the other instance', async () => {
+    const batched = await connectAs(two.url, two.token('batched-watcher'));
+    await batched.emitWithAck('subscribe', { topic: 'sensor:batch-c', batchMs: 100 });
+    const log = recordEvents(batched);
+    const sensor = await device('mqtt://127.0.0.1:1883');
+    for (let i = 0; i < 40; i++) await publish(sensor, `${prefix}sensors/batch-c/v`, String(i), { qos: 0 });
+    const total = () => log.filter((e) => e.event === 'reading:batch').reduce((n, e) => n + (e.payload as { readings: unknown[] }).readings.length, 0);
+    await eventually(async () => expect(total()).toBe(40));
+    // Its other events (the sensor's auto-registration) arrive as usual; readings only in batches.
+    expect(log.some((e) => e.event === 'reading:new')).toBe(false);
+    const values = log.filter((e) => e.event === 'reading:batch').flatMap((e) => (e.payload as { readings: ReadingPayload[] }).readings.map((r) => r.value));
+    expect(new Set(values).size).toBe(40);
+  });
+
   it('fires the anomaly detector when one sensor’s readings are split across instances', async () => {
     const analyst = await connectAs(two.url, two.token('analyst'));
     await analyst.emitWithAck('subscribe', { topic: 'sensor:split-1' });

@@ -120,3 +120,21 @@ describe('delivery to users and topics', () => {
     expect(await gateway.websocket.getUserSocketCount('cycler-0')).toBe(0);
   });
 });
+
+describe('topic bound per socket', () => {
+  it('refuses the 257th topic with TOO_MANY_TOPICS and still allows re-subscribing a held one', async () => {
+    const gateway = await startGateway({ WS_RATE_LIMIT: '10000' });
+    try {
+      const socket = await connectAs(gateway.url, gateway.token('collector'));
+      const replies = await Promise.all(Array.from({ length: 256 }, (_, i) => socket.emitWithAck('subscribe', { topic: `sensor:s-${i}` })));
+      expect(replies.every((reply) => reply.ok)).toBe(true);
+      expect(await socket.emitWithAck('subscribe', { topic: 'sensor:one-too-many' })).toMatchObject({ ok: false, error: { code: 'TOO_MANY_TOPICS' } });
+      expect(await socket.emitWithAck('subscribe', { topic: 'sensor:s-7', batchMs: 10 })).toEqual({ ok: true, topic: 'sensor:s-7', batchMs: 10 });
+      await socket.emitWithAck('unsubscribe', { topic: 'sensor:s-0' });
+      expect(await socket.emitWithAck('subscribe', { topic: 'sensor:one-too-many' })).toEqual({ ok: true, topic: 'sensor:one-too-many' });
+    } finally {
+      closeAllClients();
+      await gateway.close();
+    }
+  });
+});

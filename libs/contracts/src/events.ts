@@ -163,7 +163,7 @@ export interface SubscribeRequest {
 }
 
 export interface ClientEventRequests {
-  subscribe: [SubscribeRequest, { topic: string }];
+  subscribe: [SubscribeRequest, { topic: string; batchMs?: number }];
   unsubscribe: [{ topic: Topic | string }, { topic: string }];
   'notification:mark_read': [{ notificationId: string }, { notificationId: string; unreadCount: number }];
   'notification:mark_all_read': [Record<string, never>, { unreadCount: number }];

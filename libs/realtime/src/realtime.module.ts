@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { HandshakeAuthenticator } from './auth/handshake-authenticator.js';
+import { ReadingBatcher } from './batching/reading-batcher.js';
 import { ClusterBus } from './cluster/cluster-bus.js';
 import { HttpJwtGuard } from './auth/http-jwt.guard.js';
 import { TokenService } from './auth/token.service.js';
@@ -32,6 +33,7 @@ const providers: Provider[] = [
   PlainWebSocketGateway,
   RealtimeStatsService,
   ClusterBus,
+  ReadingBatcher,
   {
     provide: ConnectionLimiter,
     inject: [REALTIME_OPTIONS],

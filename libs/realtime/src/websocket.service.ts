@@ -12,6 +12,7 @@ import {
   type XpGainedPayload,
 } from '#contracts';
 import { MetricsService } from '#observability';
+import { batchedRoom, ReadingBatcher } from './batching/reading-batcher.js';
 import { ClusterBus } from './cluster/cluster-bus.js';
 import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 import { PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
@@ -31,9 +32,13 @@ export class WebSocketService {
     private readonly plain: PlainWebSocketGateway,
     private readonly metrics: MetricsService,
     private readonly cluster: ClusterBus,
+    private readonly batcher: ReadingBatcher,
   ) {
     // Other instances forward their publishes here for this instance's plain WebSocket clients.
-    cluster.handle('plain:publish', (rooms: string[], event: ServerEventName, payload: never) => this.plain.publish(rooms, event, payload));
+    cluster.handle('plain:publish', (rooms: string[], event: ServerEventName, payload: never) => {
+      this.plain.publish(rooms, event, payload);
+      this.batcher.offer(rooms, event, payload);
+    });
     cluster.handle('plain:broadcast', (event: ServerEventName, payload: never) => this.plain.broadcast(event, payload));
     cluster.handle('presence:count', (userId: string, reply: (count: number) => void) => reply(this.userSockets.socketCount(userId)));
   }
@@ -41,6 +46,7 @@ export class WebSocketService {
   /** Called once by the gateway when the Socket.IO server exists. */
   attach(server: GatewayServer): void {
     this.server = server;
+    this.batcher.attach(server);
   }
 
   emitToUser<E extends ServerEventName>(userId: string, event: E, payload: ServerEventPayloads[E]): void {
@@ -116,8 +122,10 @@ export class WebSocketService {
 
   private emitToRooms<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
     const server = this.requireServer(event);
-    if (server) emitOn(server.to(rooms as string[]), event, payload);
+    // Sockets that take a topic in batches get its readings from the batcher instead.
+    if (server) emitOn(event === 'reading:new' ? server.to(rooms as string[]).except(rooms.map(batchedRoom)) : server.to(rooms as string[]), event, payload);
     this.plain.publish(rooms, event, payload);
+    this.batcher.offer(rooms, event, payload);
     this.cluster.tell('plain:publish', rooms, event, payload);
     this.metrics.eventsOut.inc({ event });
   }

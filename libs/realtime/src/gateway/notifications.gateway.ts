@@ -12,6 +12,7 @@ import {
 import { ErrorCode, userRoom, type ClientEventName, type ClientEventRequests } from '#contracts';
 import { MetricsService } from '#observability';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
+import { ReadingBatcher, topicOfBatchRoom } from '../batching/reading-batcher.js';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { TokenError, TokenService } from '../auth/token.service.js';
 import { WsJwtGuard } from '../auth/ws-jwt.guard.js';
@@ -59,6 +60,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     private readonly plain: PlainWebSocketGateway,
     private readonly metrics: MetricsService,
     private readonly cluster: ClusterBus,
+    private readonly batcher: ReadingBatcher,
     @Optional() @Inject(NOTIFICATION_INBOX) private readonly inbox: NotificationInbox | null,
   ) {}
 
@@ -133,6 +135,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
   /** Stop accepting, say goodbye, close every transport and wait (bounded) for the sockets to go. */
   async beforeApplicationShutdown(): Promise<void> {
     this.handshake.stopAccepting();
+    this.batcher.clear();
     const server = this.server;
     if (!server) return;
     const sockets = server.of('/').sockets;
@@ -172,7 +175,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
   private leaveTopicsNoLongerAllowed(socket: GatewaySocket): void {
     const own = new Set([socket.id, userRoom(socket.data.identity.userId)]);
     for (const room of socket.rooms) {
-      if (!own.has(room) && !authorizeTopic(room, socket.data.identity.role).ok) void socket.leave(room);
+      if (!own.has(room) && !authorizeTopic(topicOfBatchRoom(room) ?? room, socket.data.identity.role).ok) void socket.leave(room);
     }
   }
 }
