@@ -1,9 +1,10 @@
-import { IsEmail, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { ID_PATTERN, ROLES, type Role } from '#contracts';
+import { IsEmail, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { ROLES, type Role } from '#contracts';
+import { IsId } from '#realtime';
 
 export class DevTokenDto {
   @IsString()
-  @Matches(ID_PATTERN, { message: 'sub must be 1-64 characters of A-Z a-z 0-9 _ . -' })
+  @IsId()
   sub!: string;
 
   @IsOptional()

@@ -3,6 +3,7 @@ export { TokenError, TokenService, type TokenClaims } from './auth/token.service
 export { bearerToken } from './auth/token-extraction.js';
 export type { Identity } from './auth/identity.js';
 export { WsJwtGuard } from './auth/ws-jwt.guard.js';
+export { IsId } from './dto/is-id.decorator.js';
 export { ConnectionLimiter } from './connections/connection-limiter.js';
 export { validationMessages } from './filters/validation-messages.js';
 export { PLAIN_WS_PATHS, PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';

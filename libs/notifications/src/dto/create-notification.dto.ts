@@ -1,5 +1,5 @@
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { ID_PATTERN } from '#contracts';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsId } from '#realtime';
 
 export const MAX_RECIPIENTS = 1000;
 
@@ -8,7 +8,7 @@ export class CreateNotificationDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_RECIPIENTS)
   @IsString({ each: true })
-  @Matches(ID_PATTERN, { each: true, message: 'each value in userIds must be 1-64 characters of A-Z a-z 0-9 _ . -' })
+  @IsId({ each: true })
   userIds!: string[];
 
   @IsString()

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ListQuery, NewNotification, NotificationPage, NotificationStore, StoredNotification } from './notification-store.js';
+import { pageOf, type ListQuery, type NewNotification, type NotificationPage, type NotificationStore, type StoredNotification } from './notification-store.js';
 
 interface Inbox {
   /** Insertion order is age order: the first entry is the oldest. */
@@ -25,14 +25,8 @@ export class InMemoryNotificationStore implements NotificationStore {
     });
   }
 
-  async list(userId: string, { unreadOnly = false, limit, cursor }: ListQuery): Promise<NotificationPage> {
-    const newestFirst = [...(this.inboxes.get(userId)?.byId.values() ?? [])].reverse();
-    const start = cursor === undefined ? 0 : newestFirst.findIndex((n) => n.id === cursor) + 1;
-    // An unknown cursor (dropped by the bound, or deleted) yields an empty page rather than page one again.
-    if (cursor !== undefined && start === 0) return { items: [], nextCursor: null };
-    const matching = newestFirst.slice(start).filter((n) => !unreadOnly || n.readAt === null);
-    const items = matching.slice(0, limit);
-    return { items, nextCursor: matching.length > limit ? items[items.length - 1]!.id : null };
+  async list(userId: string, query: ListQuery): Promise<NotificationPage> {
+    return pageOf([...(this.inboxes.get(userId)?.byId.values() ?? [])].reverse(), query);
   }
 
   async unreadCount(userId: string): Promise<number> {

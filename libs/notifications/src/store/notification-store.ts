@@ -48,3 +48,15 @@ export interface NotificationStore {
 }
 
 export const NOTIFICATION_STORE = Symbol('NOTIFICATION_STORE');
+
+/**
+ * One page of an inbox given newest first. An unknown cursor (dropped by the bound, or deleted)
+ * yields an empty page rather than page one again.
+ */
+export function pageOf(newestFirst: StoredNotification[], { unreadOnly = false, limit, cursor }: ListQuery): NotificationPage {
+  const start = cursor === undefined ? 0 : newestFirst.findIndex((n) => n.id === cursor) + 1;
+  if (cursor !== undefined && start === 0) return { items: [], nextCursor: null };
+  const matching = newestFirst.slice(start).filter((n) => !unreadOnly || n.readAt === null);
+  const items = matching.slice(0, limit);
+  return { items, nextCursor: matching.length > limit ? items[items.length - 1]!.id : null };
+}

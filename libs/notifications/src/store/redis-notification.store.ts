@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '#redis';
-import type { ListQuery, NewNotification, NotificationPage, NotificationStore, StoredNotification } from './notification-store.js';
+import { pageOf, type ListQuery, type NewNotification, type NotificationPage, type NotificationStore, type StoredNotification } from './notification-store.js';
 
 /*
  * Per user (one hash tag, so one cluster slot): `body` hash id -> JSON (immutable), `read` hash
@@ -61,7 +61,7 @@ export class RedisNotificationStore implements NotificationStore {
     return stored;
   }
 
-  async list(userId: string, { unreadOnly = false, limit, cursor }: ListQuery): Promise<NotificationPage> {
+  async list(userId: string, query: ListQuery): Promise<NotificationPage> {
     const [bodyKey, readKey, orderKey] = this.keys(userId);
     const ids = await this.redis.client.zRange(orderKey!, 0, -1, { REV: true });
     if (ids.length === 0) return { items: [], nextCursor: null };
@@ -69,11 +69,7 @@ export class RedisNotificationStore implements NotificationStore {
     const newestFirst = ids.flatMap((_, i): StoredNotification[] =>
       bodies[i] ? [{ ...(JSON.parse(bodies[i]!) as Omit<StoredNotification, 'readAt'>), readAt: readAts[i] ?? null }] : [],
     );
-    const start = cursor === undefined ? 0 : newestFirst.findIndex((n) => n.id === cursor) + 1;
-    if (cursor !== undefined && start === 0) return { items: [], nextCursor: null };
-    const matching = newestFirst.slice(start).filter((n) => !unreadOnly || n.readAt === null);
-    const items = matching.slice(0, limit);
-    return { items, nextCursor: matching.length > limit ? items[items.length - 1]!.id : null };
+    return pageOf(newestFirst, query);
   }
 
   async unreadCount(userId: string): Promise<number> {

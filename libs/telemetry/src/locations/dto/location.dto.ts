@@ -1,11 +1,10 @@
 import { OmitType, PartialType } from '@nestjs/mapped-types';
-import { IsLatitude, IsLongitude, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { ID_PATTERN } from '#contracts';
-import { ID_MESSAGE } from '../../sensors/dto/sensor.dto.js';
+import { IsLatitude, IsLongitude, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsId } from '#realtime';
 
 export class CreateLocationDto {
   @IsOptional()
-  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  @IsId()
   id?: string;
 
   @IsString()

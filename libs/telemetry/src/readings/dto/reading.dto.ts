@@ -1,13 +1,12 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
-import { ID_PATTERN } from '#contracts';
-import { ID_MESSAGE } from '../../sensors/dto/sensor.dto.js';
+import { IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { IsId } from '#realtime';
 
 export class CreateReadingDto {
-  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  @IsId()
   sensorId!: string;
 
-  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  @IsId()
   metric!: string;
 
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -26,11 +25,11 @@ export class CreateReadingDto {
 }
 
 export class ListReadingsQuery {
-  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  @IsId()
   sensorId!: string;
 
   @IsOptional()
-  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  @IsId()
   metric?: string;
 
   @IsOptional()

@@ -1,9 +1,7 @@
 import { OmitType, PartialType } from '@nestjs/mapped-types';
 import { Type } from 'class-transformer';
-import { IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
-import { ID_PATTERN } from '#contracts';
-
-export const ID_MESSAGE = '$property must be 1-64 characters of A-Z a-z 0-9 _ . -';
+import { IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { IsId } from '#realtime';
 
 export class ThresholdsDto {
   @IsOptional()
@@ -18,7 +16,7 @@ export class ThresholdsDto {
 export class CreateSensorDto {
   /** Used in MQTT topics, so limited to one topic level's safe characters. Generated when absent. */
   @IsOptional()
-  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  @IsId()
   id?: string;
 
   @IsString()
@@ -42,11 +40,11 @@ export class CreateSensorDto {
   unit?: string;
 
   @IsOptional()
-  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  @IsId()
   locationId?: string;
 
   @IsOptional()
-  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  @IsId()
   ownerId?: string;
 
   @IsOptional()
