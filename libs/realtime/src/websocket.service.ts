@@ -20,7 +20,8 @@ import type { GatewayServer } from './gateway/socket.types.js';
 
 /**
  * The only way the application emits to clients, Socket.IO and plain WebSocket alike. Other
- * modules inject it; the servers themselves stay private. Every method is typed against the shared event map in `#contracts`.
+ * modules inject it; the servers themselves stay private. Every method is typed against the
+ * shared event map in `#contracts`.
  */
 @Injectable()
 export class WebSocketService {
@@ -34,12 +35,10 @@ export class WebSocketService {
     private readonly cluster: ClusterBus,
     private readonly batcher: ReadingBatcher,
   ) {
-    // Other instances forward their publishes here for this instance's plain WebSocket clients.
-    cluster.handle('plain:publish', (rooms: string[], event: ServerEventName, payload: never) => {
-      this.plain.publish(rooms, event, payload);
-      this.batcher.offer(rooms, event, payload);
-    });
-    cluster.handle('plain:broadcast', (event: ServerEventName, payload: never) => this.plain.broadcast(event, payload));
+    // The Redis adapter carries Socket.IO deliveries; what it does not carry (plain WebSocket
+    // clients, reading batches) other instances forward here.
+    cluster.handle('forward:publish', (rooms: string[], event: ServerEventName, payload: never) => this.deliverBeyondSocketIo(rooms, event, payload));
+    cluster.handle('forward:broadcast', (event: ServerEventName, payload: never) => this.plain.broadcast(event, payload));
     cluster.handle('presence:count', (userId: string, reply: (count: number) => void) => reply(this.userSockets.socketCount(userId)));
   }
 
@@ -68,7 +67,7 @@ export class WebSocketService {
     const server = this.requireServer(event);
     if (server) emitOn(server, event, payload);
     this.plain.broadcast(event, payload);
-    this.cluster.tell('plain:broadcast', event, payload);
+    this.cluster.tell('forward:broadcast', event, payload);
     this.metrics.eventsOut.inc({ event });
   }
 
@@ -124,10 +123,15 @@ export class WebSocketService {
     const server = this.requireServer(event);
     // Sockets that take a topic in batches get its readings from the batcher instead.
     if (server) emitOn(event === 'reading:new' ? server.to(rooms as string[]).except(rooms.map(batchedRoom)) : server.to(rooms as string[]), event, payload);
+    this.deliverBeyondSocketIo(rooms, event, payload);
+    this.cluster.tell('forward:publish', rooms, event, payload);
+    this.metrics.eventsOut.inc({ event });
+  }
+
+  /** This instance's plain WebSocket clients and reading batches. */
+  private deliverBeyondSocketIo<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
     this.plain.publish(rooms, event, payload);
     this.batcher.offer(rooms, event, payload);
-    this.cluster.tell('plain:publish', rooms, event, payload);
-    this.metrics.eventsOut.inc({ event });
   }
 
   private requireServer(event: string): GatewayServer | null {
