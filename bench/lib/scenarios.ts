@@ -1,0 +1,215 @@
+import jwt from 'jsonwebtoken';
+import mqtt, { type MqttClient } from 'mqtt';
+import { connectPlainWs, LeanSocketIo } from './lean-clients.js';
+import { BENCH_SECRET, rssBytes, type Target } from './targets.js';
+
+export interface Run {
+  target: Target;
+  mqttUrl: string;
+  /** Topic prefix the target subscribes under. */
+  prefix: string;
+}
+
+const token = (sub: string, role = 'user') => jwt.sign({ sub, role }, BENCH_SECRET, { expiresIn: 3600 });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Opens `count` authenticated sockets, `concurrency` handshakes at a time. */
+async function openSockets(run: Run, count: number, concurrency = 200, user = (i: number) => `u${i}`): Promise<{ sockets: LeanSocketIo[]; seconds: number }> {
+  const sockets: LeanSocketIo[] = [];
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i += concurrency) {
+    const batch = Array.from({ length: Math.min(concurrency, count - i) }, (_, k) => LeanSocketIo.connect(run.target.url, token(user(i + k))));
+    sockets.push(...(await Promise.all(batch)));
+  }
+  return { sockets, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+/** S1: handshakes per second and server RSS per idle connection. */
+export async function connections(run: Run, count: number): Promise<{ handshakesPerSecond: number; rssPerConnectionBytes: number }> {
+  const before = rssBytes(run.target.pid);
+  const { sockets, seconds } = await openSockets(run, count);
+  await sleep(1000);
+  const after = rssBytes(run.target.pid);
+  sockets.forEach((socket) => socket.close());
+  await sleep(500);
+  return { handshakesPerSecond: count / seconds, rssPerConnectionBytes: (after - before) / count };
+}
+
+async function publisher(run: Run): Promise<MqttClient> {
+  const client = await mqtt.connectAsync(run.mqttUrl, { protocolVersion: 4, clientId: `bench-pub-${process.pid}-${Date.now()}` });
+  (client.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  return client;
+}
+
+interface Receivers {
+  received: () => number;
+  latencies: number[];
+  close: () => void;
+}
+
+async function socketIoReceivers(run: Run, count: number): Promise<Receivers> {
+  const { sockets } = await openSockets(run, count);
+  let received = 0;
+  const latencies: number[] = [];
+  await Promise.all(sockets.map((socket) => socket.emitWithAck('subscribe', { topic: 'readings' })));
+  for (const socket of sockets) {
+    socket.onEvent = (event, payload) => {
+      if (event !== 'reading:new') return;
+      received += 1;
+      latencies.push(Date.now() - (payload as { ts: number }).ts);
+    };
+  }
+  return { received: () => received, latencies, close: () => sockets.forEach((s) => s.close()) };
+}
+
+async function plainReceivers(run: Run, count: number): Promise<Receivers> {
+  let received = 0;
+  const latencies: number[] = [];
+  const clients: Awaited<ReturnType<typeof connectPlainWs>>[] = [];
+  for (let i = 0; i < count; i += 200) {
+    clients.push(...(await Promise.all(Array.from({ length: Math.min(200, count - i) }, (_, k) => connectPlainWs(run.target.url, token(`w${i + k}`), ['readings'])))));
+  }
+  for (const client of clients) {
+    client.onEvent((message: { event?: string; payload?: { ts: number } }) => {
+      if (message.event !== 'reading:new') return;
+      received += 1;
+      latencies.push(Date.now() - message.payload!.ts);
+    });
+  }
+  return { received: () => received, latencies, close: () => clients.forEach((c) => c.ws.terminate()) };
+}
+
+export interface StepResult {
+  rate: number;
+  expected: number;
+  received: number;
+  lossRatio: number;
+  p50: number;
+  p99: number;
+  deliveriesPerSecond: number;
+}
+
+/** Publishes `rate` readings/s for `seconds` and measures what `receivers` got. */
+async function step(run: Run, client: MqttClient, receivers: Receivers, subscribers: number, rate: number, seconds: number, sensor: string): Promise<StepResult> {
+  const startReceived = receivers.received();
+  receivers.latencies.length = 0;
+  const total = Math.round(rate * seconds);
+  const started = Date.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * rate) + 1);
+    for (; sent < due; sent++) client.publish(`${run.prefix}sensors/${sensor}/v`, JSON.stringify({ value: sent, ts: Date.now() }), { qos: 0 });
+    await sleep(5);
+  }
+  const expected = total * subscribers;
+  const deadline = Date.now() + 3000;
+  while (receivers.received() - startReceived < expected && Date.now() < deadline) await sleep(50);
+  const received = receivers.received() - startReceived;
+  const sorted = [...receivers.latencies].sort((a, b) => a - b);
+  return {
+    rate,
+    expected,
+    received,
+    lossRatio: 1 - received / expected,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    deliveriesPerSecond: received / seconds,
+  };
+}
+
+export interface FanoutResult {
+  steps: StepResult[];
+  /** Highest rate with no loss and p99 <= 100 ms; 0 when none. */
+  knee: number;
+  atHalfKnee: StepResult | null;
+}
+
+/** S2 (Socket.IO) and S5 (plain WebSocket): stepped rates to `subscribers` sockets of `readings`. */
+export async function fanout(run: Run, protocol: 'socketio' | 'ws', subscribers: number, rates: number[], seconds: number): Promise<FanoutResult> {
+  const receivers = protocol === 'socketio' ? await socketIoReceivers(run, subscribers) : await plainReceivers(run, subscribers);
+  const client = await publisher(run);
+  const steps: StepResult[] = [];
+  try {
+    for (const rate of rates) {
+      const result = await step(run, client, receivers, subscribers, rate, seconds, `fan-${protocol}`);
+      steps.push(result);
+      if (result.lossRatio > 0 || result.p99 > 100) break;
+    }
+    const knee = Math.max(0, ...steps.filter((s) => s.lossRatio === 0 && s.p99 <= 100).map((s) => s.rate));
+    const atHalfKnee = knee > 0 ? await step(run, client, receivers, subscribers, knee / 2, seconds, `fan-${protocol}`) : null;
+    return { steps, knee, atHalfKnee };
+  } finally {
+    receivers.close();
+    await client.endAsync();
+  }
+}
+
+/** S3: a flood of `messages` readings at QoS 0 or 1 to `subscribers` sockets. */
+export async function ingest(run: Run, subscribers: number, messages: number, qos: 0 | 1): Promise<{ readingsPerSecond: number; lossRatio: number }> {
+  const receivers = await socketIoReceivers(run, subscribers);
+  const client = await publisher(run);
+  try {
+    const started = Date.now();
+    const window: Promise<unknown>[] = [];
+    for (let i = 0; i < messages; i++) {
+      const topic = `${run.prefix}sensors/flood-${qos}/v`;
+      const payload = JSON.stringify({ value: i, ts: Date.now() });
+      if (qos === 0) client.publish(topic, payload, { qos: 0 });
+      else window.push(client.publishAsync(topic, payload, { qos: 1 }));
+      if (window.length >= 100) await Promise.all(window.splice(0));
+      if (i % 500 === 499) await sleep(0);
+    }
+    await Promise.all(window);
+    const expected = messages * subscribers;
+    const deadline = Date.now() + 10_000;
+    while (receivers.received() < expected && Date.now() < deadline) await sleep(20);
+    const elapsed = (Date.now() - started) / 1000;
+    const perSubscriber = receivers.received() / subscribers;
+    return { readingsPerSecond: perSubscriber / elapsed, lossRatio: 1 - receivers.received() / expected };
+  } finally {
+    receivers.close();
+    await client.endAsync();
+  }
+}
+
+/** S4: `users` x `devices` sockets; one notification to each user; deliveries/s and latency. */
+export async function perUser(run: Run, users: number, devices: number): Promise<{ deliveriesPerSecond: number; p50: number; p99: number; lossRatio: number }> {
+  const { sockets } = await openSockets(run, users * devices, 200, (i) => `user-${i % users}`);
+  let received = 0;
+  const latencies: number[] = [];
+  for (const socket of sockets) {
+    socket.onEvent = (event) => {
+      if (event !== 'notification:new') return;
+      received += 1;
+      latencies.push(Date.now() - sentAt);
+    };
+  }
+  const userIds = Array.from({ length: users }, (_, i) => `user-${i}`);
+  const isGateway = run.target.kind === 'gateway';
+  let sentAt = Date.now();
+  try {
+    const started = Date.now();
+    sentAt = started;
+    for (let i = 0; i < userIds.length; i += 1000) {
+      const response = await fetch(`${run.target.url}${isGateway ? '/api/v1/notifications' : '/notify'}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token('bench-service', 'service')}` },
+        body: JSON.stringify({ userIds: userIds.slice(i, i + 1000), title: 'bench', message: 'hello' }),
+      });
+      if (!response.ok) throw new Error(`notify answered ${response.status}`);
+    }
+    const expected = users * devices;
+    const deadline = Date.now() + 10_000;
+    while (received < expected && Date.now() < deadline) await sleep(10);
+    const elapsed = (Date.now() - started) / 1000;
+    const sorted = latencies.sort((a, b) => a - b);
+    return { deliveriesPerSecond: received / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99), lossRatio: 1 - received / expected };
+  } finally {
+    sockets.forEach((socket) => socket.close());
+  }
+}

@@ -1,0 +1,86 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export type TargetKind = 'gateway' | 'socketio-peer' | 'ws-peer';
+
+export interface Target {
+  kind: TargetKind;
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret';
+// This file runs from dist/bench/lib (npm run bench) or bench/lib (the smoke test): targets always run built.
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist\/$/, '/');
+const dist = (path: string) => `${repoRoot}dist/${path}`;
+const ENTRY: Record<TargetKind, string> = {
+  gateway: dist('src/main.js'),
+  'socketio-peer': dist('bench/peers/socketio-peer.js'),
+  'ws-peer': dist('bench/peers/ws-peer.js'),
+};
+
+export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a target on its own port, pinned to core 0 when `taskset` exists, against the shared broker. */
+export async function startTarget(kind: TargetKind, env: Record<string, string>): Promise<Target> {
+  const port = await freePort();
+  const fullEnv = {
+    PATH: process.env['PATH'] ?? '',
+    PORT: String(port),
+    JWT_SECRET: BENCH_SECRET,
+    LOG_LEVEL: 'warn',
+    DEMO_FEED: 'false',
+    WS_RATE_LIMIT: '100000',
+    WEBSOCKET_MAX_CONNECTIONS: '100000',
+    MQTT_CLIENT_ID: `bench-${kind}-${process.pid}-${port}`,
+    ...env,
+  };
+  const [command, args] = hasTaskset ? ['taskset', ['-c', '0', process.execPath, ENTRY[kind]]] : [process.execPath, [ENTRY[kind]]];
+  const child = spawn(command, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+  // Ready when it answers HTTP at all (the peers answer 404, the gateway its health).
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) before listening:\n${output}`);
+    const answered = await fetch(`http://127.0.0.1:${port}/api/v1/health`).then(() => true, () => false);
+    if (answered) break;
+    if (attempt > 200) throw new Error(`${kind} did not listen within 20 s:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // Let the MQTT subscription settle.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return {
+    kind,
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
+}
+
+/** Resident set size of a process in bytes (Linux). */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}

@@ -1,0 +1,142 @@
+/**
+ * `npm run bench -- <scenario|all> [--quick] [--rounds 3]`: runs a scenario against the gateway and
+ * the bare socket.io peer (S5 also the plain ws peer), alternating them in fresh processes pinned
+ * to core 0 (this load generator runs on core 1), and writes bench/RESULTS.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { connections, fanout, ingest, perUser, type Run } from './lib/scenarios.js';
+import { hasTaskset, startTarget, type TargetKind } from './lib/targets.js';
+
+const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+type Figures = Record<string, number>;
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' } } });
+const chosen = positionals[0] ?? 'all';
+if (chosen !== 'all' && !(SCENARIOS as readonly string[]).includes(chosen)) {
+  console.error(`Unknown scenario "${chosen}". Scenarios: ${SCENARIOS.join(', ')}, all`);
+  process.exit(2);
+}
+// Pin the load generator to core 1, the targets go to core 0.
+if (hasTaskset && !process.env['BENCH_PINNED']) {
+  const result = spawnSync('taskset', ['-c', '1', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, BENCH_PINNED: '1' } });
+  process.exit(result.status ?? 1);
+}
+
+const quick = values.quick;
+const rounds = Number(values.rounds);
+const mqttUrl = process.env['BENCH_MQTT_URL'] ?? 'mqtt://127.0.0.1:1883';
+const RESULTS_JSON = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
+const RESULTS_MD = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
+
+const sizes = quick
+  ? { connections: [100], fanout: { subscribers: 50, rates: [20, 50], seconds: 1 }, ingest: { subscribers: 10, messages: 500 }, peruser: { users: 50, devices: 2 } }
+  : { connections: [1000, 5000, 10000], fanout: { subscribers: 1000, rates: [25, 50, 100, 200, 400, 800], seconds: 3 }, ingest: { subscribers: 100, messages: 20000 }, peruser: { users: 1000, devices: 2 } };
+
+async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
+  const prefix = `bench-${process.pid}-${Date.now()}/`;
+  const target = await startTarget(kind, kind === 'gateway' ? { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: prefix } : { MQTT_URL: mqttUrl, TOPIC_PREFIX: prefix });
+  const run: Run = { target, mqttUrl, prefix };
+  try {
+    switch (scenario) {
+      case 'connections': {
+        const figures: Figures = {};
+        for (const count of sizes.connections) {
+          const result = await connections(run, count);
+          figures[`handshakes/s @${count}`] = result.handshakesPerSecond;
+          figures[`RSS bytes/conn @${count}`] = result.rssPerConnectionBytes;
+        }
+        return figures;
+      }
+      case 'fanout':
+      case 'wsfanout': {
+        const { subscribers, rates, seconds } = sizes.fanout;
+        const result = await fanout(run, scenario === 'fanout' ? 'socketio' : 'ws', subscribers, rates, seconds);
+        return {
+          'knee (readings/s)': result.knee,
+          'deliveries/s @half knee': result.atHalfKnee?.deliveriesPerSecond ?? 0,
+          'p50 ms @half knee': result.atHalfKnee?.p50 ?? NaN,
+          'p99 ms @half knee': result.atHalfKnee?.p99 ?? NaN,
+        };
+      }
+      case 'ingest': {
+        const qos0 = await ingest(run, sizes.ingest.subscribers, sizes.ingest.messages, 0);
+        const qos1 = await ingest(run, sizes.ingest.subscribers, sizes.ingest.messages, 1);
+        return { 'QoS0 readings/s': qos0.readingsPerSecond, 'QoS0 loss %': qos0.lossRatio * 100, 'QoS1 readings/s': qos1.readingsPerSecond, 'QoS1 loss %': qos1.lossRatio * 100 };
+      }
+      case 'peruser': {
+        const result = await perUser(run, sizes.peruser.users, sizes.peruser.devices);
+        return { 'deliveries/s': result.deliveriesPerSecond, 'p50 ms': result.p50, 'p99 ms': result.p99, 'loss %': result.lossRatio * 100 };
+      }
+    }
+  } finally {
+    await target.stop();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (x: number) => (Number.isNaN(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
+
+async function main(): Promise<void> {
+  const stored: Record<string, unknown> = existsSync(RESULTS_JSON) ? JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) : {};
+  for (const scenario of chosen === 'all' ? SCENARIOS : [chosen as Scenario]) {
+    // S5 is plain WebSocket: its reference is the plain ws peer (the socket.io peer has no /ws).
+    const reference: TargetKind = scenario === 'wsfanout' ? 'ws-peer' : 'socketio-peer';
+    const kinds: TargetKind[] = ['gateway', reference];
+    const samples: Record<string, Figures[]> = Object.fromEntries(kinds.map((kind) => [kind, []]));
+    for (let round = 0; round < rounds; round++) {
+      // Alternate who goes first, so drift on the machine does not favour one side.
+      for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
+        console.log(`${scenario}: round ${round + 1}/${rounds}, ${kind}`);
+        samples[kind]!.push(await measure(scenario, kind));
+      }
+    }
+    const rows = Object.keys(samples['gateway']![0]!).map((metric) => {
+      const cell = (kind: TargetKind) => {
+        const xs = samples[kind]!.map((figures) => figures[metric]!);
+        return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+      };
+      return { metric, ...Object.fromEntries(kinds.map((kind) => [kind, cell(kind)])) };
+    });
+    stored[scenario] = { when: new Date().toISOString(), quick, rounds, reference, rows };
+    console.table(rows.map((row: any) => ({ metric: row.metric, ...Object.fromEntries(kinds.map((k) => [k, fmt(row[k].median)])), 'gateway/reference': fmt(row.gateway.median / row[reference].median) })));
+  }
+  writeFileSync(RESULTS_JSON, `${JSON.stringify(stored, null, 2)}\n`);
+  writeFileSync(RESULTS_MD, render(stored));
+  console.log(`Wrote ${RESULTS_MD}`);
+}
+
+function render(stored: Record<string, any>): string {
+  const versions = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { dependencies: Record<string, string> };
+  const lines = [
+    '# Benchmark results',
+    '',
+    'Generated by `npm run bench -- <scenario>` (see the README and `bench/run.ts`). Each figure is the median of the',
+    'rounds, with [min-max] over them; targets run in fresh processes, alternating, on one core; the load on the other.',
+    '',
+    `- machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, taskset ${hasTaskset ? 'yes' : 'no'}`,
+    `- versions: socket.io ${versions.dependencies['socket.io']}, @nestjs/core ${versions.dependencies['@nestjs/core']}, ws ${versions.dependencies['ws']}, mqtt ${versions.dependencies['mqtt']}`,
+    `- broker: Mosquitto on 127.0.0.1:1883 for every target`,
+    '',
+  ];
+  for (const [scenario, result] of Object.entries(stored)) {
+    const kinds = Object.keys(result.rows[0]).filter((key) => key !== 'metric');
+    lines.push(`## ${scenario}`, '', `\`npm run bench -- ${scenario}${result.quick ? ' --quick' : ''} --rounds ${result.rounds}\` (${result.when})`, '');
+    lines.push(`| metric | ${kinds.join(' | ')} | gateway / ${result.reference} |`, `|---|${kinds.map(() => '---|').join('')}---|`);
+    for (const row of result.rows) {
+      const cells = kinds.map((kind) => `${fmt(row[kind].median)} [${fmt(row[kind].min)}-${fmt(row[kind].max)}]`);
+      lines.push(`| ${row.metric} | ${cells.join(' | ')} | ${fmt(row.gateway.median / row[result.reference].median)} |`);
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+main().catch((error: Error) => {
+  console.error(`bench failed: ${error.stack ?? error.message}`);
+  process.exit(1);
+});
