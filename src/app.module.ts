@@ -14,7 +14,9 @@ import { HealthModule } from './health/health.module.js';
 export class AppModule {
   /** `redis`: connected when `REDIS_URL` is set (cluster mode), else null (in-memory, single instance). */
   static forRoot(config: AppConfig, redis: RedisConnection | null = null): DynamicModule {
-    const cluster = redis ? { pubClient: redis.pub, subClient: redis.sub, sharded: redis.serverVersion >= 7, channelPrefix: redis.key('socket.io') } : undefined;
+    const cluster = redis
+      ? { pubClient: redis.pub, subClient: redis.sub, sharded: redis.serverVersion >= 7, channelPrefix: redis.key('socket.io'), isReady: () => redis.isReady }
+      : undefined;
     return {
       module: AppModule,
       imports: [

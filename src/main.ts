@@ -12,6 +12,9 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const logger = new Logger('Main');
+  // Some libraries (the Redis adapter among them) let a failed promise go unhandled when Redis
+  // drops mid-request; that must cost the request, not the process and every socket on it.
+  process.on('unhandledRejection', (reason) => logger.error(`Unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
   let app;
   try {
     app = await createGateway(config);

@@ -109,6 +109,30 @@ describe('cluster failures', () => {
     expect((await arrived).notification.title).toBe('back');
   });
 
+  it('keeps a real gateway process alive through a Redis outage while clients ask for stats and presence', async () => {
+    const redisPort = await freePort();
+    const redisArgs = ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    services.push(await service('redis-server', redisArgs, redisPort));
+    const port = await freePort();
+    const gateway = spawnGateway({ ...instanceEnv(clusterEnv('outage', { REDIS_URL: `redis://127.0.0.1:${redisPort}` })), PORT: String(port), LOG_LEVEL: 'log' });
+    processes.push(gateway);
+    await gateway.waitFor('Gateway listening');
+    const url = `http://127.0.0.1:${port}`;
+    const admin = token('root', 'admin');
+    const socket = await connectAs(url, token('through-it'));
+
+    await stop(services.pop());
+    await eventually(async () => expect((await api(url, 'GET', '/health')).status).toBe(503));
+    for (let i = 0; i < 5; i++) {
+      expect((await api(url, 'GET', '/ws/stats', admin)).body).toMatchObject({ instances: 1, connections: 1 });
+      await socket.emitWithAck('subscribe', { topic: 'general' });
+    }
+    services.push(await service('redis-server', redisArgs, redisPort));
+    await eventually(async () => expect((await api(url, 'GET', '/health')).status).toBe(200), { attempts: 100 });
+    expect(gateway.child.exitCode).toBeNull();
+    expect(socket.connected).toBe(true);
+  });
+
   it('resumes ingestion when the broker restarts', async () => {
     const brokerPort = await freePort();
     const args = ['-p', String(brokerPort)];

@@ -2,10 +2,10 @@
  * The reference peer: a bare socket.io server doing the slice of the contract the scenarios use,
  * written the way a competent user would without a framework. JWT (HS256, prebuilt KeyObject) in
  * `io.use`, user rooms, `subscribe` with an ack, MQTT `sensors/+/+` -> `io.to([...]).emit`, and
- * `POST /notify` for per-user notifications.
+ * `POST /notify` for per-user notifications (`notification:new` then `notification:unread_count`).
  * Env: PORT, MQTT_URL, JWT_SECRET, TOPIC_PREFIX.
  */
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import jwt from 'jsonwebtoken';
 import mqtt from 'mqtt';
@@ -14,6 +14,7 @@ import { Server } from 'socket.io';
 const port = Number(process.env['PORT'] ?? 4000);
 const prefix = process.env['TOPIC_PREFIX'] ?? '';
 const key = createSecretKey(Buffer.from(process.env['JWT_SECRET'] ?? 'dev', 'utf8'));
+const unread = new Map<string, number>();
 
 const http = createServer((req, res) => {
   if (req.method !== 'POST' || req.url !== '/notify') return res.writeHead(404).end();
@@ -22,8 +23,12 @@ const http = createServer((req, res) => {
   req.on('end', () => {
     const { userIds, title, message } = JSON.parse(body) as { userIds: string[]; title: string; message: string };
     const timestamp = new Date().toISOString();
+    // The contract's slice: the notification, then the user's new unread count.
     for (const userId of userIds) {
-      io.to(`user:${userId}`).emit('notification:new', { notification: { id: `${Date.now()}`, title, message, createdAt: timestamp, read: false }, timestamp });
+      const unreadCount = (unread.get(userId) ?? 0) + 1;
+      unread.set(userId, unreadCount);
+      io.to(`user:${userId}`).emit('notification:new', { notification: { id: randomUUID(), title, message, createdAt: timestamp, read: false }, timestamp });
+      io.to(`user:${userId}`).emit('notification:unread_count', { unreadCount });
     }
     res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
   });

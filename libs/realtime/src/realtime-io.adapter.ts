@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
-import type { Server, ServerOptions } from 'socket.io';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import { isObservable, lastValueFrom, type Observable } from 'rxjs';
+import type { Server, ServerOptions, Socket } from 'socket.io';
 import { originAllowed } from './connections/origin.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from './realtime.options.js';
 
@@ -42,6 +44,29 @@ export class RealtimeIoAdapter extends IoAdapter {
       );
     }
     return server;
+  }
+
+  /**
+   * Nest's IoAdapter builds an rxjs pipeline per handler per socket (fromEvent, mergeMap,
+   * takeUntil), which cost about as much memory per idle socket as Socket.IO itself. A plain
+   * listener per handler does the same job: run the handler, then answer through the ack.
+   */
+  override bindMessageHandlers(socket: Socket, handlers: MessageMappingProperties[], _transform: (data: unknown) => Observable<unknown>): void {
+    for (const { message, callback, isAckHandledManually } of handlers) {
+      socket.on(message as string, (...args: unknown[]) => {
+        // Same shape as the rxjs fromEvent Nest uses: one argument alone, several as an array.
+        const { data, ack } = this.mapPayload(args.length === 1 ? args[0] : args);
+        void Promise.resolve(callback(data, ack))
+          .then(async (result: unknown) => {
+            const response = isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result;
+            if (response === undefined || response === null) return;
+            const emitted = response as { event?: string; data?: unknown };
+            if (typeof emitted.event === 'string') return void socket.emit(emitted.event, emitted.data);
+            if (!isAckHandledManually && typeof ack === 'function') ack(response);
+          })
+          .catch((error: unknown) => this.logger.error(error));
+      });
+    }
   }
 }
 

@@ -46,6 +46,8 @@ export interface ClusterOptions {
   sharded: boolean;
   /** Adapter channel prefix: deployments (or test runs) sharing one Redis must not share it. */
   channelPrefix: string;
+  /** Whether Redis is reachable now: while it is not, cluster requests answer from this instance alone. */
+  isReady: () => boolean;
 }
 
 export type ResolvedRealtimeOptions = Required<Omit<RealtimeModuleOptions, 'jwt' | 'cluster'>> & { jwt: JwtOptions; cluster?: ClusterOptions };

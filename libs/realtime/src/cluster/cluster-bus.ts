@@ -46,10 +46,14 @@ export class ClusterBus {
     }
   }
 
-  /** Asks every other instance; resolves with the replies that came (all, or those before the timeout). */
+  /**
+   * Asks every other instance; resolves with the replies that came (all, or those before the
+   * timeout). While Redis is away it answers at once with none: the adapter's request would fail
+   * inside the adapter, where nothing catches it.
+   */
   ask<T>(event: string, ...args: unknown[]): Promise<T[]> {
     const server = this.server;
-    if (!server) return Promise.resolve([]);
+    if (!server || !this.options.cluster?.isReady()) return Promise.resolve([]);
     return new Promise((resolve) => {
       try {
         (server.serverSideEmit as (...a: unknown[]) => void)(event, ...args, (error: Error | null, replies: T[] | undefined) => {
