@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <scenario|all> [--quick] [--rounds 3]`: runs a scenario against the gateway and
+ * `npm run bench -- <scenario|all> [--quick] [--rounds 3] [--render-only]`: runs a scenario against the gateway and
  * the bare socket.io peer (S5 also the plain ws peer), alternating them in fresh processes pinned
  * to core 0 (this load generator runs on core 1), and writes bench/RESULTS.md.
  */
@@ -15,7 +15,10 @@ const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout'] as 
 type Scenario = (typeof SCENARIOS)[number];
 type Figures = Record<string, number>;
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' }, 'render-only': { type: 'boolean', default: false } },
+});
 const chosen = positionals[0] ?? 'all';
 if (chosen !== 'all' && !(SCENARIOS as readonly string[]).includes(chosen)) {
   console.error(`Unknown scenario "${chosen}". Scenarios: ${SCENARIOS.join(', ')}, all`);
@@ -32,6 +35,7 @@ const rounds = Number(values.rounds);
 const mqttUrl = process.env['BENCH_MQTT_URL'] ?? 'mqtt://127.0.0.1:1883';
 const RESULTS_JSON = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
 const RESULTS_MD = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
+// Written from dist/bench; the files live in the source tree's bench/.
 
 const sizes = quick
   ? { connections: [100], fanout: { subscribers: 50, rates: [20, 50], seconds: 1 }, ingest: { subscribers: 10, messages: 500 }, peruser: { users: 50, devices: 2 } }
@@ -83,7 +87,8 @@ const fmt = (x: number) => (Number.isNaN(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toF
 
 async function main(): Promise<void> {
   const stored: Record<string, unknown> = existsSync(RESULTS_JSON) ? JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) : {};
-  for (const scenario of chosen === 'all' ? SCENARIOS : [chosen as Scenario]) {
+  // --render-only: rewrite RESULTS.md from results.json (after editing NOTES.md), measuring nothing.
+  for (const scenario of values['render-only'] ? [] : chosen === 'all' ? SCENARIOS : [chosen as Scenario]) {
     // S5 is plain WebSocket: its reference is the plain ws peer (the socket.io peer has no /ws).
     const reference: TargetKind = scenario === 'wsfanout' ? 'ws-peer' : 'socketio-peer';
     const kinds: TargetKind[] = ['gateway', reference];
@@ -133,6 +138,9 @@ function render(stored: Record<string, any>): string {
     }
     lines.push('');
   }
+  // The hand-written analysis (targets met or not, and why) follows the generated tables.
+  const notes = fileURLToPath(new URL('../../bench/NOTES.md', import.meta.url));
+  if (existsSync(notes)) lines.push(readFileSync(notes, 'utf8').trim(), '');
   return `${lines.join('\n')}\n`;
 }
 

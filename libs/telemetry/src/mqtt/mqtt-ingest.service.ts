@@ -62,6 +62,9 @@ export class MqttIngestService implements OnApplicationShutdown {
       this.state = status === 'connected' ? 'connected' : status === 'reconnecting' ? 'connecting' : 'disconnected';
       if (previous !== this.state) this.logger.log(`MQTT ${this.state} (${redactUrl(this.brokerUrl)})`);
     });
+    // mqtt.js leaves Nagle on: each QoS 1 PUBACK would wait up to ~40 ms, and with the broker's
+    // window of in-flight messages that caps ingestion at a few hundred readings/s.
+    server.on('connect', () => (server.unwrap<{ stream: { setNoDelay?: (on: boolean) => void } }>().stream.setNoDelay?.(true)));
     // Subscribed, not merely connected: a reading published after this is delivered.
     this.connected = new Promise<void>((resolve) => server.on('packetreceive', (packet: { cmd: string }) => packet.cmd === 'suback' && resolve()));
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: false });
