@@ -78,9 +78,7 @@ export class RedisConnection {
     return `${this.keyPrefix}${parts.join(':')}`;
   }
 
-  /** Lets queued commands finish on the command client; the adapter's clients have nothing left worth waiting for. */
   async close(): Promise<void> {
-    for (const adapterClient of [this.pub, this.sub]) if (adapterClient.isOpen) adapterClient.destroy();
-    await (this.client.isOpen ? this.client.close() : undefined);
+    await Promise.allSettled([this.client, this.pub, this.sub].map((c) => (c.isOpen ? c.close() : undefined)));
   }
 }
