@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <scenario|all> [--quick] [--rounds 3] [--render-only]`: runs a scenario against the gateway and
+ * `npm run bench -- <scenario|all> [--quick] [--rounds 3] [--render-only] [--cpu-prof]`: runs a scenario against the gateway and
  * the bare socket.io peer (S5 also the plain ws peer), alternating them in fresh processes pinned
  * to core 0 (this load generator runs on core 1), and writes bench/RESULTS.md.
  */
@@ -17,7 +17,13 @@ type Figures = Record<string, number>;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' }, 'render-only': { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
+    'render-only': { type: 'boolean', default: false },
+    /** Write a V8 CPU profile of each gateway run to bench/.out/ (the target is stopped with SIGTERM so it can write it). */
+    'cpu-prof': { type: 'boolean', default: false },
+  },
 });
 const chosen = positionals[0] ?? 'all';
 if (chosen !== 'all' && !(SCENARIOS as readonly string[]).includes(chosen)) {
@@ -35,6 +41,7 @@ const rounds = Number(values.rounds);
 const mqttUrl = process.env['BENCH_MQTT_URL'] ?? 'mqtt://127.0.0.1:1883';
 const RESULTS_JSON = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
 const RESULTS_MD = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
+const PROFILE_DIR = fileURLToPath(new URL('../../bench/.out/', import.meta.url));
 // Written from dist/bench; the files live in the source tree's bench/.
 
 const sizes = quick
@@ -43,7 +50,8 @@ const sizes = quick
 
 async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
   const prefix = `bench-${process.pid}-${Date.now()}/`;
-  const target = await startTarget(kind, kind === 'gateway' ? { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: prefix } : { MQTT_URL: mqttUrl, TOPIC_PREFIX: prefix });
+  const profile = values['cpu-prof'] && kind === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const target = await startTarget(kind, kind === 'gateway' ? { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: prefix } : { MQTT_URL: mqttUrl, TOPIC_PREFIX: prefix }, profile);
   const run: Run = { target, mqttUrl, prefix };
   try {
     switch (scenario) {
@@ -77,8 +85,9 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
         return { 'deliveries/s': result.deliveriesPerSecond, 'p50 ms': result.p50, 'p99 ms': result.p99, 'loss %': result.lossRatio * 100 };
       }
     }
+    throw new Error(`No measurement for scenario ${String(scenario)}`);
   } finally {
-    await target.stop();
+    await (profile.length > 0 ? target.stop('SIGTERM') : target.stop());
   }
 }
 

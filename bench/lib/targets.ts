@@ -10,7 +10,8 @@ export interface Target {
   url: string;
   pid: number;
   child: ChildProcess;
-  stop(): Promise<void>;
+  /** SIGKILL by default; SIGTERM lets the gateway drain and write a CPU profile. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret';
@@ -36,8 +37,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts a target on its own port, pinned to core 0 when `taskset` exists, against the shared broker. */
-export async function startTarget(kind: TargetKind, env: Record<string, string>): Promise<Target> {
+/** Starts a target on its own port, pinned to core 0 when `taskset` exists, against the shared broker. `nodeArgs`: e.g. `--cpu-prof`. */
+export async function startTarget(kind: TargetKind, env: Record<string, string>, nodeArgs: string[] = []): Promise<Target> {
   const port = await freePort();
   const fullEnv = {
     PATH: process.env['PATH'] ?? '',
@@ -50,7 +51,8 @@ export async function startTarget(kind: TargetKind, env: Record<string, string>)
     MQTT_CLIENT_ID: `bench-${kind}-${process.pid}-${port}`,
     ...env,
   };
-  const [command, args] = hasTaskset ? ['taskset', ['-c', '0', process.execPath, ENTRY[kind]]] : [process.execPath, [ENTRY[kind]]];
+  const node = [process.execPath, ...nodeArgs, ENTRY[kind]];
+  const [command, args] = hasTaskset ? ['taskset', ['-c', '0', ...node]] : [node[0]!, node.slice(1)];
   const child = spawn(command, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
@@ -70,11 +72,11 @@ export async function startTarget(kind: TargetKind, env: Record<string, string>)
     url: `http://127.0.0.1:${port}`,
     pid: child.pid!,
     child,
-    stop: () =>
+    stop: (signal = 'SIGKILL') =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
-        child.kill('SIGKILL');
+        child.kill(signal);
       }),
   };
 }
