@@ -23,6 +23,7 @@ export default {
     '^#telemetry$': '<rootDir>/libs/telemetry/src/index.ts',
     '^#observability$': '<rootDir>/libs/observability/src/index.ts',
     '^#redis$': '<rootDir>/libs/redis/src/index.ts',
+    '^#client$': '<rootDir>/libs/client/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },

@@ -53,7 +53,7 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
 export async function startGateway(env: Record<string, string> = {}, { waitForMqtt = true } = {}): Promise<TestGateway> {
   const config = testConfig(env);
   const app = await createGateway(config);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(config.port, '127.0.0.1');
   if (waitForMqtt) await app.get(MqttIngestService).whenConnected();
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const tokens = app.get(TokenService);
