@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './events.js';
+export * from './http.js';
 export * from './identity.js';
 export * from './topics.js';
 export * from './mqtt.js';

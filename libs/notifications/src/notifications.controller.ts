@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Patch, Post, Query, UseGuards } from '@nestjs/common';
-import { ErrorCode, type NotificationView } from '#contracts';
+import { ErrorCode, type NotificationsPage } from '#contracts';
 import { CurrentIdentity, HttpJwtGuard, Roles, type Identity } from '#realtime';
 import { CreateNotificationDto } from './dto/create-notification.dto.js';
 import { ListNotificationsQuery } from './dto/list-notifications.query.js';
@@ -24,7 +24,7 @@ export class NotificationsController {
   async list(
     @CurrentIdentity() identity: Identity,
     @Query() query: ListNotificationsQuery,
-  ): Promise<{ items: NotificationView[]; nextCursor: string | null; unreadCount: number }> {
+  ): Promise<NotificationsPage> {
     const page = await this.notifications.list(identity.userId, { unreadOnly: query.unread, limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor });
     return { items: page.items.map(toView), nextCursor: page.nextCursor, unreadCount: await this.notifications.unreadCount(identity.userId) };
   }

@@ -1,17 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { parseTopic } from '#contracts';
+import { parseTopic, type RealtimeStats } from '#contracts';
 import { PlainWebSocketGateway } from '../gateway/plain-websocket.gateway.js';
 import { WebSocketService } from '../websocket.service.js';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
-
-export interface RealtimeStats {
-  instances: number;
-  connections: number;
-  connectionsByProtocol: { socketio: number; ws: number };
-  users: number;
-  topics: Record<string, { subscribers: number }>;
-}
 
 /** One instance's share: users are sent by id so that a user on two instances counts once. */
 interface LocalStats extends Omit<RealtimeStats, 'users'> {

@@ -1,8 +1,6 @@
-export interface Entity {
-  id: string;
-  createdAt: string;
-  updatedAt: string;
-}
+import type { Entity } from '#contracts';
+
+export type { Entity };
 
 /**
  * Storage for sensors and locations. In memory for a single instance; the Redis implementation

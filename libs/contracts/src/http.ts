@@ -1,0 +1,64 @@
+import type { NotificationView } from './events.js';
+import type { Role } from './identity.js';
+
+// Shapes of the HTTP API (CONTRACT.md §6) that clients read: one copy for the server and the dashboard.
+
+export interface Entity {
+  id: string;
+  /** ISO 8601. */
+  createdAt: string;
+  /** ISO 8601. */
+  updatedAt: string;
+}
+
+export interface Thresholds {
+  min?: number;
+  max?: number;
+}
+
+export interface Sensor extends Entity {
+  name: string;
+  type: string;
+  model?: string;
+  unit?: string;
+  locationId?: string;
+  /** Notified of this sensor's anomalies. */
+  ownerId?: string;
+  thresholds?: Thresholds;
+}
+
+/** `POST /api/v1/sensors` body; `PATCH` takes any part of it but `id`. */
+export type SensorInput = Omit<Sensor, keyof Entity> & { id?: string };
+
+export interface Location extends Entity {
+  name: string;
+  description?: string;
+  latitude?: number;
+  longitude?: number;
+}
+
+/** `GET /api/v1/ws/stats`: cluster-wide. */
+export interface RealtimeStats {
+  instances: number;
+  connections: number;
+  connectionsByProtocol: { socketio: number; ws: number };
+  users: number;
+  topics: Record<string, { subscribers: number }>;
+}
+
+/** `GET /api/v1/notifications`: the caller's inbox, newest first. */
+export interface NotificationsPage {
+  items: NotificationView[];
+  nextCursor: string | null;
+  unreadCount: number;
+}
+
+/** `POST /api/v1/auth/dev-token`. */
+export interface DevTokenRequest {
+  sub: string;
+  role?: Role;
+  email?: string;
+  name?: string;
+  /** Seconds. */
+  expiresIn?: number;
+}
