@@ -11,6 +11,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/apps/dashboard/dist ./apps/dashboard/dist
 EXPOSE 3000 1883
 USER node
 CMD ["node", "dist/src/main.js"]

@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import { ConsoleLogger, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { useRealtimeAdapter } from '#realtime';
 import { RedisConnection } from '#redis';
 import { MqttIngestService } from '#telemetry';
 import { AppModule } from './app.module.js';
 import { LOG_LEVELS, type AppConfig } from './config/app-config.js';
+import { serveDashboard } from './dashboard/serve-dashboard.js';
 import { HealthService } from './health/health.service.js';
 
 export const API_PREFIX = 'api/v1';
@@ -18,13 +20,14 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   });
   // forceCloseConnections: keep-alive HTTP sockets must not hold shutdown past its deadline.
   const redis = config.redisUrl ? await RedisConnection.connect({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix }) : null;
-  const app = await NestFactory.create(AppModule.forRoot(config, redis), { logger, forceCloseConnections: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, redis), { logger, forceCloseConnections: true });
   app.setGlobalPrefix(API_PREFIX);
   const anyOrigin = config.corsOrigins.includes('*');
   app.enableCors({ origin: anyOrigin ? '*' : config.corsOrigins, credentials: !anyOrigin });
   // Also runs on gateway payloads (Nest applies global pipes there); the realtime filter answers VALIDATION_FAILED.
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   useRealtimeAdapter(app);
+  serveDashboard(app, config.dashboardDir);
   const health = app.get(HealthService);
   if (redis) health.register('redis', () => (redis.isReady ? { status: 'up' } : { status: 'down', detail: 'reconnecting' }));
   const mqtt = app.get(MqttIngestService);

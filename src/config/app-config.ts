@@ -22,6 +22,8 @@ export interface AppConfig {
   devTokens: boolean;
   /** `DEMO_FEED`: the simulated sensor `demo-1`. */
   demoFeed: boolean;
+  /** `DASHBOARD` (on/off) and `DASHBOARD_DIR`: the built dashboard, served at `/` when the folder exists. */
+  dashboardDir: string | null;
   mqtt: { url?: string; brokerPort: number; shareGroup?: string; clientId: string; topicPrefix: string };
   pipeline: { anomalyWindow: number; anomalyZ: number; predictionEvery: number; predictionHorizon: number };
   redisUrl?: string;
@@ -75,6 +77,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     },
     devTokens,
     demoFeed: read.bool('DEMO_FEED', !production),
+    dashboardDir: read.bool('DASHBOARD', true) ? read.string('DASHBOARD_DIR', 'apps/dashboard/dist') : null,
     mqtt: {
       url: read.url('MQTT_URL', ['mqtt', 'mqtts', 'tcp', 'ssl', 'ws', 'wss']),
       brokerPort: read.int('MQTT_BROKER_PORT', 1883, { min: 0, max: 65_535 }),

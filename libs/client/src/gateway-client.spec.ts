@@ -54,9 +54,10 @@ describe('createGatewayClient', () => {
     const gateway = await startGateway();
     gateways.push(gateway);
     let issued = 0;
+    const first = gateway.token('renewing', {}, 2);
     const client = open({
       url: gateway.url,
-      token: gateway.token('renewing', {}, 2),
+      token: first,
       refreshBeforeMs: 1_000,
       getToken: async () => {
         issued += 1;
@@ -68,6 +69,7 @@ describe('createGatewayClient', () => {
     await nextEvent(client.socket as never, 'authenticated');
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(issued).toBe(1);
+    expect(client.token).not.toBe(first);
     expect(client.socket.connected).toBe(true);
     expect(errors).toEqual([]);
   });

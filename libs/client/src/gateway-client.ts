@@ -41,6 +41,8 @@ export interface GatewayClient {
   unsubscribe(topic: string): Promise<void>;
   /** Topics this client holds (and re-subscribes after every reconnect). */
   readonly topics: ReadonlyMap<string, Pick<SubscribeRequest, 'batchMs'>>;
+  /** The token in use now (after any refresh), for the same user's HTTP calls. */
+  readonly token: string;
   close(): void;
 }
 
@@ -153,6 +155,9 @@ export function createGatewayClient({ url, token, getToken, path = '/socket.io/'
   return {
     socket,
     topics,
+    get token() {
+      return current;
+    },
     async subscribe(topic, options = {}) {
       topics.set(topic, options);
       if (!socket.connected) return;
