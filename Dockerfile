@@ -14,4 +14,5 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/apps/dashboard/dist ./apps/dashboard/dist
 EXPOSE 3000 1883
 USER node
-CMD ["node", "dist/src/main.js"]
+# A larger young generation: fewer scavenges under fan-out (bench/RESULTS.md, S2).
+CMD ["node", "--max-semi-space-size=32", "dist/src/main.js"]

@@ -1,17 +1,21 @@
 /**
  * `npm run bench -- <scenario|all> [--quick] [--rounds 3] [--render-only] [--cpu-prof]`: runs a scenario against the gateway and
- * the bare socket.io peer (S5 also the plain ws peer), alternating them in fresh processes pinned
- * to core 0 (this load generator runs on core 1), and writes bench/RESULTS.md.
+ * the bare socket.io peer (S5: the plain ws peer), alternating them in fresh processes pinned
+ * to core 0 (this load generator runs on core 1), and writes bench/RESULTS.md. The `-cluster`
+ * scenarios start two instances of each side on Redis (127.0.0.1:6379, or BENCH_REDIS_URL).
+ * `--gateway-node-args=<flags>` tries extra Node flags on the gateway's process.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connections, fanout, ingest, perUser, type Run } from './lib/scenarios.js';
+import { connections, fanout, ingest, perUser, type Run, type StepResult } from './lib/scenarios.js';
 import { hasTaskset, startTarget, type TargetKind } from './lib/targets.js';
 
-const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout'] as const;
+const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster'] as const;
+/** Scenarios run on two instances sharing Redis (adapter, presence) and an MQTT shared subscription. */
+const CLUSTERED: ReadonlySet<Scenario> = new Set(['fanout-cluster', 'peruser-cluster']);
 type Scenario = (typeof SCENARIOS)[number];
 type Figures = Record<string, number>;
 
@@ -23,6 +27,8 @@ const { values, positionals } = parseArgs({
     'render-only': { type: 'boolean', default: false },
     /** Write a V8 CPU profile of each gateway run to bench/.out/ (the target is stopped with SIGTERM so it can write it). */
     'cpu-prof': { type: 'boolean', default: false },
+    /** Extra Node flags for the gateway's process, to try a tuning (e.g. `--max-semi-space-size=32`). */
+    'gateway-node-args': { type: 'string', default: '' },
   },
 });
 const chosen = positionals[0] ?? 'all';
@@ -39,20 +45,48 @@ if (hasTaskset && !process.env['BENCH_PINNED']) {
 const quick = values.quick;
 const rounds = Number(values.rounds);
 const mqttUrl = process.env['BENCH_MQTT_URL'] ?? 'mqtt://127.0.0.1:1883';
+const redisUrl = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const RESULTS_JSON = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
 const RESULTS_MD = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
 const PROFILE_DIR = fileURLToPath(new URL('../../bench/.out/', import.meta.url));
 // Written from dist/bench; the files live in the source tree's bench/.
 
 const sizes = quick
-  ? { connections: [100], fanout: { subscribers: 50, rates: [20, 50], seconds: 1 }, ingest: { subscribers: 10, messages: 500 }, peruser: { users: 50, devices: 2 } }
-  : { connections: [1000, 5000, 10000], fanout: { subscribers: 1000, rates: [25, 50, 100, 200, 400, 800], seconds: 3 }, ingest: { subscribers: 100, messages: 20000 }, peruser: { users: 1000, devices: 2 } };
+  ? {
+      connections: [100],
+      fanout: { subscribers: 50, rates: [20, 50], seconds: 1 },
+      ingest: { subscribers: 10, messages: 500 },
+      peruser: { users: 50, devices: 2 },
+      batching: { subscribers: 50, rates: [20, 50], seconds: 1 },
+    }
+  : {
+      connections: [1000, 5000, 10000],
+      fanout: { subscribers: 1000, rates: [25, 50, 100, 200, 400, 800], seconds: 3 },
+      ingest: { subscribers: 100, messages: 20000 },
+      peruser: { users: 1000, devices: 2 },
+      batching: { subscribers: 1000, rates: [25, 50, 100, 200, 400, 800, 1600, 3200, 6400], seconds: 3 },
+    };
+/** The batching target: `batchMs: 50`, p99 <= 150 ms; the peer (which has no batching) is held to the same p99. */
+const BATCH_MS = 50;
+const BATCH_P99_LIMIT_MS = 150;
 
 async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
   const prefix = `bench-${process.pid}-${Date.now()}/`;
-  const profile = values['cpu-prof'] && kind === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-  const target = await startTarget(kind, kind === 'gateway' ? { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: prefix } : { MQTT_URL: mqttUrl, TOPIC_PREFIX: prefix }, profile);
-  const run: Run = { target, mqttUrl, prefix };
+  const profile = kind !== 'gateway' ? [] : [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...values['gateway-node-args'].split(' ').filter(Boolean)];
+  const env: Record<string, string> = kind === 'gateway' ? { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: prefix } : { MQTT_URL: mqttUrl, TOPIC_PREFIX: prefix };
+  const clustered = CLUSTERED.has(scenario);
+  if (clustered) {
+    const unique = prefix.slice(0, -1);
+    Object.assign(
+      env,
+      kind === 'gateway'
+        ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${unique}:`, MQTT_SHARE_GROUP: unique }
+        : { REDIS_URL: redisUrl, REDIS_PREFIX: `${unique}:`, SHARE_GROUP: unique },
+    );
+  }
+  const targets = await Promise.all(Array.from({ length: clustered ? 2 : 1 }, () => startTarget(kind, env, profile, { inspect: scenario === 'connections' })));
+  const target = targets[0]!;
+  const run: Run = { target, targets, mqttUrl, prefix };
   try {
     switch (scenario) {
       case 'connections': {
@@ -61,13 +95,16 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
           const result = await connections(run, count);
           figures[`handshakes/s @${count}`] = result.handshakesPerSecond;
           figures[`RSS bytes/conn @${count}`] = result.rssPerConnectionBytes;
+          figures[`live heap bytes/conn @${count}`] = result.heapPerConnectionBytes;
         }
         return figures;
       }
       case 'fanout':
+      case 'fanout-cluster':
       case 'wsfanout': {
         const { subscribers, rates, seconds } = sizes.fanout;
-        const result = await fanout(run, scenario === 'fanout' ? 'socketio' : 'ws', subscribers, rates, seconds);
+        const result = await fanout(run, scenario === 'wsfanout' ? 'ws' : 'socketio', subscribers, rates, seconds);
+        logSteps(kind, result.steps);
         return {
           'knee (readings/s)': result.knee,
           'deliveries/s @half knee': result.atHalfKnee?.deliveriesPerSecond ?? 0,
@@ -75,24 +112,40 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
           'p99 ms @half knee': result.atHalfKnee?.p99 ?? NaN,
         };
       }
+      case 'batching': {
+        const { subscribers, rates, seconds } = sizes.batching;
+        const result = await fanout(run, 'socketio', subscribers, rates, seconds, { batchMs: BATCH_MS, p99LimitMs: BATCH_P99_LIMIT_MS });
+        logSteps(kind, result.steps);
+        return {
+          'deliverable readings/s (knee)': result.knee,
+          'readings delivered/s @knee': result.atKnee?.deliveriesPerSecond ?? 0,
+          'p50 ms @knee': result.atKnee?.p50 ?? NaN,
+          'p99 ms @knee': result.atKnee?.p99 ?? NaN,
+        };
+      }
       case 'ingest': {
         const qos0 = await ingest(run, sizes.ingest.subscribers, sizes.ingest.messages, 0);
         const qos1 = await ingest(run, sizes.ingest.subscribers, sizes.ingest.messages, 1);
         return { 'QoS0 readings/s': qos0.readingsPerSecond, 'QoS0 loss %': qos0.lossRatio * 100, 'QoS1 readings/s': qos1.readingsPerSecond, 'QoS1 loss %': qos1.lossRatio * 100 };
       }
-      case 'peruser': {
+      case 'peruser':
+      case 'peruser-cluster': {
         const result = await perUser(run, sizes.peruser.users, sizes.peruser.devices);
         return { 'deliveries/s': result.deliveriesPerSecond, 'p50 ms': result.p50, 'p99 ms': result.p99, 'loss %': result.lossRatio * 100 };
       }
     }
     throw new Error(`No measurement for scenario ${String(scenario)}`);
   } finally {
-    await (profile.length > 0 ? target.stop('SIGTERM') : target.stop());
+    await Promise.all(targets.map((each) => (values['cpu-prof'] && kind === 'gateway' ? each.stop('SIGTERM') : each.stop())));
   }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (x: number) => (Number.isNaN(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
+// results.json stores NaN (no measurement) as null.
+const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
+/** One line per rate step, so a knee can be read back to the step (loss or latency) that ended the climb. */
+const logSteps = (kind: TargetKind, steps: StepResult[]) =>
+  steps.forEach((s) => console.log(`  ${kind} @${s.rate}/s: loss ${(s.lossRatio * 100).toFixed(2)}%, p50 ${s.p50} ms, p99 ${s.p99} ms`));
 
 async function main(): Promise<void> {
   const stored: Record<string, unknown> = existsSync(RESULTS_JSON) ? JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) : {};

@@ -3,20 +3,26 @@ import { connections, fanout, ingest, perUser, type Run } from '../bench/lib/sce
 import { startTarget, type TargetKind } from '../bench/lib/targets.js';
 
 /** Every benchmark scenario at tiny sizes against each target, so the bench code cannot rot. No speed is asserted. */
-async function withTarget(kind: TargetKind, body: (run: Run) => Promise<void>): Promise<void> {
-  const prefix = `bench-smoke-${process.pid}-${Date.now()}-${kind}/`;
+async function withTargets(kind: TargetKind, body: (run: Run) => Promise<void>, { instances = 1 } = {}): Promise<void> {
+  const unique = `bench-smoke-${process.pid}-${Date.now()}-${kind}`;
+  const prefix = `${unique}/`;
   const mqttUrl = 'mqtt://127.0.0.1:1883';
-  const target = await startTarget(kind, kind === 'gateway' ? { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: prefix } : { MQTT_URL: mqttUrl, TOPIC_PREFIX: prefix });
+  const env: Record<string, string> = kind === 'gateway' ? { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: prefix } : { MQTT_URL: mqttUrl, TOPIC_PREFIX: prefix };
+  if (instances > 1) {
+    const redis = 'redis://127.0.0.1:6379';
+    Object.assign(env, kind === 'gateway' ? { REDIS_URL: redis, REDIS_KEY_PREFIX: `${unique}:`, MQTT_SHARE_GROUP: unique } : { REDIS_URL: redis, REDIS_PREFIX: `${unique}:`, SHARE_GROUP: unique });
+  }
+  const targets = await Promise.all(Array.from({ length: instances }, () => startTarget(kind, env)));
   try {
-    await body({ target, mqttUrl, prefix });
+    await body({ target: targets[0]!, targets, mqttUrl, prefix });
   } finally {
-    await target.stop();
+    await Promise.all(targets.map((target) => target.stop()));
   }
 }
 
 describe.each<TargetKind>(['gateway', 'socketio-peer'])('benchmark scenarios against %s (smoke)', (kind) => {
   it('S1 connections, S2 fan-out, S3 ingest and S4 per-user run and lose nothing at tiny sizes', async () => {
-    await withTarget(kind, async (run) => {
+    await withTargets(kind, async (run) => {
       const s1 = await connections(run, 20);
       expect(s1.handshakesPerSecond).toBeGreaterThan(0);
       expect(Number.isFinite(s1.rssPerConnectionBytes)).toBe(true);
@@ -26,6 +32,11 @@ describe.each<TargetKind>(['gateway', 'socketio-peer'])('benchmark scenarios aga
       expect(s2.knee).toBe(10);
       expect(s2.atHalfKnee?.lossRatio).toBe(0);
 
+      // The batching scenario: the gateway delivers reading:batch, the peer (no batching) reading:new; both must count every reading.
+      const batched = await fanout(run, 'socketio', 5, [20], 0.5, { batchMs: 50, p99LimitMs: 150 });
+      expect(batched.steps[0]).toMatchObject({ rate: 20, lossRatio: 0 });
+      expect(batched.atKnee?.rate).toBe(20);
+
       for (const qos of [0, 1] as const) expect((await ingest(run, 3, 100, qos)).lossRatio).toBe(0);
       expect((await perUser(run, 10, 2)).lossRatio).toBe(0);
     });
@@ -34,9 +45,23 @@ describe.each<TargetKind>(['gateway', 'socketio-peer'])('benchmark scenarios aga
 
 describe.each<TargetKind>(['gateway', 'ws-peer'])('plain WebSocket fan-out against %s (smoke)', (kind) => {
   it('S5 runs and loses nothing at a tiny size', async () => {
-    await withTarget(kind, async (run) => {
+    await withTargets(kind, async (run) => {
       const s5 = await fanout(run, 'ws', 5, [10], 0.5);
       expect(s5.knee).toBe(10);
     });
+  });
+});
+
+describe.each<TargetKind>(['gateway', 'socketio-peer'])('two instances on Redis, %s (smoke)', (kind) => {
+  it('S2 and S4 across two instances deliver everything to sockets on both', async () => {
+    await withTargets(
+      kind,
+      async (run) => {
+        const s2 = await fanout(run, 'socketio', 6, [10], 0.5);
+        expect(s2.steps[0]).toMatchObject({ rate: 10, lossRatio: 0 });
+        expect((await perUser(run, 10, 2)).lossRatio).toBe(0);
+      },
+      { instances: 2 },
+    );
   });
 });

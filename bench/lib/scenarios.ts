@@ -1,10 +1,14 @@
 import jwt from 'jsonwebtoken';
 import mqtt, { type MqttClient } from 'mqtt';
+import { Inspector } from './inspector.js';
 import { connectPlainWs, LeanSocketIo } from './lean-clients.js';
 import { BENCH_SECRET, rssBytes, type Target } from './targets.js';
 
 export interface Run {
+  /** The instance HTTP calls go to, and the first of `targets`. */
   target: Target;
+  /** Every instance (two in the cluster scenarios); sockets are spread over them. */
+  targets: Target[];
   mqttUrl: string;
   /** Topic prefix the target subscribes under. */
   prefix: string;
@@ -18,26 +22,47 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Opens `count` authenticated sockets, `concurrency` handshakes at a time. */
-async function openSockets(run: Run, count: number, concurrency = 200, user = (i: number) => `u${i}`): Promise<{ sockets: LeanSocketIo[]; seconds: number }> {
+/** Opens `count` authenticated sockets, `concurrency` handshakes at a time; socket `i` goes to instance `instance(i)`. */
+async function openSockets(
+  run: Run,
+  count: number,
+  { concurrency = 200, user = (i: number) => `u${i}`, instance = (i: number) => i % run.targets.length } = {},
+): Promise<{ sockets: LeanSocketIo[]; seconds: number }> {
   const sockets: LeanSocketIo[] = [];
   const started = process.hrtime.bigint();
   for (let i = 0; i < count; i += concurrency) {
-    const batch = Array.from({ length: Math.min(concurrency, count - i) }, (_, k) => LeanSocketIo.connect(run.target.url, token(user(i + k))));
+    const batch = Array.from({ length: Math.min(concurrency, count - i) }, (_, k) => LeanSocketIo.connect(run.targets[instance(i + k)]!.url, token(user(i + k))));
     sockets.push(...(await Promise.all(batch)));
   }
   return { sockets, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
-/** S1: handshakes per second and server RSS per idle connection. */
-export async function connections(run: Run, count: number): Promise<{ handshakesPerSecond: number; rssPerConnectionBytes: number }> {
-  const before = rssBytes(run.target.pid);
-  const { sockets, seconds } = await openSockets(run, count);
-  await sleep(1000);
-  const after = rssBytes(run.target.pid);
-  sockets.forEach((socket) => socket.close());
-  await sleep(500);
-  return { handshakesPerSecond: count / seconds, rssPerConnectionBytes: (after - before) / count };
+export interface ConnectionsResult {
+  handshakesPerSecond: number;
+  rssPerConnectionBytes: number;
+  /** Live heap per connection after a forced GC; NaN when the target has no inspector. */
+  heapPerConnectionBytes: number;
+}
+
+/**
+ * S1: handshakes per second and server memory per idle connection. With the target's inspector,
+ * both memory readings follow a forced full GC, so garbage left by the handshakes is not counted.
+ */
+export async function connections(run: Run, count: number): Promise<ConnectionsResult> {
+  const inspector = run.target.inspectPort === undefined ? null : await Inspector.attach(run.target.inspectPort);
+  try {
+    const heapBefore = (await inspector?.liveHeapBytes()) ?? NaN;
+    const before = rssBytes(run.target.pid);
+    const { sockets, seconds } = await openSockets(run, count);
+    await sleep(1000);
+    const heapAfter = (await inspector?.liveHeapBytes()) ?? NaN;
+    const after = rssBytes(run.target.pid);
+    sockets.forEach((socket) => socket.close());
+    await sleep(500);
+    return { handshakesPerSecond: count / seconds, rssPerConnectionBytes: (after - before) / count, heapPerConnectionBytes: (heapAfter - heapBefore) / count };
+  } finally {
+    inspector?.close();
+  }
 }
 
 async function publisher(run: Run): Promise<MqttClient> {
@@ -52,16 +77,24 @@ interface Receivers {
   close: () => void;
 }
 
-async function socketIoReceivers(run: Run, count: number): Promise<Receivers> {
+/** Sockets subscribed to `readings`; with `batchMs`, each reading inside a `reading:batch` counts (a peer without batching ignores it). */
+async function socketIoReceivers(run: Run, count: number, batchMs?: number): Promise<Receivers> {
   const { sockets } = await openSockets(run, count);
   let received = 0;
   const latencies: number[] = [];
-  await Promise.all(sockets.map((socket) => socket.emitWithAck('subscribe', { topic: 'readings' })));
+  await Promise.all(sockets.map((socket) => socket.emitWithAck('subscribe', batchMs === undefined ? { topic: 'readings' } : { topic: 'readings', batchMs })));
   for (const socket of sockets) {
     socket.onEvent = (event, payload) => {
-      if (event !== 'reading:new') return;
-      received += 1;
-      latencies.push(Date.now() - (payload as { ts: number }).ts);
+      const now = Date.now();
+      if (event === 'reading:new') {
+        received += 1;
+        latencies.push(now - (payload as { ts: number }).ts);
+      } else if (event === 'reading:batch') {
+        for (const reading of (payload as { readings: { ts: number }[] }).readings) {
+          received += 1;
+          latencies.push(now - reading.ts);
+        }
+      }
     };
   }
   return { received: () => received, latencies, close: () => sockets.forEach((s) => s.close()) };
@@ -124,25 +157,37 @@ async function step(run: Run, client: MqttClient, receivers: Receivers, subscrib
 
 export interface FanoutResult {
   steps: StepResult[];
-  /** Highest rate with no loss and p99 <= 100 ms; 0 when none. */
+  /** Highest rate with no loss and p99 within the limit; 0 when none. */
   knee: number;
+  atKnee: StepResult | null;
   atHalfKnee: StepResult | null;
 }
 
-/** S2 (Socket.IO) and S5 (plain WebSocket): stepped rates to `subscribers` sockets of `readings`. */
-export async function fanout(run: Run, protocol: 'socketio' | 'ws', subscribers: number, rates: number[], seconds: number): Promise<FanoutResult> {
-  const receivers = protocol === 'socketio' ? await socketIoReceivers(run, subscribers) : await plainReceivers(run, subscribers);
+export interface FanoutOptions {
+  /** A step with a higher p99 ends the climb. @default 100 */
+  p99LimitMs?: number;
+  /** Subscribe with `batchMs` (the gateway's `reading:batch`). */
+  batchMs?: number;
+}
+
+/** S2 (Socket.IO), S5 (plain WebSocket) and the batching scenario: stepped rates to `subscribers` sockets of `readings`. */
+export async function fanout(run: Run, protocol: 'socketio' | 'ws', subscribers: number, rates: number[], seconds: number, { p99LimitMs = 100, batchMs }: FanoutOptions = {}): Promise<FanoutResult> {
+  const receivers = protocol === 'socketio' ? await socketIoReceivers(run, subscribers, batchMs) : await plainReceivers(run, subscribers);
   const client = await publisher(run);
   const steps: StepResult[] = [];
+  const withinLimits = (s: StepResult) => s.lossRatio === 0 && s.p99 <= p99LimitMs;
   try {
+    // Warm-up at the first rate, not counted: the first second of a fresh process (JIT, first
+    // allocations) otherwise decides the first step's p99.
+    await step(run, client, receivers, subscribers, rates[0]!, Math.min(1, seconds), `fan-${protocol}`);
     for (const rate of rates) {
       const result = await step(run, client, receivers, subscribers, rate, seconds, `fan-${protocol}`);
       steps.push(result);
-      if (result.lossRatio > 0 || result.p99 > 100) break;
+      if (!withinLimits(result)) break;
     }
-    const knee = Math.max(0, ...steps.filter((s) => s.lossRatio === 0 && s.p99 <= 100).map((s) => s.rate));
+    const knee = Math.max(0, ...steps.filter(withinLimits).map((s) => s.rate));
     const atHalfKnee = knee > 0 ? await step(run, client, receivers, subscribers, knee / 2, seconds, `fan-${protocol}`) : null;
-    return { steps, knee, atHalfKnee };
+    return { steps, knee, atKnee: steps.find((s) => s.rate === knee) ?? null, atHalfKnee };
   } finally {
     receivers.close();
     await client.endAsync();
@@ -189,7 +234,8 @@ export async function ingest(run: Run, subscribers: number, messages: number, qo
 
 /** S4: `users` x `devices` sockets; one notification to each user; deliveries/s and latency. */
 export async function perUser(run: Run, users: number, devices: number): Promise<{ deliveriesPerSecond: number; p50: number; p99: number; lossRatio: number }> {
-  const { sockets } = await openSockets(run, users * devices, 200, (i) => `user-${i % users}`);
+  // Socket i is device floor(i / users) of user i % users; in a cluster, device d connects to instance d.
+  const { sockets } = await openSockets(run, users * devices, { user: (i) => `user-${i % users}`, instance: (i) => Math.floor(i / users) % run.targets.length });
   let received = 0;
   const latencies: number[] = [];
   for (const socket of sockets) {

@@ -10,6 +10,8 @@ export interface Target {
   url: string;
   pid: number;
   child: ChildProcess;
+  /** The V8 inspector's port when started with `{ inspect: true }`. */
+  inspectPort?: number;
   /** SIGKILL by default; SIGTERM lets the gateway drain and write a CPU profile. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -24,6 +26,9 @@ const ENTRY: Record<TargetKind, string> = {
   'ws-peer': dist('bench/peers/ws-peer.js'),
 };
 
+/** The gateway runs with the flags it ships with (package.json `start:prod`, the Dockerfile). */
+const SHIPPED_NODE_FLAGS: Record<TargetKind, string[]> = { gateway: ['--max-semi-space-size=32'], 'socketio-peer': [], 'ws-peer': [] };
+
 export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 export function freePort(): Promise<number> {
@@ -37,9 +42,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts a target on its own port, pinned to core 0 when `taskset` exists, against the shared broker. `nodeArgs`: e.g. `--cpu-prof`. */
-export async function startTarget(kind: TargetKind, env: Record<string, string>, nodeArgs: string[] = []): Promise<Target> {
+/**
+ * Starts a target on its own port, pinned to core 0 when `taskset` exists, against the shared broker.
+ * `nodeArgs`: e.g. `--cpu-prof`; `inspect` opens the V8 inspector on 127.0.0.1 (see Inspector).
+ */
+export async function startTarget(kind: TargetKind, env: Record<string, string>, nodeArgs: string[] = [], { inspect = false } = {}): Promise<Target> {
   const port = await freePort();
+  const inspectPort = inspect ? await freePort() : undefined;
+  if (inspectPort !== undefined) nodeArgs = [...nodeArgs, `--inspect=127.0.0.1:${inspectPort}`];
   const fullEnv = {
     PATH: process.env['PATH'] ?? '',
     PORT: String(port),
@@ -51,7 +61,7 @@ export async function startTarget(kind: TargetKind, env: Record<string, string>,
     MQTT_CLIENT_ID: `bench-${kind}-${process.pid}-${port}`,
     ...env,
   };
-  const node = [process.execPath, ...nodeArgs, ENTRY[kind]];
+  const node = [process.execPath, ...SHIPPED_NODE_FLAGS[kind], ...nodeArgs, ENTRY[kind]];
   const [command, args] = hasTaskset ? ['taskset', ['-c', '0', ...node]] : [node[0]!, node.slice(1)];
   const child = spawn(command, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -72,6 +82,7 @@ export async function startTarget(kind: TargetKind, env: Record<string, string>,
     url: `http://127.0.0.1:${port}`,
     pid: child.pid!,
     child,
+    inspectPort,
     stop: (signal = 'SIGKILL') =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -3,13 +3,17 @@
  * written the way a competent user would without a framework. JWT (HS256, prebuilt KeyObject) in
  * `io.use`, user rooms, `subscribe` with an ack, MQTT `sensors/+/+` -> `io.to([...]).emit`, and
  * `POST /notify` for per-user notifications (`notification:new` then `notification:unread_count`).
- * Env: PORT, MQTT_URL, JWT_SECRET, TOPIC_PREFIX.
+ * With REDIS_URL, the cluster slice: the sharded Redis adapter (as the gateway uses on Redis 7) and
+ * an MQTT shared subscription, so each reading is handled by one instance and reaches every socket.
+ * Env: PORT, MQTT_URL, JWT_SECRET, TOPIC_PREFIX, REDIS_URL, REDIS_PREFIX, SHARE_GROUP.
  */
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import jwt from 'jsonwebtoken';
 import mqtt from 'mqtt';
+import { createClient } from 'redis';
 import { Server } from 'socket.io';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
 
 const port = Number(process.env['PORT'] ?? 4000);
 const prefix = process.env['TOPIC_PREFIX'] ?? '';
@@ -35,6 +39,13 @@ const http = createServer((req, res) => {
 });
 
 const io = new Server(http, { transports: ['websocket', 'polling'], serveClient: false });
+const redisUrl = process.env['REDIS_URL'];
+if (redisUrl) {
+  const pub = createClient({ url: redisUrl });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createShardedAdapter(pub, sub, { channelPrefix: `${process.env['REDIS_PREFIX'] ?? 'peer:'}socket.io` }));
+}
 io.use((socket, next) => {
   try {
     const claims = jwt.verify(String(socket.handshake.auth['token']), key, { algorithms: ['HS256'] }) as { sub: string };
@@ -54,7 +65,8 @@ io.on('connection', (socket) => {
 });
 
 const client = mqtt.connect(process.env['MQTT_URL'] ?? 'mqtt://127.0.0.1:1883', { protocolVersion: 4, clientId: `peer-socketio-${process.pid}` });
-client.on('connect', () => client.subscribe(`${prefix}sensors/+/+`, { qos: 1 }));
+const shareGroup = process.env['SHARE_GROUP'];
+client.on('connect', () => client.subscribe(`${shareGroup ? `$share/${shareGroup}/` : ''}${prefix}sensors/+/+`, { qos: 1 }));
 client.on('message', (topic, payload) => {
   const [, sensorId, metric] = topic.slice(prefix.length).split('/');
   const text = payload.toString();
