@@ -88,7 +88,6 @@ function MetricChart({ series, version }: { series: MetricSeries; version: numbe
       plot.current = null;
     };
     // One uPlot per series for the chart's lifetime; data changes go through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [series.key]);
 
   useEffect(() => {
