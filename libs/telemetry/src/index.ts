@@ -4,5 +4,4 @@ export { BrokerPortInUseError, EmbeddedBroker } from './mqtt/embedded-broker.js'
 export { MqttIngestService, type MqttIngestOptions } from './mqtt/mqtt-ingest.service.js';
 export { ReadingIngestService } from './pipeline/reading-ingest.service.js';
 export { ReadingsPipeline } from './pipeline/readings-pipeline.service.js';
-export type { Location, Sensor, Thresholds } from './sensors/sensor.js';
 export { TelemetryModule, type TelemetryModuleConfig } from './telemetry.module.js';

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { sensorTopic } from '#contracts';
+import { sensorTopic, type Location, type Sensor } from '#contracts';
 import { WebSocketService } from '#realtime';
 import { REDIS, type RedisConnection } from '#redis';
 import { CatalogService } from './catalog/catalog.service.js';
@@ -16,7 +16,6 @@ import { RedisSeriesStore } from './series/redis-series.store.js';
 import { InMemorySeriesStore, SERIES_STORE } from './series/series-store.js';
 import { RedisEntityRepository } from './catalog/redis-entity.repository.js';
 import { ReadingsController } from './readings/readings.controller.js';
-import type { Location, Sensor } from './sensors/sensor.js';
 import { SensorsController } from './sensors/sensors.controller.js';
 import { resolveTelemetryOptions, TELEMETRY_OPTIONS, type ResolvedTelemetryOptions, type TelemetryModuleOptions } from './telemetry.options.js';
 

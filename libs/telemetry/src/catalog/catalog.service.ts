@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, NotFoundException } from '@nestjs/common';
-import { ErrorCode, type EntityEvent, type EntityEventType, type ServerEventName, type Topic } from '#contracts';
+import { ErrorCode, type Entity, type EntityEvent, type EntityEventType, type ServerEventName, type Topic } from '#contracts';
 import type { WebSocketService } from '#realtime';
-import type { Entity, EntityRepository } from './entity-repository.js';
+import type { EntityRepository } from './entity-repository.js';
 
 export interface CatalogKind<T extends Entity> {
   entityType: EntityEvent['entity_type'];

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Entity } from '#contracts';
 import { RedisConnection } from '#redis';
-import { InMemoryEntityRepository, type Entity, type EntityRepository } from './entity-repository.js';
+import { InMemoryEntityRepository, type EntityRepository } from './entity-repository.js';
 import { RedisEntityRepository } from './redis-entity.repository.js';
 
 interface Thing extends Entity {

@@ -1,7 +1,5 @@
 import type { Entity } from '#contracts';
 
-export type { Entity };
-
 /**
  * Storage for sensors and locations. In memory for a single instance; the Redis implementation
  * for a cluster sits behind the same interface.

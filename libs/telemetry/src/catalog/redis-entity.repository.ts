@@ -1,5 +1,6 @@
+import type { Entity } from '#contracts';
 import type { RedisConnection } from '#redis';
-import type { Entity, EntityRepository } from './entity-repository.js';
+import type { EntityRepository } from './entity-repository.js';
 
 /** Merges a JSON patch into the stored JSON atomically; nil when absent. */
 const UPDATE = `

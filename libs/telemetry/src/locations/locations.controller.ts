@@ -1,9 +1,8 @@
 import { Body, Controller, Delete, Get, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { withoutUndefined } from '#contracts';
+import { withoutUndefined, type Location } from '#contracts';
 import { HttpJwtGuard } from '#realtime';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { LOCATIONS } from '../catalog/catalog.tokens.js';
-import type { Location } from '../sensors/sensor.js';
 import { CreateLocationDto, UpdateLocationDto } from './dto/location.dto.js';
 
 /** `/api/v1/locations`: any authenticated user; each write emits `location:*` to `locations` and `general`. */

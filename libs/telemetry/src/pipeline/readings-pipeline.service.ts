@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { sensorTopic, type ParsedReading, type ReadingPayload } from '#contracts';
+import { sensorTopic, type ParsedReading, type ReadingPayload, type Sensor } from '#contracts';
 import { NotificationsService } from '#notifications';
 import { MetricsService } from '#observability';
 import { WebSocketService } from '#realtime';
@@ -10,7 +10,6 @@ import { SENSORS } from '../catalog/catalog.tokens.js';
 import { holtForecast, medianInterval } from '../predictions/holt.js';
 import { READING_HISTORY, type ReadingHistory } from '../readings/reading-history.js';
 import { SERIES_STORE, type SeriesStore } from '../series/series-store.js';
-import type { Sensor } from '../sensors/sensor.js';
 import { TELEMETRY_OPTIONS, type ResolvedTelemetryOptions } from '../telemetry.options.js';
 
 /**

@@ -1,10 +1,9 @@
 import { BadRequestException, Body, Controller, Delete, Get, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { withoutUndefined } from '#contracts';
+import { withoutUndefined, type Sensor, type Thresholds } from '#contracts';
 import { HttpJwtGuard } from '#realtime';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { SENSORS } from '../catalog/catalog.tokens.js';
 import { CreateSensorDto, UpdateSensorDto } from './dto/sensor.dto.js';
-import type { Sensor, Thresholds } from './sensor.js';
 
 /** `/api/v1/sensors`: any authenticated user; each write emits `sensor:*` to `sensors`, `general`, `sensor:<id>`. */
 @Controller('sensors')

@@ -1,1 +1,0 @@
-export type { Location, Sensor, Thresholds } from '#contracts';
