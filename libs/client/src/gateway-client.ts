@@ -116,7 +116,10 @@ export function createGatewayClient({ url, token, getToken, path = '/socket.io/'
     }
   };
 
+  /** Handshakes refused in a row; sets the backoff. */
+  let refusals = 0;
   socket.on('connect', () => {
+    refusals = 0;
     for (const [topic, options] of topics) {
       send(topic, options).catch((error: unknown) => {
         // A disconnection mid-ack is retried on the next connect; a refusal is final.
@@ -130,10 +133,6 @@ export function createGatewayClient({ url, token, getToken, path = '/socket.io/'
   // A refusal by the server's middleware is final for socket.io-client (`socket.active` is false):
   // it does not retry. A busy or draining instance is worth retrying (another one may take us);
   // an expired or rejected token is worth it only with a fresh one from getToken.
-  let refusals = 0;
-  socket.on('connect', () => {
-    refusals = 0;
-  });
   socket.on('connect_error', (error) => {
     if (socket.active) return;
     const code = (error as { data?: Partial<ConnectErrorData> }).data?.code;
