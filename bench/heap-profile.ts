@@ -7,7 +7,7 @@
 import jwt from 'jsonwebtoken';
 import { Inspector } from './lib/inspector.js';
 import { LeanSocketIo } from './lib/lean-clients.js';
-import { BENCH_SECRET, startTarget, type TargetKind } from './lib/targets.js';
+import { BENCH_SECRET, runEnv, startTarget, type TargetKind } from './lib/targets.js';
 
 interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -27,7 +27,7 @@ function owner(stack: string[]): string {
 }
 
 async function main(): Promise<void> {
-  const target = await startTarget(kind, { MQTT_URL: 'mqtt://127.0.0.1:1883', MQTT_TOPIC_PREFIX: 'heap-profile/', TOPIC_PREFIX: 'heap-profile/' }, [], { inspect: true });
+  const target = await startTarget(kind, runEnv(`heap-profile-${process.pid}`, 'mqtt://127.0.0.1:1883'), [], { inspect: true });
   const inspector = await Inspector.attach(target.inspectPort!);
   const sockets: LeanSocketIo[] = [];
   try {

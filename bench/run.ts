@@ -11,7 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connections, fanout, ingest, perUser, type Run, type StepResult } from './lib/scenarios.js';
-import { hasTaskset, startTarget, type TargetKind } from './lib/targets.js';
+import { hasTaskset, runEnv, startTarget, type TargetKind } from './lib/targets.js';
 
 const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster'] as const;
 /** Scenarios run on two instances sharing Redis (adapter, presence) and an MQTT shared subscription. */
@@ -71,19 +71,11 @@ const BATCH_MS = 50;
 const BATCH_P99_LIMIT_MS = 150;
 
 async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
-  const prefix = `bench-${process.pid}-${Date.now()}/`;
+  const unique = `bench-${process.pid}-${Date.now()}`;
+  const prefix = `${unique}/`;
   const profile = kind !== 'gateway' ? [] : [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...values['gateway-node-args'].split(' ').filter(Boolean)];
-  const env: Record<string, string> = kind === 'gateway' ? { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: prefix } : { MQTT_URL: mqttUrl, TOPIC_PREFIX: prefix };
   const clustered = CLUSTERED.has(scenario);
-  if (clustered) {
-    const unique = prefix.slice(0, -1);
-    Object.assign(
-      env,
-      kind === 'gateway'
-        ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${unique}:`, MQTT_SHARE_GROUP: unique }
-        : { REDIS_URL: redisUrl, REDIS_PREFIX: `${unique}:`, SHARE_GROUP: unique },
-    );
-  }
+  const env = runEnv(unique, mqttUrl, clustered ? redisUrl : undefined);
   const targets = await Promise.all(Array.from({ length: clustered ? 2 : 1 }, () => startTarget(kind, env, profile, { inspect: scenario === 'connections' })));
   const target = targets[0]!;
   const run: Run = { target, targets, mqttUrl, prefix };
@@ -105,23 +97,13 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
         const { subscribers, rates, seconds } = sizes.fanout;
         const result = await fanout(run, scenario === 'wsfanout' ? 'ws' : 'socketio', subscribers, rates, seconds);
         logSteps(kind, result.steps);
-        return {
-          'knee (readings/s)': result.knee,
-          'deliveries/s @half knee': result.atHalfKnee?.deliveriesPerSecond ?? 0,
-          'p50 ms @half knee': result.atHalfKnee?.p50 ?? NaN,
-          'p99 ms @half knee': result.atHalfKnee?.p99 ?? NaN,
-        };
+        return { 'knee (readings/s)': result.knee, ...stepFigures('half knee', result.atHalfKnee) };
       }
       case 'batching': {
         const { subscribers, rates, seconds } = sizes.batching;
         const result = await fanout(run, 'socketio', subscribers, rates, seconds, { batchMs: BATCH_MS, p99LimitMs: BATCH_P99_LIMIT_MS });
         logSteps(kind, result.steps);
-        return {
-          'deliverable readings/s (knee)': result.knee,
-          'readings delivered/s @knee': result.atKnee?.deliveriesPerSecond ?? 0,
-          'p50 ms @knee': result.atKnee?.p50 ?? NaN,
-          'p99 ms @knee': result.atKnee?.p99 ?? NaN,
-        };
+        return { 'deliverable readings/s (knee)': result.knee, ...stepFigures('knee', result.atKnee, 'readings delivered/s') };
       }
       case 'ingest': {
         const qos0 = await ingest(run, sizes.ingest.subscribers, sizes.ingest.messages, 0);
@@ -143,6 +125,12 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 // results.json stores NaN (no measurement) as null.
 const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
+/** Throughput and latency of one step of a climb, named by where it was taken (NaN when there was no such step). */
+const stepFigures = (where: string, step: StepResult | null, throughput = 'deliveries/s'): Figures => ({
+  [`${throughput} @${where}`]: step?.deliveriesPerSecond ?? 0,
+  [`p50 ms @${where}`]: step?.p50 ?? NaN,
+  [`p99 ms @${where}`]: step?.p99 ?? NaN,
+});
 /** One line per rate step, so a knee can be read back to the step (loss or latency) that ended the climb. */
 const logSteps = (kind: TargetKind, steps: StepResult[]) =>
   steps.forEach((s) => console.log(`  ${kind} @${s.rate}/s: loss ${(s.lossRatio * 100).toFixed(2)}%, p50 ${s.p50} ms, p99 ${s.p99} ms`));

@@ -1,20 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { connections, fanout, ingest, perUser, type Run } from '../bench/lib/scenarios.js';
-import { startTarget, type TargetKind } from '../bench/lib/targets.js';
+import { runEnv, startTarget, type TargetKind } from '../bench/lib/targets.js';
 
 /** Every benchmark scenario at tiny sizes against each target, so the bench code cannot rot. No speed is asserted. */
 async function withTargets(kind: TargetKind, body: (run: Run) => Promise<void>, { instances = 1 } = {}): Promise<void> {
   const unique = `bench-smoke-${process.pid}-${Date.now()}-${kind}`;
-  const prefix = `${unique}/`;
   const mqttUrl = 'mqtt://127.0.0.1:1883';
-  const env: Record<string, string> = kind === 'gateway' ? { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: prefix } : { MQTT_URL: mqttUrl, TOPIC_PREFIX: prefix };
-  if (instances > 1) {
-    const redis = 'redis://127.0.0.1:6379';
-    Object.assign(env, kind === 'gateway' ? { REDIS_URL: redis, REDIS_KEY_PREFIX: `${unique}:`, MQTT_SHARE_GROUP: unique } : { REDIS_URL: redis, REDIS_PREFIX: `${unique}:`, SHARE_GROUP: unique });
-  }
+  const env = runEnv(unique, mqttUrl, instances > 1 ? 'redis://127.0.0.1:6379' : undefined);
   const targets = await Promise.all(Array.from({ length: instances }, () => startTarget(kind, env)));
   try {
-    await body({ target: targets[0]!, targets, mqttUrl, prefix });
+    await body({ target: targets[0]!, targets, mqttUrl, prefix: env['MQTT_TOPIC_PREFIX']! });
   } finally {
     await Promise.all(targets.map((target) => target.stop()));
   }

@@ -43,6 +43,17 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * The environment of one benchmark run, the same for every kind of target (the peers read the
+ * gateway's variable names): its own MQTT topic prefix and, for a cluster, its own Redis keys and
+ * share group, so runs never see each other's traffic.
+ */
+export function runEnv(unique: string, mqttUrl: string, redisUrl?: string): Record<string, string> {
+  const env: Record<string, string> = { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: `${unique}/` };
+  if (redisUrl) Object.assign(env, { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${unique}:`, MQTT_SHARE_GROUP: unique });
+  return env;
+}
+
+/**
  * Starts a target on its own port, pinned to core 0 when `taskset` exists, against the shared broker.
  * `nodeArgs`: e.g. `--cpu-prof`; `inspect` opens the V8 inspector on 127.0.0.1 (see Inspector).
  */

@@ -5,7 +5,8 @@
  * `POST /notify` for per-user notifications (`notification:new` then `notification:unread_count`).
  * With REDIS_URL, the cluster slice: the sharded Redis adapter (as the gateway uses on Redis 7) and
  * an MQTT shared subscription, so each reading is handled by one instance and reaches every socket.
- * Env: PORT, MQTT_URL, JWT_SECRET, TOPIC_PREFIX, REDIS_URL, REDIS_PREFIX, SHARE_GROUP.
+ * Env (the gateway's names, so one environment serves every target): PORT, MQTT_URL, JWT_SECRET,
+ * MQTT_TOPIC_PREFIX, REDIS_URL, REDIS_KEY_PREFIX, MQTT_SHARE_GROUP.
  */
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -16,7 +17,7 @@ import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 
 const port = Number(process.env['PORT'] ?? 4000);
-const prefix = process.env['TOPIC_PREFIX'] ?? '';
+const prefix = process.env['MQTT_TOPIC_PREFIX'] ?? '';
 const key = createSecretKey(Buffer.from(process.env['JWT_SECRET'] ?? 'dev', 'utf8'));
 const unread = new Map<string, number>();
 
@@ -44,7 +45,7 @@ if (redisUrl) {
   const pub = createClient({ url: redisUrl });
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
-  io.adapter(createShardedAdapter(pub, sub, { channelPrefix: `${process.env['REDIS_PREFIX'] ?? 'peer:'}socket.io` }));
+  io.adapter(createShardedAdapter(pub, sub, { channelPrefix: `${process.env['REDIS_KEY_PREFIX'] ?? 'peer:'}socket.io` }));
 }
 io.use((socket, next) => {
   try {
@@ -65,7 +66,7 @@ io.on('connection', (socket) => {
 });
 
 const client = mqtt.connect(process.env['MQTT_URL'] ?? 'mqtt://127.0.0.1:1883', { protocolVersion: 4, clientId: `peer-socketio-${process.pid}` });
-const shareGroup = process.env['SHARE_GROUP'];
+const shareGroup = process.env['MQTT_SHARE_GROUP'];
 client.on('connect', () => client.subscribe(`${shareGroup ? `$share/${shareGroup}/` : ''}${prefix}sensors/+/+`, { qos: 1 }));
 client.on('message', (topic, payload) => {
   const [, sensorId, metric] = topic.slice(prefix.length).split('/');

@@ -1,6 +1,6 @@
 /**
  * The ceiling: a plain `ws` server with the same slice (token in the query, topics, MQTT fan-out,
- * one serialization per message). Env: PORT, MQTT_URL, JWT_SECRET, TOPIC_PREFIX.
+ * one serialization per message). Env: PORT, MQTT_URL, JWT_SECRET, MQTT_TOPIC_PREFIX.
  */
 import { createSecretKey } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -9,7 +9,7 @@ import mqtt from 'mqtt';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 const port = Number(process.env['PORT'] ?? 4001);
-const prefix = process.env['TOPIC_PREFIX'] ?? '';
+const prefix = process.env['MQTT_TOPIC_PREFIX'] ?? '';
 const key = createSecretKey(Buffer.from(process.env['JWT_SECRET'] ?? 'dev', 'utf8'));
 const rooms = new Map<string, Set<WebSocket>>();
 
