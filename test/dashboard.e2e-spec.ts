@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { simulate, sensorIdOf } from '../apps/simulator/src/simulator.js';
 import { launchChromium, openDashboard, waitForAttributeAtLeast } from './support/browser.js';
 import { startGateway, type TestGateway } from './support/gateway.js';
@@ -98,14 +98,18 @@ describe('dashboard in a browser', () => {
     expect(await second.locator('[data-testid="notification"]').getAttribute('data-read')).toBe('true');
   });
 
-  it('creates a sensor from the table and shows its created event', async () => {
-    const page = await openDashboard(await newContext(), gateway.url, 'operator');
+  /** Signs in, opens the Sensors page and submits the new-sensor form with `fields` (by label). */
+  const createSensorAs = async (userId: string, fields: Record<string, string>): Promise<Page> => {
+    const page = await openDashboard(await newContext(), gateway.url, userId);
     await page.getByRole('link', { name: 'Sensors' }).click();
     const form = page.getByRole('form', { name: 'New sensor' });
-    await form.getByLabel('Id').fill('boiler-e2e');
-    await form.getByLabel('Name').fill('Boiler room');
-    await form.getByLabel('Max').fill('90');
+    for (const [label, value] of Object.entries(fields)) await form.getByLabel(label).fill(value);
     await form.getByRole('button', { name: 'Create' }).click();
+    return page;
+  };
+
+  it('creates a sensor from the table and shows its created event', async () => {
+    const page = await createSensorAs('operator', { Id: 'boiler-e2e', Name: 'Boiler room', Max: '90' });
 
     await page.locator('[data-testid="entity-event"][data-event="sensor:created"][data-id="boiler-e2e"]').waitFor();
     const row = page.locator('[data-testid="sensor-row"][data-id="boiler-e2e"]');
@@ -115,13 +119,7 @@ describe('dashboard in a browser', () => {
   });
 
   it('shows a refused form field as the server says it, and keeps the socket', async () => {
-    const page = await openDashboard(await newContext(), gateway.url, 'careless');
-    await page.getByRole('link', { name: 'Sensors' }).click();
-    const form = page.getByRole('form', { name: 'New sensor' });
-    await form.getByLabel('Name').fill('Upside down');
-    await form.getByLabel('Min').fill('10');
-    await form.getByLabel('Max').fill('5');
-    await form.getByRole('button', { name: 'Create' }).click();
+    const page = await createSensorAs('careless', { Name: 'Upside down', Min: '10', Max: '5' });
     expect(await page.getByRole('alert').innerText()).toContain('thresholds.min must not be greater than thresholds.max');
     expect(await page.locator('[data-testid="connection"]').getAttribute('data-status')).toBe('connected');
   });

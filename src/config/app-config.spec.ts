@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       corsOrigins: ['http://localhost:5173', 'http://localhost:3000'],
       devTokens: true,
       demoFeed: true,
+      dashboardDir: 'apps/dashboard/dist',
       mqtt: { brokerPort: 1883 },
       realtime: {
         path: '/socket.io/',
@@ -38,6 +39,14 @@ describe('loadConfig', () => {
     const result = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), REDIS_URL: 'redis://127.0.0.1:6379' });
     if (!result.ok) throw new Error(result.errors.join('\n'));
     expect(result.config).toMatchObject({ devTokens: false, demoFeed: false, logFormat: 'json', mqtt: { shareGroup: 'gateway' } });
+  });
+
+  it('serves the dashboard from DASHBOARD_DIR, or not at all with DASHBOARD=false', () => {
+    const elsewhere = loadConfig({ DASHBOARD_DIR: '/srv/dashboard' });
+    const off = loadConfig({ DASHBOARD: 'false', DASHBOARD_DIR: '/srv/dashboard' });
+    expect(elsewhere.ok && elsewhere.config.dashboardDir).toBe('/srv/dashboard');
+    expect(off.ok && off.config.dashboardDir).toBeNull();
+    expect(errorsOf({ DASHBOARD: 'maybe' })).toEqual([expect.stringMatching(/^DASHBOARD: /)]);
   });
 
   it.each([
