@@ -23,13 +23,13 @@ export class NotificationsService implements NotificationInbox {
 
   async notify(userIds: readonly string[], input: NewNotification): Promise<StoredNotification[]> {
     const recipients = [...new Set(userIds)];
+    // The store hands back each user's new unread count with the notification: no second read per user.
     const stored = await this.store.add(recipients, input);
-    const counts = await Promise.all(recipients.map((userId) => this.store.unreadCount(userId)));
     const timestamp = new Date().toISOString();
-    stored.forEach((notification, index) => {
+    for (const notification of stored) {
       this.websocket.emitToUser(notification.userId, 'notification:new', { notification: toView(notification), timestamp });
-      this.websocket.emitToUser(notification.userId, 'notification:unread_count', { unreadCount: counts[index]! });
-    });
+      this.websocket.emitToUser(notification.userId, 'notification:unread_count', { unreadCount: notification.unreadCount });
+    }
     this.logger.debug(`Notified ${recipients.length} users: ${input.title}`);
     return stored;
   }

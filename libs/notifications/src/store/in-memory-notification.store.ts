@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { pageOf, type ListQuery, type NewNotification, type NotificationPage, type NotificationStore, type StoredNotification } from './notification-store.js';
+import { pageOf, type AddedNotification, type ListQuery, type NewNotification, type NotificationPage, type NotificationStore, type StoredNotification } from './notification-store.js';
 
 interface Inbox {
   /** Insertion order is age order: the first entry is the oldest. */
@@ -13,7 +13,7 @@ export class InMemoryNotificationStore implements NotificationStore {
 
   constructor(private readonly maxPerUser: number) {}
 
-  async add(userIds: readonly string[], input: NewNotification): Promise<StoredNotification[]> {
+  async add(userIds: readonly string[], input: NewNotification): Promise<AddedNotification[]> {
     const createdAt = new Date().toISOString();
     return userIds.map((userId) => {
       const notification: StoredNotification = { id: randomUUID(), userId, ...input, createdAt, readAt: null };
@@ -21,7 +21,7 @@ export class InMemoryNotificationStore implements NotificationStore {
       inbox.byId.set(notification.id, notification);
       inbox.unread += 1;
       this.trim(inbox);
-      return notification;
+      return { ...notification, unreadCount: inbox.unread };
     });
   }
 

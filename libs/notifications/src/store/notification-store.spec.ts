@@ -28,6 +28,7 @@ describe.each<[string, (max: number) => NotificationStore]>([
     const sut = fresh();
     const [a] = await sut.add([u], note('a'));
     const [b] = await sut.add([u], note('b'));
+    expect([a!.unreadCount, b!.unreadCount]).toEqual([1, 2]);
     expect(await sut.unreadCount(u)).toBe(2);
     expect(await sut.markRead(u, a!.id)).toEqual({ changed: true, unreadCount: 1 });
     expect(await sut.markRead(u, a!.id)).toEqual({ changed: false, unreadCount: 1 });
@@ -55,6 +56,8 @@ describe.each<[string, (max: number) => NotificationStore]>([
     const sut = fresh(3);
     const stored = [];
     for (const title of ['1', '2', '3', '4', '5']) stored.push(...(await sut.add([u], note(title))));
+    // The count each add reports already has the dropped (unread) ones taken off.
+    expect(stored.map((n) => n.unreadCount)).toEqual([1, 2, 3, 3, 3]);
     await sut.markRead(u, stored[4]!.id);
     const page = await sut.list(u, { limit: 10 });
     expect(page.items.map((n) => n.title)).toEqual(['5', '4', '3']);
@@ -79,6 +82,8 @@ describe.each<[string, (max: number) => NotificationStore]>([
     const stored = await sut.add(recipients, { ...note('shared'), data: { k: 1 } });
     expect(stored.map((n) => n.userId)).toEqual(recipients);
     expect(new Set(stored.map((n) => n.id)).size).toBe(2);
-    expect((await sut.list(recipients[1]!, { limit: 5 })).items).toEqual([{ ...stored[1], readAt: null }]);
+    const { unreadCount, ...body } = stored[1]!;
+    expect(unreadCount).toBe(1);
+    expect((await sut.list(recipients[1]!, { limit: 5 })).items).toEqual([{ ...body, readAt: null }]);
   });
 });

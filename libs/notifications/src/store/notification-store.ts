@@ -10,6 +10,11 @@ export interface StoredNotification {
   readAt: string | null;
 }
 
+/** What `add` returns per recipient: the notification and that user's unread count right after it. */
+export interface AddedNotification extends StoredNotification {
+  unreadCount: number;
+}
+
 export interface NewNotification {
   title: string;
   message: string;
@@ -35,8 +40,8 @@ export interface NotificationPage {
  * (single instance) and Redis (cluster).
  */
 export interface NotificationStore {
-  /** Stores one notification per user (each gets its own id); returned in `userIds` order. */
-  add(userIds: readonly string[], input: NewNotification): Promise<StoredNotification[]>;
+  /** Stores one notification per user (each gets its own id); returned in `userIds` order, with each user's new unread count. */
+  add(userIds: readonly string[], input: NewNotification): Promise<AddedNotification[]>;
   list(userId: string, query: ListQuery): Promise<NotificationPage>;
   /** O(1). */
   unreadCount(userId: string): Promise<number>;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '#redis';
-import { pageOf, type ListQuery, type NewNotification, type NotificationPage, type NotificationStore, type StoredNotification } from './notification-store.js';
+import { pageOf, type AddedNotification, type ListQuery, type NewNotification, type NotificationPage, type NotificationStore, type StoredNotification } from './notification-store.js';
 
 /*
  * Per user (one hash tag, so one cluster slot): `body` hash id -> JSON (immutable), `read` hash
@@ -20,7 +20,7 @@ if excess > 0 then
   end
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, excess - 1)
 end
-return 1
+return tonumber(redis.call('GET', KEYS[4]))
 `;
 const MARK_READ = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {-1, 0} end
@@ -50,15 +50,15 @@ export class RedisNotificationStore implements NotificationStore {
     private readonly maxPerUser: number,
   ) {}
 
-  async add(userIds: readonly string[], input: NewNotification): Promise<StoredNotification[]> {
+  async add(userIds: readonly string[], input: NewNotification): Promise<AddedNotification[]> {
     const createdAt = new Date().toISOString();
     const stored = userIds.map((userId): StoredNotification => ({ id: randomUUID(), userId, ...input, createdAt, readAt: null }));
-    await Promise.all(
+    const unreadCounts = await Promise.all(
       stored.map(({ readAt: _readAt, ...body }) =>
         this.redis.client.eval(ADD, { keys: this.keys(body.userId), arguments: [body.id, JSON.stringify(body), String(this.maxPerUser)] }),
       ),
     );
-    return stored;
+    return stored.map((notification, index) => ({ ...notification, unreadCount: Number(unreadCounts[index]) }));
   }
 
   async list(userId: string, query: ListQuery): Promise<NotificationPage> {
