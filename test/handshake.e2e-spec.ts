@@ -4,7 +4,23 @@ import { HandshakeAuthenticator } from '../libs/realtime/src/auth/handshake-auth
 import { DEV_JWT_SECRET } from '../src/config/app-config.js';
 import { client, closeAllClients, connectAs, connectError, nextEvent } from './support/clients.js';
 import { startGateway, type TestGateway } from './support/gateway.js';
+import { openRawEngineIo } from './support/raw-engine-io.js';
 import { signWith, unsignedToken } from './support/tokens.js';
+
+/** The server releases a slot when it sees the close: connect, retrying while the instance is still full. */
+async function connectOnceFree(url: string, token: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const admitted = await connectAs(url, token).then(
+      () => true,
+      (refused: { data?: { code?: string } }) => {
+        if (refused.data?.code !== 'SERVER_FULL') throw refused;
+        return new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20));
+      },
+    );
+    if (admitted) return true;
+  }
+  return false;
+}
 
 describe('Socket.IO handshake', () => {
   let gateway: TestGateway;
@@ -152,18 +168,7 @@ describe('connection caps', () => {
       const gone = new Promise((resolve) => first.once('disconnect', resolve));
       first.disconnect();
       await gone;
-      // The server releases the slot when it sees the close; retry until it has.
-      let admitted = false;
-      for (let attempt = 0; attempt < 50 && !admitted; attempt++) {
-        admitted = await connectAs(gateway.url, gateway.token('u3')).then(
-          () => true,
-          (refused: { data?: { code?: string } }) => {
-            if (refused.data?.code !== 'SERVER_FULL') throw refused;
-            return new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20));
-          },
-        );
-      }
-      expect(admitted).toBe(true);
+      expect(await connectOnceFree(gateway.url, gateway.token('u3'))).toBe(true);
     } finally {
       await gateway.close();
     }
@@ -178,6 +183,32 @@ describe('connection caps', () => {
       }
       expect((await connectAs(gateway.url, gateway.token('u1'))).connected).toBe(true);
     } finally {
+      await gateway.close();
+    }
+  });
+
+  it('admits one socket per transport connection, and frees the slot when the connection closes', async () => {
+    const gateway = await startGateway({ WEBSOCKET_MAX_CONNECTIONS: '1' });
+    const raw = openRawEngineIo(gateway.url);
+    const connectPacket = (token: string) => `40${JSON.stringify({ token })}`;
+    try {
+      await raw.next('0{');
+      raw.send(connectPacket('bad'));
+      expect(JSON.parse((await raw.next('44')).slice(2))).toEqual({ message: 'Unauthorized', data: { code: 'TOKEN_INVALID' } });
+      // The refused token left the slot free. Both CONNECTs arrive before socket.io records the
+      // first (once it has, it closes a connection that sends another): one is admitted, one refused.
+      raw.send(connectPacket(gateway.token('u1')), connectPacket(gateway.token('u2')));
+      await raw.next('40{"sid"');
+      expect(JSON.parse((await raw.next('44')).slice(2))).toEqual({ message: 'One socket per connection', data: { code: 'TOO_MANY_CONNECTIONS' } });
+      // The first socket is untouched and still answers.
+      raw.send(`427${JSON.stringify(['subscribe', { topic: 'readings' }])}`);
+      expect(JSON.parse((await raw.next('437')).slice(3))).toEqual([{ ok: true, topic: 'readings' }]);
+      expect((await connectError(client(gateway.url, { auth: { token: gateway.token('u3') } }))).data).toEqual({ code: 'SERVER_FULL' });
+
+      raw.close();
+      expect(await connectOnceFree(gateway.url, gateway.token('u3'))).toBe(true);
+    } finally {
+      raw.terminate();
       await gateway.close();
     }
   });
