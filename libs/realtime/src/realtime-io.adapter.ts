@@ -48,25 +48,55 @@ export class RealtimeIoAdapter extends IoAdapter {
 
   /**
    * Nest's IoAdapter builds an rxjs pipeline per handler per socket (fromEvent, mergeMap,
-   * takeUntil), which cost about as much memory per idle socket as Socket.IO itself. A plain
-   * listener per handler does the same job: run the handler, then answer through the ack.
+   * takeUntil), which cost about as much memory per idle socket as Socket.IO itself. Here each
+   * event name gets one listener shared by every socket (`this` is the socket), which finds the
+   * socket's handlers Nest bound for it: an idle socket holds no closure of its own.
    */
   override bindMessageHandlers(socket: Socket, handlers: MessageMappingProperties[], _transform: (data: unknown) => Observable<unknown>): void {
-    for (const { message, callback, isAckHandledManually } of handlers) {
-      socket.on(message as string, (...args: unknown[]) => {
-        // Same shape as the rxjs fromEvent Nest uses: one argument alone, several as an array.
-        const { data, ack } = this.mapPayload(args.length === 1 ? args[0] : args);
-        void Promise.resolve(callback(data, ack))
-          .then(async (result: unknown) => {
-            const response = isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result;
-            if (response === undefined || response === null) return;
-            const emitted = response as { event?: string; data?: unknown };
-            if (typeof emitted.event === 'string') return void socket.emit(emitted.event, emitted.data);
-            if (!isAckHandledManually && typeof ack === 'function') ack(response);
-          })
-          .catch((error: unknown) => this.logger.error(error));
-      });
+    const bound = this.handlersBySocket.get(socket);
+    for (const { message } of handlers) {
+      if (!bound?.some((handler) => handler.message === message)) socket.on(message as string, this.dispatcherFor(message as string));
     }
+    this.handlersBySocket.set(socket, bound ? bound.concat(handlers) : handlers);
+  }
+
+  /** Nest's default wraps `callback` in a `once` listener and a closure per socket; the event fires once anyway. */
+  override bindClientDisconnect(client: Socket, callback: (reason: string) => void): void {
+    client.on('disconnect', callback);
+  }
+
+  private readonly handlersBySocket = new WeakMap<Socket, MessageMappingProperties[]>();
+  private readonly dispatchers = new Map<string, (this: Socket, ...args: unknown[]) => void>();
+
+  private dispatcherFor(message: string): (this: Socket, ...args: unknown[]) => void {
+    let dispatcher = this.dispatchers.get(message);
+    if (!dispatcher) {
+      const adapter = this;
+      dispatcher = function (this: Socket, ...args: unknown[]) {
+        // Same shape as the rxjs fromEvent Nest uses: one argument alone, several as an array.
+        const payload = args.length === 1 ? args[0] : args;
+        for (const handler of adapter.handlersBySocket.get(this) ?? []) {
+          if (handler.message === message) adapter.run(this, handler, payload);
+        }
+      };
+      this.dispatchers.set(message, dispatcher);
+    }
+    return dispatcher;
+  }
+
+  /** Runs the handler, then answers: an `{event, data}` result is emitted, anything else goes to the ack. */
+  private run(socket: Socket, { callback, isAckHandledManually }: MessageMappingProperties, payload: unknown): void {
+    const { data, ack } = this.mapPayload(payload);
+    void Promise.resolve()
+      .then(() => callback(data, ack))
+      .then(async (result: unknown) => {
+        const response = isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result;
+        if (response === undefined || response === null) return;
+        const emitted = response as { event?: string; data?: unknown };
+        if (typeof emitted.event === 'string') return void socket.emit(emitted.event, emitted.data);
+        if (!isAckHandledManually && typeof ack === 'function') ack(response);
+      })
+      .catch((error: unknown) => this.logger.error(error));
   }
 }
 
