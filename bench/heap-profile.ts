@@ -1,8 +1,9 @@
 /**
- * `node dist/bench/heap-profile.js [gateway|socketio-peer] [sockets]`: where the memory of idle
- * connections goes. Starts the target with its inspector, opens `sockets` authenticated sockets
+ * `node dist/bench/heap-profile.js [gateway|socketio-peer] [sockets] [--sites]`: where the memory of
+ * idle connections goes. Starts the target with its inspector, opens `sockets` authenticated sockets
  * under V8's sampling heap profiler, forces a GC and prints the live bytes per connection by who
  * made them: the gateway's own files, or the library (Node core objects are charged to their caller).
+ * `--sites` prints the allocating lines instead (innermost function outside Node's core, file:line).
  */
 import jwt from 'jsonwebtoken';
 import { Inspector } from './lib/inspector.js';
@@ -15,15 +16,21 @@ interface ProfileNode {
   children: ProfileNode[];
 }
 
-const kind = (process.argv[2] ?? 'gateway') as TargetKind;
-const count = Number(process.argv[3] ?? 4000);
+const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const kind = (positional[0] ?? 'gateway') as TargetKind;
+const count = Number(positional[1] ?? 4000);
+const bySite = process.argv.includes('--sites');
+
+type CallFrame = ProfileNode['callFrame'];
 
 /** Who made an object: the innermost frame outside Node's core (core objects are charged to their caller). */
-function owner(stack: string[]): string {
-  const frame = [...stack].reverse().find((url) => url !== '' && !url.startsWith('node:'));
-  if (!frame) return stack.some((url) => url.startsWith('node:')) ? 'node core' : 'v8 / native';
-  if (/\/dist\/(libs|src)\//.test(frame)) return `gateway: ${/\/dist\/(?:libs\/)?(.+)\.js$/.exec(frame)?.[1] ?? frame}`;
-  return /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame)?.[1] ?? frame.replace(/^.*\/dist\//, '');
+function owner(stack: CallFrame[]): string {
+  const frame = [...stack].reverse().find(({ url }) => url !== '' && !url.startsWith('node:'));
+  if (!frame) return stack.some(({ url }) => url.startsWith('node:')) ? 'node core' : 'v8 / native';
+  const file = frame.url.replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\/(?:libs\/)?/, '');
+  if (bySite) return `${frame.functionName || '(anonymous)'} ${file}:${frame.lineNumber + 1}`;
+  if (/\/dist\/(libs|src)\//.test(frame.url)) return `gateway: ${file.replace(/\.js$/, '')}`;
+  return /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url)?.[1] ?? file;
 }
 
 async function main(): Promise<void> {
@@ -40,8 +47,8 @@ async function main(): Promise<void> {
     await inspector.call('HeapProfiler.collectGarbage');
     const { profile } = (await inspector.call('HeapProfiler.getSamplingProfile')) as { profile: { head: ProfileNode } };
     const byOwner = new Map<string, number>();
-    const walk = (node: ProfileNode, stack: string[]): void => {
-      const here = [...stack, node.callFrame.url];
+    const walk = (node: ProfileNode, stack: CallFrame[]): void => {
+      const here = [...stack, node.callFrame];
       if (node.selfSize > 0) byOwner.set(owner(here), (byOwner.get(owner(here)) ?? 0) + node.selfSize);
       for (const child of node.children) walk(child, here);
     };
