@@ -117,6 +117,12 @@ describe('plain WebSocket endpoint', () => {
     expect(await note).toMatchObject({ topic: 'user:both', payload: { amount: 1 } });
   });
 
+  it('sends error TOKEN_EXPIRED and closes with 4401 when exp passes', async () => {
+    const client = await connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token('short-lived', {}, 1)}`));
+    expect(await client.next((m) => m.type === 'error')).toEqual({ type: 'error', code: 'TOKEN_EXPIRED', message: expect.any(String) });
+    expect(await client.closed).toEqual({ code: 4401, reason: 'Token expired' });
+  });
+
   it('closes the connection of an oversized frame with 1009 and stays healthy', async () => {
     const client = await connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token('big')}`));
     client.send({ type: 'sub', topic: 'x'.repeat(5000) });

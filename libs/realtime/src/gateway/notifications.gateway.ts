@@ -29,7 +29,7 @@ import { WebSocketService } from '../websocket.service.js';
 import { PlainWebSocketGateway } from './plain-websocket.gateway.js';
 import { replyError } from './reply-error.js';
 import type { GatewayServer, GatewaySocket } from './socket.types.js';
-import { TokenExpiryTimers } from './token-expiry.js';
+import { TokenExpirySchedule } from './token-expiry-schedule.js';
 
 type Reply<E extends keyof ClientEventRequests> = { ok: true } & ClientEventRequests[E][1];
 
@@ -49,7 +49,7 @@ const DRAIN_TIMEOUT_MS = 5_000;
 export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGatewayConnection<GatewaySocket>, OnGatewayDisconnect<GatewaySocket>, BeforeApplicationShutdown {
   private readonly logger = new Logger(NotificationsGateway.name);
   private server: GatewayServer | null = null;
-  private readonly expiryTimers = new TokenExpiryTimers((socketId) => this.expire(socketId));
+  private readonly tokenExpiries = new TokenExpirySchedule((socketId) => this.expire(socketId));
 
   constructor(
     private readonly handshake: HandshakeAuthenticator,
@@ -80,7 +80,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     void socket.join(userRoom(identity.userId));
     this.userSockets.add(identity.userId, socket.id);
     this.limitRate(socket);
-    this.expiryTimers.schedule(socket.id, identity);
+    this.tokenExpiries.schedule(socket.id, identity);
     this.logger.log({ msg: 'connected', protocol: 'socketio', connectionId: socket.id, userId: identity.userId, role: identity.role, transport: socket.conn.transport.name });
     socket.emit('authenticated', { success: true, userId: identity.userId, role: identity.role, ...(identity.email ? { email: identity.email } : {}) });
     try {
@@ -93,7 +93,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
 
   handleDisconnect(socket: GatewaySocket, reason?: string): void {
     const { identity } = socket.data;
-    this.expiryTimers.cancel(socket.id);
+    this.tokenExpiries.cancel(socket.id);
     if (!identity) return;
     this.userSockets.remove(identity.userId, socket.id);
     this.logger.log({ msg: 'disconnected', protocol: 'socketio', connectionId: socket.id, userId: identity.userId, reason });
@@ -112,7 +112,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
       throw new WsException({ code: ErrorCode.FORBIDDEN, message: 'The new token belongs to another user' });
     }
     socket.data.identity = identity;
-    this.expiryTimers.schedule(socket.id, identity);
+    this.tokenExpiries.schedule(socket.id, identity);
     this.leaveTopicsNoLongerAllowed(socket);
     return { ok: true, userId: identity.userId, expiresAt: identity.expiresAt };
   }

@@ -18,7 +18,7 @@ import { RateLimiter } from '../limits/rate-limiter.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
 import { authorizeTopic } from '../topics/topic-acl.js';
 import { MAX_TOPICS_PER_SOCKET } from './topics.gateway.js';
-import { TokenExpiryTimers } from './token-expiry.js';
+import { TokenExpirySchedule } from './token-expiry-schedule.js';
 
 /** The plain WebSocket endpoint and its alias. */
 export const PLAIN_WS_PATHS = ['/ws', '/api/v1/ws'];
@@ -49,7 +49,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
   private readonly server: WebSocketServer;
   private readonly clients = new Map<string, PlainClient>();
   private readonly rooms = new Map<string, Set<PlainClient>>();
-  private readonly expiryTimers = new TokenExpiryTimers((id) => this.expire(id));
+  private readonly tokenExpiries = new TokenExpirySchedule((id) => this.expire(id));
   private pingTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -154,7 +154,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     this.userSockets.add(identity.userId, id);
     this.join(client, userRoom(identity.userId));
     for (const topic of topics) this.join(client, topic);
-    this.expiryTimers.schedule(id, identity);
+    this.tokenExpiries.schedule(id, identity);
     this.logger.log({ msg: 'connected', protocol: 'ws', connectionId: id, userId: identity.userId, role: identity.role });
 
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
@@ -206,7 +206,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     if (!this.clients.delete(client.id)) return;
     for (const room of client.rooms) this.leave(client, room);
     if (client.pongTimer) clearTimeout(client.pongTimer);
-    this.expiryTimers.cancel(client.id);
+    this.tokenExpiries.cancel(client.id);
     this.userSockets.remove(client.identity.userId, client.id);
     this.limiter.release(client.id);
   }
