@@ -5,10 +5,10 @@
  * made them: the gateway's own files, or the library (Node core objects are charged to their caller).
  * `--sites` prints the allocating lines instead (innermost function outside Node's core, file:line).
  */
-import jwt from 'jsonwebtoken';
 import { Inspector } from './lib/inspector.js';
 import { LeanSocketIo } from './lib/lean-clients.js';
-import { BENCH_SECRET, runEnv, startTarget, type TargetKind } from './lib/targets.js';
+import { token } from './lib/scenarios.js';
+import { runEnv, startTarget, type TargetKind } from './lib/targets.js';
 
 interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     await inspector.liveHeapBytes();
     await inspector.call('HeapProfiler.startSampling', { samplingInterval: 256 });
     for (let i = 0; i < count; i += 200) {
-      sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, count - i) }, (_, k) => LeanSocketIo.connect(target.url, jwt.sign({ sub: `u${i + k}` }, BENCH_SECRET))))));
+      sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, count - i) }, (_, k) => LeanSocketIo.connect(target.url, token(`u${i + k}`))))));
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await inspector.call('HeapProfiler.collectGarbage');

@@ -14,7 +14,8 @@ export interface Run {
   prefix: string;
 }
 
-const token = (sub: string, role = 'user') => jwt.sign({ sub, role }, BENCH_SECRET, { expiresIn: 3600 });
+/** The token every scenario's sockets present: an hour's expiry, like a real login. */
+export const token = (sub: string, role = 'user') => jwt.sign({ sub, role }, BENCH_SECRET, { expiresIn: 3600 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function percentile(sorted: number[], p: number): number {
