@@ -56,14 +56,14 @@ const sizes = quick
       connections: [100],
       fanout: { subscribers: 50, rates: [20, 50], seconds: 1 },
       ingest: { subscribers: 10, messages: 500 },
-      peruser: { users: 50, devices: 2 },
+      peruser: { users: 50, devices: 2, notifications: 2 },
       batching: { subscribers: 50, rates: [20, 50], seconds: 1 },
     }
   : {
       connections: [1000, 5000, 10000],
       fanout: { subscribers: 1000, rates: [25, 50, 100, 200, 400, 800], seconds: 3 },
       ingest: { subscribers: 100, messages: 20000 },
-      peruser: { users: 1000, devices: 2 },
+      peruser: { users: 1000, devices: 2, notifications: 5 },
       batching: { subscribers: 1000, rates: [25, 50, 100, 200, 400, 800, 1600, 3200, 6400], seconds: 3 },
     };
 /** The batching target: `batchMs: 50`, p99 <= 150 ms; the peer (which has no batching) is held to the same p99. */
@@ -112,7 +112,7 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
       }
       case 'peruser':
       case 'peruser-cluster': {
-        const result = await perUser(run, sizes.peruser.users, sizes.peruser.devices);
+        const result = await perUser(run, sizes.peruser.users, sizes.peruser.devices, sizes.peruser.notifications);
         return { 'deliveries/s': result.deliveriesPerSecond, 'p50 ms': result.p50, 'p99 ms': result.p99, 'loss %': result.lossRatio * 100 };
       }
     }
