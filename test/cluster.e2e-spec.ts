@@ -1,5 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { ReadingPayload } from '#contracts';
+import { ClusterBus } from '../libs/realtime/src/cluster/cluster-bus.js';
 import { closeAllClients, connectAs, countOf, initialUnreadCount, nextEvent, recordEvents } from './support/clients.js';
 import { clusterEnv, instanceEnv } from './support/cluster.js';
 import { eventually, startGateway, type TestGateway } from './support/gateway.js';
@@ -53,6 +54,31 @@ describe('two instances behind one Redis and one broker', () => {
     }
     const late = await connectAs(two.url, two.token('nomad'));
     expect(initialUnreadCount(late)).toBe(1);
+  });
+
+  it("forwards one request's notifications to plain WebSocket devices on the other instance, each user's in order", async () => {
+    const service = one.token('svc', { role: 'service' });
+    const users = ['fwd-a', 'fwd-b', 'fwd-c'];
+    const devices = await Promise.all(users.map((user) => connectPlain(wsUrl(two.url, '/ws', `token=${two.token(user)}`))));
+    const tell = jest.spyOn(one.app.get(ClusterBus), 'tell');
+    try {
+      for (const title of ['first', 'second']) {
+        expect((await api(one.url, 'POST', '/notifications', service, { userIds: users, title, message: 'forwarded' })).status).toBe(201);
+      }
+      // Each request's six events (new and unread count per user) went to the cluster as one message.
+      expect(tell.mock.calls.filter(([event]) => event === 'forward:events').map(([, events]) => (events as unknown[]).length)).toEqual([6, 6]);
+    } finally {
+      tell.mockRestore();
+    }
+    for (const plain of devices) {
+      await eventually(async () => expect(plain.messages.filter((m) => m.event?.startsWith('notification:'))).toHaveLength(4));
+      expect(plain.messages.filter((m) => m.event?.startsWith('notification:')).map((m) => [m.event, m.payload.notification?.title ?? m.payload.unreadCount])).toEqual([
+        ['notification:new', 'first'],
+        ['notification:unread_count', 1],
+        ['notification:new', 'second'],
+        ['notification:unread_count', 2],
+      ]);
+    }
   });
 
   it('delivers each of 1000 readings exactly once to every subscriber on every instance, both protocols', async () => {

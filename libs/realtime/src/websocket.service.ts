@@ -18,6 +18,12 @@ import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 import { PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
 import type { GatewayServer } from './gateway/socket.types.js';
 
+/** Rooms (null: everyone), event, payload. */
+type ForwardedEvent = [rooms: readonly string[] | null, event: ServerEventName, payload: unknown];
+
+/** Bounds one cluster message (a notification to many users is two events per user). */
+const MAX_FORWARDS_PER_MESSAGE = 1000;
+
 /**
  * The only way the application emits to clients, Socket.IO and plain WebSocket alike. Other
  * modules inject it; the servers themselves stay private. Every method is typed against the
@@ -27,6 +33,7 @@ import type { GatewayServer } from './gateway/socket.types.js';
 export class WebSocketService {
   private readonly logger = new Logger(WebSocketService.name);
   private server: GatewayServer | null = null;
+  private forwards: ForwardedEvent[] = [];
 
   constructor(
     private readonly userSockets: UserSocketsRegistry,
@@ -37,8 +44,12 @@ export class WebSocketService {
   ) {
     // The Redis adapter carries Socket.IO deliveries; what it does not carry (plain WebSocket
     // clients, reading batches) other instances forward here.
-    cluster.handle('forward:publish', (rooms: string[], event: ServerEventName, payload: never) => this.deliverBeyondSocketIo(rooms, event, payload));
-    cluster.handle('forward:broadcast', (event: ServerEventName, payload: never) => this.plain.broadcast(event, payload));
+    cluster.handle('forward:events', (events: ForwardedEvent[]) => {
+      for (const [rooms, event, payload] of events) {
+        if (rooms) this.deliverBeyondSocketIo(rooms, event, payload as never);
+        else this.plain.broadcast(event, payload as never);
+      }
+    });
     cluster.handle('presence:count', (userId: string, reply: (count: number) => void) => reply(this.userSockets.socketCount(userId)));
   }
 
@@ -67,7 +78,7 @@ export class WebSocketService {
     const server = this.requireServer(event);
     if (server) emitOn(server, event, payload);
     this.plain.broadcast(event, payload);
-    this.cluster.tell('forward:broadcast', event, payload);
+    this.forward(null, event, payload);
     this.metrics.eventsOut.inc({ event });
   }
 
@@ -124,7 +135,7 @@ export class WebSocketService {
     // Sockets that take a topic in batches get its readings from the batcher instead.
     if (server) emitOn(event === 'reading:new' ? server.to(rooms as string[]).except(rooms.map(batchedRoom)) : server.to(rooms as string[]), event, payload);
     this.deliverBeyondSocketIo(rooms, event, payload);
-    this.cluster.tell('forward:publish', rooms, event, payload);
+    this.forward(rooms, event, payload);
     this.metrics.eventsOut.inc({ event });
   }
 
@@ -132,6 +143,25 @@ export class WebSocketService {
   private deliverBeyondSocketIo<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
     this.plain.publish(rooms, event, payload);
     this.batcher.offer(rooms, event, payload);
+  }
+
+  /**
+   * Queues an event for the other instances' plain WebSocket clients and batches (`rooms` null: to
+   * everyone). What one tick emits goes in one cluster message, in order: a notification to 1000
+   * users is one Redis publish, not 2000.
+   */
+  private forward(rooms: readonly string[] | null, event: ServerEventName, payload: unknown): void {
+    if (!this.cluster.clustered) return;
+    if (this.forwards.length === 0) process.nextTick(() => this.flushForwards());
+    this.forwards.push([rooms, event, payload]);
+    if (this.forwards.length >= MAX_FORWARDS_PER_MESSAGE) this.flushForwards();
+  }
+
+  private flushForwards(): void {
+    if (this.forwards.length === 0) return;
+    const events = this.forwards;
+    this.forwards = [];
+    this.cluster.tell('forward:events', events);
   }
 
   private requireServer(event: string): GatewayServer | null {
