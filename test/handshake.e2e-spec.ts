@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { HandshakeAuthenticator } from '../libs/realtime/src/auth/handshake-authenticator.js';
 import { DEV_JWT_SECRET } from '../src/config/app-config.js';
 import { client, closeAllClients, connectAs, connectError, nextEvent } from './support/clients.js';
-import { startGateway, type TestGateway } from './support/gateway.js';
+import { eventually, startGateway, type TestGateway } from './support/gateway.js';
 import { openRawEngineIo } from './support/raw-engine-io.js';
 import { signWith, unsignedToken } from './support/tokens.js';
 
@@ -200,9 +200,17 @@ describe('connection caps', () => {
       raw.send(connectPacket(gateway.token('u1')), connectPacket(gateway.token('u2')));
       await raw.next('40{"sid"');
       expect(JSON.parse((await raw.next('44')).slice(2))).toEqual({ message: 'One socket per connection', data: { code: 'TOO_MANY_CONNECTIONS' } });
+      await Promise.all([raw.next('42["authenticated"'), raw.next('42["notification:unread_count"')]);
       // The first socket is untouched and still answers.
       raw.send(`427${JSON.stringify(['subscribe', { topic: 'readings' }])}`);
       expect(JSON.parse((await raw.next('437')).slice(3))).toEqual([{ ok: true, topic: 'readings' }]);
+      expect((await connectError(client(gateway.url, { auth: { token: gateway.token('u3') } }))).data).toEqual({ code: 'SERVER_FULL' });
+      // A socket that disconnects frees the slot though its transport stays open: a new CONNECT on it is admitted.
+      raw.send('41');
+      await eventually(async () => expect(gateway.websocket.localSocketCount()).toBe(0));
+      raw.send(connectPacket(gateway.token('u4')));
+      // The old socket gets nothing more: the next Socket.IO frame answers this CONNECT.
+      expect(await raw.next('4')).toMatch(/^40\{"sid"/);
       expect((await connectError(client(gateway.url, { auth: { token: gateway.token('u3') } }))).data).toEqual({ code: 'SERVER_FULL' });
 
       raw.close();

@@ -23,9 +23,10 @@ export class HandshakeAuthenticator {
   private readonly logger = new Logger(HandshakeAuthenticator.name);
   private accepting = true;
   /**
-   * Admission is counted per transport connection and released when it closes. That covers a
-   * socket whose transport closes before `connection` (it gets no `disconnect`), and one listener
-   * shared by every connection (`this` is the engine.io socket) costs no memory per socket.
+   * Admission is counted per transport connection and released when its socket disconnects
+   * ({@link release}) or the transport closes. The close covers a socket whose transport closes
+   * before `connection` (it gets no `disconnect`); one listener shared by every connection (`this`
+   * is the engine.io socket) costs no memory per socket.
    */
   private readonly releaseOnClose: (this: object) => void;
 
@@ -49,6 +50,11 @@ export class HandshakeAuthenticator {
     return this.accepting;
   }
 
+  /** The socket has disconnected: its transport may stay open and carry a new CONNECT. */
+  release(socket: GatewaySocket): void {
+    this.limiter.release(socket.conn);
+  }
+
   readonly middleware = (socket: GatewaySocket, next: (err?: ExtendedError) => void): void => {
     if (!this.accepting) return this.refuse(socket, next, ErrorCode.SHUTTING_DOWN, 'Server shutting down');
     const address = clientAddress(socket.handshake.address, socket.handshake.headers, this.options.trustProxy);
@@ -68,7 +74,8 @@ export class HandshakeAuthenticator {
       this.limiter.release(socket.conn);
       throw error;
     }
-    socket.conn.on('close', this.releaseOnClose);
+    // Once per transport, however many times a client disconnects and connects again on it.
+    if (!socket.conn.listeners('close').includes(this.releaseOnClose)) socket.conn.on('close', this.releaseOnClose);
     next();
   };
 

@@ -93,6 +93,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
 
   handleDisconnect(socket: GatewaySocket, reason?: string): void {
     const { identity } = socket.data;
+    this.handshake.release(socket);
     this.tokenExpiries.cancel(socket.id);
     if (!identity) return;
     this.userSockets.remove(identity.userId, socket.id);
