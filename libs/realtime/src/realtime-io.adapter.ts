@@ -87,8 +87,8 @@ export class RealtimeIoAdapter extends IoAdapter {
   /** Runs the handler, then answers: an `{event, data}` result is emitted, anything else goes to the ack. */
   private run(socket: Socket, { callback, isAckHandledManually }: MessageMappingProperties, payload: unknown): void {
     const { data, ack } = this.mapPayload(payload);
-    void Promise.resolve()
-      .then(() => callback(data, ack))
+    // Runs now, as Socket.IO delivered it; a synchronous throw becomes a rejection like an async one.
+    void new Promise((resolve) => resolve(callback(data, ack)))
       .then(async (result: unknown) => {
         const response = isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result;
         if (response === undefined || response === null) return;
