@@ -118,7 +118,7 @@ describe('plain WebSocket endpoint', () => {
   });
 
   it('sends error TOKEN_EXPIRED and closes with 4401 when exp passes', async () => {
-    const client = await connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token('short-lived', {}, 1)}`));
+    const client = await connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token('short-lived', {}, 2)}`));
     expect(await client.next((m) => m.type === 'error')).toEqual({ type: 'error', code: 'TOKEN_EXPIRED', message: expect.any(String) });
     expect(await client.closed).toEqual({ code: 4401, reason: 'Token expired' });
   });
