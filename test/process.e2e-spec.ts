@@ -79,8 +79,8 @@ describe('the gateway process', () => {
     const lines = running.output().trim().split('\n');
     expect(lines).toEqual([
       'Invalid environment: CORS_ORIGIN: "not a url" is not an origin like https://app.example.com',
-      'Invalid environment: JWT_SECRET: must be set when NODE_ENV=production (or set JWT_PUBLIC_KEY)',
-      'Invalid environment: AUTH_DEV_TOKENS: must not be true when NODE_ENV=production',
+      'Invalid environment: JWT_SECRET: must be set unless NODE_ENV=development (or set JWT_PUBLIC_KEY)',
+      'Invalid environment: AUTH_DEV_TOKENS: may be true only when NODE_ENV=development',
       'Invalid environment: PORT: expected an integer from 0 to 65535, got "eighty"',
       'Invalid environment: WS_RATE_LIMIT: expected an integer from 1 to 100000, got "-5"',
     ]);

@@ -2,14 +2,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { DEV_JWT_SECRET, loadConfig } from './app-config.js';
 
-const errorsOf = (env: Record<string, string>) => {
-  const result = loadConfig(env);
+/** Problems with `env`, read in development unless it names another NODE_ENV. */
+const errorsOf = (env: Record<string, string>, defaults: Record<string, string> = { NODE_ENV: 'development' }) => {
+  const result = loadConfig({ ...defaults, ...env });
   return result.ok ? [] : result.errors;
 };
 
 describe('loadConfig', () => {
-  it('has the contract defaults', () => {
-    const result = loadConfig({});
+  it('has the contract defaults in development', () => {
+    const result = loadConfig({ NODE_ENV: 'development' });
     if (!result.ok) throw new Error(result.errors.join('\n'));
     expect(result.config).toMatchObject({
       production: false,
@@ -35,6 +36,15 @@ describe('loadConfig', () => {
     expect(result.config.redisUrl).toBeUndefined();
   });
 
+  it.each([undefined, 'production', 'prod', 'Development', ''])('applies production rules when NODE_ENV is %p', (nodeEnv) => {
+    const env: Record<string, string> = nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv };
+    expect(errorsOf(env, {})).toEqual(['JWT_SECRET: must be set unless NODE_ENV=development (or set JWT_PUBLIC_KEY)']);
+    expect(errorsOf({ ...env, JWT_SECRET: 'x'.repeat(32), AUTH_DEV_TOKENS: 'true' }, {})).toEqual(['AUTH_DEV_TOKENS: may be true only when NODE_ENV=development']);
+    const result = loadConfig({ ...env, JWT_SECRET: 'x'.repeat(32) });
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.config).toMatchObject({ production: true, devTokens: false, demoFeed: false });
+  });
+
   it('turns dev conveniences off in production and defaults the share group with Redis', () => {
     const result = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), REDIS_URL: 'redis://127.0.0.1:6379' });
     if (!result.ok) throw new Error(result.errors.join('\n'));
@@ -42,8 +52,8 @@ describe('loadConfig', () => {
   });
 
   it('serves the dashboard from DASHBOARD_DIR, or not at all with DASHBOARD=false', () => {
-    const elsewhere = loadConfig({ DASHBOARD_DIR: '/srv/dashboard' });
-    const off = loadConfig({ DASHBOARD: 'false', DASHBOARD_DIR: '/srv/dashboard' });
+    const elsewhere = loadConfig({ NODE_ENV: 'development', DASHBOARD_DIR: '/srv/dashboard' });
+    const off = loadConfig({ NODE_ENV: 'development', DASHBOARD: 'false', DASHBOARD_DIR: '/srv/dashboard' });
     expect(elsewhere.ok && elsewhere.config.dashboardDir).toBe('/srv/dashboard');
     expect(off.ok && off.config.dashboardDir).toBeNull();
     expect(errorsOf({ DASHBOARD: 'maybe' })).toEqual([expect.stringMatching(/^DASHBOARD: /)]);
@@ -59,8 +69,8 @@ describe('loadConfig', () => {
     [{ MQTT_URL: 'nope' }, 'MQTT_URL: expected a URL with scheme mqtt, mqtts, tcp, ssl, ws, wss, got "nope"'],
     [{ JWT_PUBLIC_KEY: 'not a pem' }, 'JWT_PUBLIC_KEY: is not a PEM public key'],
     [{ CORS_ORIGIN: 'https://a.example/path' }, 'CORS_ORIGIN: "https://a.example/path" is not an origin like https://app.example.com'],
-    [{ NODE_ENV: 'production', JWT_SECRET: 'short' }, 'JWT_SECRET: must be at least 32 characters when NODE_ENV=production'],
-    [{ NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET }, 'JWT_SECRET: is the development default; set your own when NODE_ENV=production'],
+    [{ NODE_ENV: 'production', JWT_SECRET: 'short' }, 'JWT_SECRET: must be at least 32 characters unless NODE_ENV=development'],
+    [{ NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET }, 'JWT_SECRET: is the development default; set your own unless NODE_ENV=development'],
   ])('reports %j', (env, message) => {
     expect(errorsOf(env)).toEqual([message]);
   });

@@ -4,13 +4,14 @@ import type { LogLevel } from '@nestjs/common';
 import type { RealtimeModuleOptions } from '#realtime';
 import { EnvReader } from './env-reader.js';
 
-/** Used only outside production, where it is fine for it to be public. */
+/** Used only when `NODE_ENV=development`, where it is fine for it to be public. */
 export const DEV_JWT_SECRET = 'dev-only-secret-do-not-use-in-production-7f3a9c';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const satisfies readonly LogLevel[];
 
 /** Everything the gateway reads from its environment, validated once at start-up. */
 export interface AppConfig {
+  /** True unless `NODE_ENV=development`: any other value, or none, gets the production rules (safe by default). */
   production: boolean;
   /** `PORT`: HTTP, Socket.IO and the plain WebSocket endpoint. */
   port: number;
@@ -36,7 +37,8 @@ export type ConfigResult = { ok: true; config: AppConfig } | { ok: false; errors
 
 export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
   const read = new EnvReader(env);
-  const production = read.string('NODE_ENV') === 'production';
+  // Development conveniences need an explicit opt-in; a typo such as `prod` must not switch them on.
+  const production = read.string('NODE_ENV') !== 'development';
 
   const corsOrigins = read.list('CORS_ORIGIN', ['http://localhost:5173', 'http://localhost:3000']);
   for (const origin of corsOrigins) {
@@ -50,7 +52,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const jwtSecret = readSecret(read, production, jwtPublicKey !== undefined);
 
   const devTokens = read.bool('AUTH_DEV_TOKENS', !production);
-  if (production && devTokens) read.problem('AUTH_DEV_TOKENS', 'must not be true when NODE_ENV=production');
+  if (production && devTokens) read.problem('AUTH_DEV_TOKENS', 'may be true only when NODE_ENV=development');
 
   const redisUrl = read.url('REDIS_URL', ['redis', 'rediss']);
   const port = read.int('PORT', 3000, { min: 0, max: 65_535 });
@@ -127,10 +129,10 @@ function readSecret(read: EnvReader, production: boolean, hasPublicKey: boolean)
   const secret = read.raw('JWT_SECRET');
   if (!production) return secret ?? DEV_JWT_SECRET;
   if (secret === undefined) {
-    if (!hasPublicKey) read.problem('JWT_SECRET', 'must be set when NODE_ENV=production (or set JWT_PUBLIC_KEY)');
+    if (!hasPublicKey) read.problem('JWT_SECRET', 'must be set unless NODE_ENV=development (or set JWT_PUBLIC_KEY)');
     return undefined;
   }
-  if (secret === DEV_JWT_SECRET) read.problem('JWT_SECRET', 'is the development default; set your own when NODE_ENV=production');
-  else if (secret.length < 32) read.problem('JWT_SECRET', 'must be at least 32 characters when NODE_ENV=production');
+  if (secret === DEV_JWT_SECRET) read.problem('JWT_SECRET', 'is the development default; set your own unless NODE_ENV=development');
+  else if (secret.length < 32) read.problem('JWT_SECRET', 'must be at least 32 characters unless NODE_ENV=development');
   return secret;
 }

@@ -30,6 +30,7 @@ export async function eventually<T>(check: () => Promise<T>, { attempts = 100, i
 
 /** Quiet, ephemeral-port defaults; each suite passes what it tests on top. */
 const TEST_ENV: Record<string, string> = {
+  NODE_ENV: 'development',
   PORT: '0',
   LOG_LEVEL: 'error',
   DEMO_FEED: 'false',

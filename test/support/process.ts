@@ -29,7 +29,7 @@ export interface GatewayProcess {
 export function spawnGateway(env: Record<string, string>): GatewayProcess {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env['PATH'] ?? '', DEMO_FEED: 'false', LOG_FORMAT: 'text', NO_COLOR: '1', MQTT_BROKER_PORT: '0', ...env },
+    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'development', DEMO_FEED: 'false', LOG_FORMAT: 'text', NO_COLOR: '1', MQTT_BROKER_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
