@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ErrorCode, type NotificationsPage } from '#contracts';
-import { CurrentIdentity, HttpJwtGuard, Roles, type Identity } from '#realtime';
+import { CurrentIdentity, HttpJwtGuard, Roles, type Identity } from '#auth';
 import { CreateNotificationDto } from './dto/create-notification.dto.js';
 import { ListNotificationsQuery } from './dto/list-notifications.query.js';
 import { NotificationsService, toView } from './notifications.service.js';

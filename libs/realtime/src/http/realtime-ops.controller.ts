@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
 import { checkShape, ErrorCode, EVENT_SCHEMAS, isServerEventName, parseTopic, type RealtimeStats, type ServerEventPayloads, type Topic } from '#contracts';
-import { HttpJwtGuard, Roles } from '../auth/http-jwt.guard.js';
+import { HttpJwtGuard, Roles } from '#auth';
 import { RealtimeStatsService } from '../stats/realtime-stats.service.js';
 import { WebSocketService } from '../websocket.service.js';
 import { PublishDto, TestEventDto } from './dto/publish.dto.js';

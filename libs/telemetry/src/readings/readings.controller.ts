@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
 import { normalizeTs, type ParsedReading, type ReadingPayload } from '#contracts';
-import { HttpJwtGuard, Roles } from '#realtime';
+import { HttpJwtGuard, Roles } from '#auth';
 import { ReadingIngestService } from '../pipeline/reading-ingest.service.js';
 import { CreateReadingDto, ListReadingsQuery } from './dto/reading.dto.js';
 import { READING_HISTORY, type ReadingHistory } from './reading-history.js';

@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Delete, Get, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { withoutUndefined, type Sensor, type Thresholds } from '#contracts';
-import { HttpJwtGuard } from '#realtime';
+import { HttpJwtGuard } from '#auth';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { SENSORS } from '../catalog/catalog.tokens.js';
 import { CreateSensorDto, UpdateSensorDto } from './dto/sensor.dto.js';

@@ -2,7 +2,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import jwt from 'jsonwebtoken';
 import { ErrorCode, isRole, type AuthErrorCode } from '#contracts';
-import { REALTIME_OPTIONS, type JwtOptions, type ResolvedRealtimeOptions } from '../realtime.options.js';
+import { AUTH_OPTIONS, type AuthModuleOptions, type JwtOptions } from './auth.options.js';
 import type { Identity } from './identity.js';
 
 export class TokenError extends Error {
@@ -38,7 +38,7 @@ export class TokenService {
   private readonly issuer: string | undefined;
   private readonly audience: string | undefined;
 
-  constructor(@Inject(REALTIME_OPTIONS) options: ResolvedRealtimeOptions) {
+  constructor(@Inject(AUTH_OPTIONS) options: AuthModuleOptions) {
     const { secret, publicKey, issuer, audience }: JwtOptions = options.jwt;
     this.hmacKey = secret ? createSecretKey(Buffer.from(secret, 'utf8')) : null;
     this.publicKey = publicKey ? createPublicKey(publicKey) : null;

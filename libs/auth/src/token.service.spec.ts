@@ -1,11 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import jwt from 'jsonwebtoken';
-import { resolveRealtimeOptions, type JwtOptions } from '../realtime.options.js';
+import type { JwtOptions } from './auth.options.js';
 import { TokenError, TokenService } from './token.service.js';
 
 const SECRET = 'unit-test-secret-that-is-long-enough-000';
-const sut = (jwtOptions: JwtOptions = { secret: SECRET }) => new TokenService(resolveRealtimeOptions({ jwt: jwtOptions }));
+const sut = (jwtOptions: JwtOptions = { secret: SECRET }) => new TokenService({ jwt: jwtOptions });
 const hs = (claims: object, options: jwt.SignOptions = {}, key: jwt.Secret = SECRET) => jwt.sign(claims, key, { algorithm: 'HS256', ...options });
 
 function codeOf(fn: () => unknown): string {
