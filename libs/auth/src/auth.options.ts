@@ -1,10 +1,12 @@
 import type { ModuleMetadata } from '@nestjs/common';
+import type { JwtModuleOptions } from '@nestjs/jwt';
+import type { KeyObject } from 'node:crypto';
 
 export interface JwtOptions {
-  /** HS256 key. Unset: HS256 tokens are refused (only `publicKey` tokens are accepted). */
-  secret?: string;
-  /** PEM. When set, RS256 and ES256 tokens are verified with it. */
-  publicKey?: string;
+  /** HS256 key (a string, bytes, or a secret KeyObject). Unset: HS256 tokens are refused (only `publicKey` tokens are accepted). */
+  secret?: string | Buffer | KeyObject;
+  /** PEM or a KeyObject, RSA or EC P-256. When set, RS256 (RSA) or ES256 (EC) tokens are verified with it. */
+  publicKey?: string | Buffer | KeyObject;
   /** Checked when set. */
   issuer?: string;
   /** Checked when set. */
@@ -12,12 +14,15 @@ export interface JwtOptions {
 }
 
 export interface AuthModuleOptions {
-  jwt: JwtOptions;
+  /**
+   * The JWT setup: {@link JwtOptions}, or the `JwtModuleOptions` the app already passes to
+   * `JwtModule.register` (its `secret`, `publicKey` and `verifyOptions` issuer, audience,
+   * algorithms, clockTolerance, maxAge are used). Keys are built once, at start-up.
+   */
+  jwt: JwtOptions | JwtModuleOptions;
 }
 
 export interface AuthModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   useFactory: (...args: any[]) => AuthModuleOptions | Promise<AuthModuleOptions>;
   inject?: any[];
 }
-
-export const AUTH_OPTIONS = Symbol('AUTH_OPTIONS');
