@@ -18,6 +18,8 @@ export default {
   moduleNameMapper: {
     '^#contracts$': '<rootDir>/libs/contracts/src/index.ts',
     '^#realtime$': '<rootDir>/libs/realtime/src/index.ts',
+    '^#auth$': '<rootDir>/libs/auth/src/index.ts',
+    '^#http$': '<rootDir>/libs/http/src/index.ts',
     '^#notifications$': '<rootDir>/libs/notifications/src/index.ts',
     '^#gamification$': '<rootDir>/libs/gamification/src/index.ts',
     '^#telemetry$': '<rootDir>/libs/telemetry/src/index.ts',

@@ -7,7 +7,7 @@ import { RedisModule, type RedisConnection } from '#redis';
 import { TelemetryModule } from '#telemetry';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
-import { AuthModule } from './auth/auth.module.js';
+import { DevTokenModule } from './auth/dev-token.module.js';
 import { HealthModule } from './health/health.module.js';
 
 @Module({})
@@ -24,7 +24,7 @@ export class AppModule {
         RedisModule.forRoot(redis),
         RealtimeModule.forRoot({ ...config.realtime, cluster }),
         NotificationsModule.forRoot({ maxPerUser: config.notificationsMaxPerUser }),
-        AuthModule.forRoot({ devTokens: config.devTokens }),
+        DevTokenModule.forRoot({ devTokens: config.devTokens }),
         HealthModule,
         ObservabilityModule,
         TelemetryModule.forRoot({ pipeline: config.pipeline, mqtt: { ...config.mqtt, demoFeed: config.demoFeed } }),

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { ConsoleLogger, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ErrorCode } from '#contracts';
+import { httpErrorBody, useHttpErrorFilter } from '#http';
 import { useRealtimeAdapter } from '#realtime';
 import { RedisConnection } from '#redis';
 import { MqttIngestService } from '#telemetry';
@@ -26,6 +28,8 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   app.enableCors({ origin: anyOrigin ? '*' : config.corsOrigins, credentials: !anyOrigin });
   // Also runs on gateway payloads (Nest applies global pipes there); the realtime filter answers VALIDATION_FAILED.
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  // Every HTTP error, ours or the framework's, answers { statusCode, code, message, details? } (CONTRACT.md §13).
+  useHttpErrorFilter(app);
   useRealtimeAdapter(app);
   serveDashboard(app, config.dashboardDir);
   const health = app.get(HealthService);
@@ -33,5 +37,9 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   const mqtt = app.get(MqttIngestService);
   health.register('mqtt', () => ({ status: mqtt.state === 'connected' ? 'up' : 'down', detail: mqtt.state }));
   await mqtt.connect(app);
+  await app.init();
+  // After every route: a path outside /api/v1 that nothing served (no dashboard file, no socket path)
+  // answers like an unknown API route, not with Express's HTML page that repeats the path.
+  app.use((_request: unknown, response: { status(code: number): { json(body: unknown): void } }) => response.status(404).json(httpErrorBody(404, ErrorCode.NOT_FOUND)));
   return app;
 }

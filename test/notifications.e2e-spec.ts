@@ -106,7 +106,7 @@ describe('notifications inbox', () => {
     expect(await bobSocket.emitWithAck('notification:mark_read', { notificationId: id })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: expect.any(String) } });
     const patch = await api(gateway.url, 'PATCH', `/notifications/${id}/read`, bob);
     const unknown = await api(gateway.url, 'PATCH', `/notifications/00000000-0000-4000-8000-000000000000/read`, bob);
-    expect(patch).toEqual({ status: 404, body: { statusCode: 404, code: 'NOT_FOUND', message: `No notification '${id}'` } });
+    expect(patch).toEqual({ status: 404, body: { statusCode: 404, code: 'NOT_FOUND', message: 'Not found' } });
     expect(unknown.status).toBe(404);
     expect((await api(gateway.url, 'DELETE', `/notifications/${id}`, bob)).status).toBe(404);
     expect((await api(gateway.url, 'GET', '/notifications', bob)).body.items).toEqual([]);
@@ -142,7 +142,7 @@ describe('notifications inbox', () => {
       expect({ method, path, status: response.status }).toEqual({ method, path, status });
     }
     const first = await api(gateway.url, 'POST', '/notifications', service, { userIds: ['ok', 'bad id'], title: 't', message: 'm' });
-    expect(first.body.message).toEqual(['each value in userIds must be 1-64 characters of A-Z a-z 0-9 _ . -']);
+    expect(first.body.details).toEqual(['each value in userIds must be 1-64 characters of A-Z a-z 0-9 _ . -']);
 
     const socket: TestSocket = await connectAs(gateway.url, user);
     for (const bad of [{}, { notificationId: 5 }, { notificationId: '' }, 'x']) {

@@ -200,7 +200,7 @@ describe('sensors, locations and HTTP ingest', () => {
     ];
     for (const [method, path, body, messages] of cases) {
       const response = await api(gateway.url, method, path, token, body);
-      expect({ body, status: response.status, message: [...response.body.message].sort() }).toEqual({ body, status: 400, message: [...messages].sort() });
+      expect({ body, status: response.status, message: [...response.body.details].sort() }).toEqual({ body, status: 400, message: [...messages].sort() });
     }
     expect((await api(gateway.url, 'PATCH', '/sensors/anything', token, { id: 'renamed' })).status).toBe(400);
     expect((await api(gateway.url, 'GET', '/sensors', token)).body).toEqual([]);

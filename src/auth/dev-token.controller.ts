@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Logger, Post } from '@nestjs/common';
-import { TokenService } from '#realtime';
+import { TokenService } from '#auth';
 import { DevTokenDto } from './dev-token.dto.js';
 
 const DEFAULT_EXPIRES_IN_SECONDS = 3600;

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { TokenService, WebSocketService, type TokenClaims } from '#realtime';
+import { TokenService, type TokenClaims } from '#auth';
+import { WebSocketService } from '#realtime';
 import { MqttIngestService } from '#telemetry';
 import { createGateway } from '../../src/bootstrap.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';

@@ -17,6 +17,7 @@ export const ErrorCode = {
   UNKNOWN_EVENT: 'UNKNOWN_EVENT',
   SLOW_CONSUMER: 'SLOW_CONSUMER',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -43,6 +44,7 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   UNKNOWN_EVENT: 'Unknown event',
   SLOW_CONSUMER: 'Client is not reading fast enough',
   INTERNAL_ERROR: 'Internal error',
+  PAYLOAD_TOO_LARGE: 'Payload too large',
 };
 
 /** Handshake refusals that mean "get a new token": `connect_error.message === 'Unauthorized'`. */
@@ -54,6 +56,11 @@ export interface ErrorBody {
   message: string;
   /** Field errors for VALIDATION_FAILED. */
   details?: string[];
+}
+
+/** Every HTTP error response (CONTRACT.md §13): `message` is `ERROR_MESSAGES[code]`. */
+export interface HttpErrorBody extends ErrorBody {
+  statusCode: number;
 }
 
 /** `connect_error.data` for every refused handshake. */

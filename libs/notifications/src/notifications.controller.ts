@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ErrorCode, type NotificationsPage } from '#contracts';
-import { CurrentIdentity, HttpJwtGuard, Roles, type Identity } from '#realtime';
+import { CurrentIdentity, HttpJwtGuard, Roles, type Identity } from '#auth';
+import { ApiError } from '#http';
 import { CreateNotificationDto } from './dto/create-notification.dto.js';
 import { ListNotificationsQuery } from './dto/list-notifications.query.js';
 import { NotificationsService, toView } from './notifications.service.js';
@@ -32,7 +33,7 @@ export class NotificationsController {
   @Patch(':id/read')
   async markRead(@CurrentIdentity() identity: Identity, @Param('id', ParseUUIDPipe) id: string): Promise<{ notificationId: string; unreadCount: number }> {
     const result = await this.notifications.markRead(identity.userId, id);
-    if (!result) throw notFound(id);
+    if (!result) throw notFound();
     return { notificationId: id, unreadCount: result.unreadCount };
   }
 
@@ -40,12 +41,12 @@ export class NotificationsController {
   @HttpCode(200)
   async remove(@CurrentIdentity() identity: Identity, @Param('id', ParseUUIDPipe) id: string): Promise<{ notificationId: string; unreadCount: number }> {
     const result = await this.notifications.remove(identity.userId, id);
-    if (!result) throw notFound(id);
+    if (!result) throw notFound();
     return { notificationId: id, unreadCount: result.unreadCount };
   }
 }
 
 /** The same answer for "absent" and "someone else's": existence is not revealed. */
-function notFound(id: string): NotFoundException {
-  return new NotFoundException({ statusCode: 404, code: ErrorCode.NOT_FOUND, message: `No notification '${id}'` });
+function notFound(): ApiError {
+  return new ApiError(ErrorCode.NOT_FOUND, HttpStatus.NOT_FOUND);
 }

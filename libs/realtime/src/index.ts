@@ -1,8 +1,5 @@
-export { CurrentIdentity, HttpJwtGuard, Roles } from './auth/http-jwt.guard.js';
-export { TokenError, TokenService, type TokenClaims } from './auth/token.service.js';
-export { bearerToken } from './auth/token-extraction.js';
-export type { Identity } from './auth/identity.js';
-export { WsJwtGuard } from './auth/ws-jwt.guard.js';
+// Moved to #auth; re-exported so host apps that imported them from here keep working.
+export { AuthModule, CurrentIdentity, HttpJwtGuard, Roles, TokenError, TokenService, WsJwtGuard, bearerToken, type Identity, type JwtOptions, type TokenClaims } from '#auth';
 export { IsId } from './dto/is-id.decorator.js';
 export { ConnectionLimiter } from './connections/connection-limiter.js';
 export { validationMessages } from './filters/validation-messages.js';
@@ -12,6 +9,6 @@ export type { GatewayServer, GatewaySocket, SocketData } from './gateway/socket.
 export { NOTIFICATION_INBOX, type NotificationInbox } from './inbox/notification-inbox.port.js';
 export { RealtimeIoAdapter, useRealtimeAdapter } from './realtime-io.adapter.js';
 export { RealtimeModule } from './realtime.module.js';
-export type { ClusterOptions, JwtOptions, RealtimeModuleAsyncOptions, RealtimeModuleOptions } from './realtime.options.js';
+export type { ClusterOptions, RealtimeModuleAsyncOptions, RealtimeModuleOptions } from './realtime.options.js';
 export { authorizeTopic } from './topics/topic-acl.js';
 export { WebSocketService } from './websocket.service.js';

@@ -1,10 +1,8 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { AuthModule } from '#auth';
 import { HandshakeAuthenticator } from './auth/handshake-authenticator.js';
 import { ReadingBatcher } from './batching/reading-batcher.js';
 import { ClusterBus } from './cluster/cluster-bus.js';
-import { HttpJwtGuard } from './auth/http-jwt.guard.js';
-import { TokenService } from './auth/token.service.js';
-import { WsJwtGuard } from './auth/ws-jwt.guard.js';
 import { ConnectionLimiter } from './connections/connection-limiter.js';
 import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 import { NotificationsGateway } from './gateway/notifications.gateway.js';
@@ -22,9 +20,6 @@ import { RealtimeOpsController } from './http/realtime-ops.controller.js';
 import { RealtimeStatsService } from './stats/realtime-stats.service.js';
 
 const providers: Provider[] = [
-  TokenService,
-  WsJwtGuard,
-  HttpJwtGuard,
   UserSocketsRegistry,
   HandshakeAuthenticator,
   WebSocketService,
@@ -40,13 +35,28 @@ const providers: Provider[] = [
     useFactory: (options: ResolvedRealtimeOptions) => new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp),
   },
 ];
-const exported = [REALTIME_OPTIONS, TokenService, WsJwtGuard, HttpJwtGuard, WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway];
+const exported = [WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway];
+
+/** Holds the resolved options of one `forRootAsync` call, so its factory runs once for this module and for `AuthModule`. */
+@Module({})
+class RealtimeOptionsModule {}
+
+type Imports = NonNullable<ModuleMetadata['imports']>;
+
+function isAuthModule(entry: Imports[number]): boolean {
+  return entry === AuthModule || (typeof entry === 'object' && entry !== null && 'module' in entry && entry.module === AuthModule);
+}
+
+function missingJwt(): never {
+  throw new Error('RealtimeModule needs jwt options, or AuthModule set up by the app (forRootAsync: list AuthModule.forRoot/forRootAsync in imports)');
+}
 
 /**
  * The real-time gateway as a Nest module: handshake auth, user rooms, topics, the plain WebSocket
  * endpoint, ops endpoints (`ws/stats`, `publish`, `ws/test-event`) and {@link WebSocketService}.
  * Install the adapter with `useRealtimeAdapter(app)` before `listen()`. Needs `ObservabilityModule`
  * (metrics); for `notification:unread_count` and mark-read, provide `NOTIFICATION_INBOX` globally.
+ * Tokens are verified by `AuthModule` (#auth): set up from `jwt`, or by the app itself.
  */
 @Module({})
 export class RealtimeModule {
@@ -55,26 +65,36 @@ export class RealtimeModule {
       module: RealtimeModule,
       global: true,
       controllers: [RealtimeOpsController],
+      imports: options.jwt ? [AuthModule.forRoot({ jwt: options.jwt })] : [],
       providers: [{ provide: REALTIME_OPTIONS, useValue: resolveRealtimeOptions(options) }, ...providers],
-      exports: exported,
+      exports: [REALTIME_OPTIONS, ...exported],
     };
   }
 
   static forRootAsync(options: RealtimeModuleAsyncOptions): DynamicModule {
-    return {
-      module: RealtimeModule,
-      global: true,
-      controllers: [RealtimeOpsController],
-      imports: options.imports ?? [],
+    const imports = options.imports ?? [];
+    const optionsModule: DynamicModule = {
+      module: RealtimeOptionsModule,
+      imports,
       providers: [
         {
           provide: REALTIME_OPTIONS,
           inject: options.inject ?? [],
           useFactory: async (...args: unknown[]) => resolveRealtimeOptions(await options.useFactory(...args)),
         },
-        ...providers,
       ],
-      exports: exported,
+      exports: [REALTIME_OPTIONS],
+    };
+    const auth = imports.some(isAuthModule)
+      ? []
+      : [AuthModule.forRootAsync({ imports: [optionsModule], inject: [REALTIME_OPTIONS], useFactory: (resolved: ResolvedRealtimeOptions) => ({ jwt: resolved.jwt ?? missingJwt() }) })];
+    return {
+      module: RealtimeModule,
+      global: true,
+      controllers: [RealtimeOpsController],
+      imports: [optionsModule, ...auth],
+      providers,
+      exports: [optionsModule, ...exported],
     };
   }
 }

@@ -1,19 +1,13 @@
 import type { ModuleMetadata } from '@nestjs/common';
+import type { JwtOptions } from '#auth';
 import { withoutUndefined } from '#contracts';
 
-export interface JwtOptions {
-  /** HS256 key. Unset: HS256 tokens are refused (only `publicKey` tokens are accepted). */
-  secret?: string;
-  /** PEM. When set, RS256 and ES256 tokens are verified with it. */
-  publicKey?: string;
-  /** Checked when set. */
-  issuer?: string;
-  /** Checked when set. */
-  audience?: string;
-}
-
 export interface RealtimeModuleOptions {
-  jwt: JwtOptions;
+  /**
+   * How tokens are verified (sets up `AuthModule` for you). Omit it when the app sets up `AuthModule`
+   * itself (`forRoot`: import it anywhere; `forRootAsync`: list it in `imports`).
+   */
+  jwt?: JwtOptions;
   /** Socket.IO path. @default '/socket.io/' */
   path?: string;
   /** Origins allowed for HTTP polling and for browser WebSocket upgrades; `['*']` allows any. @default [] (same origin only) */
@@ -50,7 +44,7 @@ export interface ClusterOptions {
   isReady: () => boolean;
 }
 
-export type ResolvedRealtimeOptions = Required<Omit<RealtimeModuleOptions, 'jwt' | 'cluster'>> & { jwt: JwtOptions; cluster?: ClusterOptions };
+export type ResolvedRealtimeOptions = Required<Omit<RealtimeModuleOptions, 'jwt' | 'cluster'>> & { jwt?: JwtOptions; cluster?: ClusterOptions };
 
 export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
 

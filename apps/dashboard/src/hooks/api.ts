@@ -1,6 +1,6 @@
-import type { DevTokenRequest } from '#contracts';
+import type { DevTokenRequest, HttpErrorBody } from '#contracts';
 
-/** A refused HTTP call, with the server's own message (Nest puts field errors in an array). */
+/** A refused HTTP call, with the server's message (its field errors when it lists some). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -29,8 +29,8 @@ export function createApi(origin: string, token: () => string): Api {
 }
 
 function errorMessage(body: unknown): string | undefined {
-  const message = (body as { message?: unknown } | undefined)?.message;
-  if (Array.isArray(message)) return message.join('; ');
+  const { message, details } = (body ?? {}) as Partial<HttpErrorBody>;
+  if (Array.isArray(details) && details.length > 0) return details.join('; ');
   return typeof message === 'string' ? message : undefined;
 }
 

@@ -6,8 +6,7 @@ import { clientAddress } from '../connections/client-address.js';
 import { ConnectionLimiter } from '../connections/connection-limiter.js';
 import type { GatewaySocket } from '../gateway/socket.types.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
-import { socketIoToken } from './token-extraction.js';
-import { TokenError, TokenService } from './token.service.js';
+import { socketIoToken, TokenError, TokenService } from '#auth';
 
 function refusal(message: string, code: ConnectErrorData['code']): ExtendedError {
   return Object.assign(new Error(message), { data: { code } satisfies ConnectErrorData });

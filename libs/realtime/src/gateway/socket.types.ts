@@ -1,6 +1,6 @@
 import type { Server, Socket } from 'socket.io';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents } from '#contracts';
-import type { Identity } from '../auth/identity.js';
+import type { Identity } from '#auth';
 
 /** What the handshake leaves on `socket.data`: plain data only, the Redis adapter serializes it. */
 export interface SocketData {

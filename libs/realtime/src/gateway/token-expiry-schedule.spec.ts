@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import type { Identity } from '../auth/identity.js';
+import type { Identity } from '#auth';
 import { TokenExpirySchedule } from './token-expiry-schedule.js';
 
 const START = Date.UTC(2026, 0, 1);

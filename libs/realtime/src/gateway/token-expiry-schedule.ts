@@ -1,4 +1,4 @@
-import type { Identity } from '../auth/identity.js';
+import type { Identity } from '#auth';
 
 /** setTimeout's largest delay (~24.8 days); a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2_147_483_647;

@@ -1,7 +1,7 @@
 import { UseFilters, UseGuards, UsePipes } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WsException } from '@nestjs/websockets';
 import { ErrorCode, type ClientEventRequests } from '#contracts';
-import { WsJwtGuard } from '../auth/ws-jwt.guard.js';
+import { WsJwtGuard } from '#auth';
 import { SubscribeDto, UnsubscribeDto } from '../dto/subscribe.dto.js';
 import { WsAckExceptionFilter } from '../filters/ws-ack-exception.filter.js';
 import { wsValidationPipe } from '../filters/ws-validation.pipe.js';

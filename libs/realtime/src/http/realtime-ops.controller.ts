@@ -1,19 +1,21 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, UseGuards } from '@nestjs/common';
 import { checkShape, ErrorCode, EVENT_SCHEMAS, isServerEventName, parseTopic, type RealtimeStats, type ServerEventPayloads, type Topic } from '#contracts';
-import { HttpJwtGuard, Roles } from '../auth/http-jwt.guard.js';
+import { HttpJwtGuard, Roles } from '#auth';
+import { ApiError } from '#http';
 import { RealtimeStatsService } from '../stats/realtime-stats.service.js';
 import { WebSocketService } from '../websocket.service.js';
 import { PublishDto, TestEventDto } from './dto/publish.dto.js';
 
-function badRequest(messages: string[]): BadRequestException {
-  return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: messages });
+/** Field errors name the field, never repeat what the client sent. */
+function badRequest(messages: string[]): ApiError {
+  return new ApiError(ErrorCode.VALIDATION_FAILED, HttpStatus.BAD_REQUEST, messages);
 }
 
 /** A topic a server may publish to: any known topic (user rooms are reached with emitToUser, not here). */
 function publishableTopic(topic: string): Topic {
   const parsed = parseTopic(topic);
   if (parsed.kind === 'static' || parsed.kind === 'sensor') return parsed.topic;
-  throw badRequest([`topic '${topic}' is not a topic (general, sensors, readings, locations, anomalies, predictions, system, sensor:<id>)`]);
+  throw badRequest(['topic must be a topic (general, sensors, readings, locations, anomalies, predictions, system, sensor:<id>)']);
 }
 
 /** Operations over HTTP: cluster stats, server-side publish, and a test event. */
@@ -35,7 +37,7 @@ export class RealtimeOpsController {
   @Roles('admin')
   async topic(@Param('topic') topic: string): Promise<{ topic: string; subscribers: number }> {
     const kind = parseTopic(topic).kind;
-    if (kind !== 'static' && kind !== 'sensor') throw new NotFoundException({ statusCode: 404, code: ErrorCode.UNKNOWN_TOPIC, message: `Unknown topic '${topic}'` });
+    if (kind !== 'static' && kind !== 'sensor') throw new ApiError(ErrorCode.UNKNOWN_TOPIC, HttpStatus.NOT_FOUND);
     const { topics } = await this.stats.snapshot();
     return { topic, subscribers: topics[topic]?.subscribers ?? 0 };
   }
@@ -46,7 +48,7 @@ export class RealtimeOpsController {
   @HttpCode(202)
   publish(@Body() body: PublishDto): { published: { topic: string; event: string } } {
     const topic = publishableTopic(body.topic);
-    if (!isServerEventName(body.event)) throw badRequest([`event '${body.event}' is not in the shared event map`]);
+    if (!isServerEventName(body.event)) throw badRequest(['event must be an event of the shared event map']);
     const problems = checkShape(body.data, EVENT_SCHEMAS[body.event], 'data');
     if (problems.length > 0) throw badRequest(problems);
     this.websocket.emitToTopic(topic, body.event, body.data as ServerEventPayloads[typeof body.event]);

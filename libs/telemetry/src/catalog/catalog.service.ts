@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictException, NotFoundException } from '@nestjs/common';
+import { HttpStatus } from '@nestjs/common';
 import { ErrorCode, type Entity, type EntityEvent, type EntityEventType, type ServerEventName, type Topic } from '#contracts';
+import { ApiError } from '#http';
 import type { WebSocketService } from '#realtime';
 import type { EntityRepository } from './entity-repository.js';
 
@@ -26,14 +27,14 @@ export class CatalogService<T extends Entity> {
   }
 
   async get(id: string): Promise<T> {
-    return (await this.repository.get(id)) ?? this.notFound(id);
+    return (await this.repository.get(id)) ?? this.notFound();
   }
 
   async create(input: Omit<T, 'id' | 'createdAt' | 'updatedAt'> & { id?: string }, metadata?: Record<string, unknown>): Promise<T> {
     const now = new Date().toISOString();
     const entity = { ...input, id: input.id ?? randomUUID(), createdAt: now, updatedAt: now } as T;
     if (!(await this.repository.create(entity))) {
-      throw new ConflictException({ statusCode: 409, code: 'CONFLICT', message: `${this.kind.entityType} '${entity.id}' exists already` });
+      throw new ApiError(ErrorCode.CONFLICT, HttpStatus.CONFLICT);
     }
     this.emit('created', entity, metadata);
     return entity;
@@ -41,14 +42,14 @@ export class CatalogService<T extends Entity> {
 
   async update(id: string, patch: Partial<Omit<T, 'id' | 'createdAt' | 'updatedAt'>>): Promise<T> {
     const updated = await this.repository.update(id, { ...patch, updatedAt: new Date().toISOString() } as Partial<T>);
-    if (!updated) return this.notFound(id);
+    if (!updated) return this.notFound();
     this.emit('updated', updated, { changed: Object.keys(patch) });
     return updated;
   }
 
   async remove(id: string): Promise<T> {
     const removed = await this.repository.remove(id);
-    if (!removed) return this.notFound(id);
+    if (!removed) return this.notFound();
     this.emit('deleted', removed);
     return removed;
   }
@@ -66,7 +67,7 @@ export class CatalogService<T extends Entity> {
     this.websocket.emitToTopic(this.kind.topics(entity), `${this.kind.entityType}:${eventType}` as ServerEventName & `${string}:${EntityEventType}`, event);
   }
 
-  private notFound(id: string): never {
-    throw new NotFoundException({ statusCode: 404, code: ErrorCode.NOT_FOUND, message: `No ${this.kind.entityType} '${id}'` });
+  private notFound(): never {
+    throw new ApiError(ErrorCode.NOT_FOUND, HttpStatus.NOT_FOUND);
   }
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { withoutUndefined, type Location } from '#contracts';
-import { HttpJwtGuard } from '#realtime';
+import { HttpJwtGuard } from '#auth';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { LOCATIONS } from '../catalog/catalog.tokens.js';
 import { CreateLocationDto, UpdateLocationDto } from './dto/location.dto.js';

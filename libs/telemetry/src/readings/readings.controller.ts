@@ -1,6 +1,7 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
-import { normalizeTs, type ParsedReading, type ReadingPayload } from '#contracts';
-import { HttpJwtGuard, Roles } from '#realtime';
+import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Post, Query, UseGuards } from '@nestjs/common';
+import { ErrorCode, normalizeTs, type ParsedReading, type ReadingPayload } from '#contracts';
+import { ApiError } from '#http';
+import { HttpJwtGuard, Roles } from '#auth';
 import { ReadingIngestService } from '../pipeline/reading-ingest.service.js';
 import { CreateReadingDto, ListReadingsQuery } from './dto/reading.dto.js';
 import { READING_HISTORY, type ReadingHistory } from './reading-history.js';
@@ -19,7 +20,7 @@ export class ReadingsController {
   @HttpCode(202)
   async create(@Body() body: CreateReadingDto): Promise<{ accepted: ParsedReading }> {
     const ts = normalizeTs(body.ts, Date.now());
-    if (ts === null) throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: ['ts must be ms since the epoch or ISO 8601, after 2000 and not in the future'] });
+    if (ts === null) throw new ApiError(ErrorCode.VALIDATION_FAILED, HttpStatus.BAD_REQUEST, ['ts must be ms since the epoch or ISO 8601, after 2000 and not in the future']);
     const reading: ParsedReading = { sensorId: body.sensorId, metric: body.metric, value: body.value, ...(body.unit ? { unit: body.unit } : {}), ts };
     await this.ingest.process(reading);
     return { accepted: reading };

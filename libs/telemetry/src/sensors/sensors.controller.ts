@@ -1,6 +1,7 @@
-import { BadRequestException, Body, Controller, Delete, Get, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { withoutUndefined, type Sensor, type Thresholds } from '#contracts';
-import { HttpJwtGuard } from '#realtime';
+import { Body, Controller, Delete, Get, HttpStatus, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { ErrorCode, withoutUndefined, type Sensor, type Thresholds } from '#contracts';
+import { ApiError } from '#http';
+import { HttpJwtGuard } from '#auth';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { SENSORS } from '../catalog/catalog.tokens.js';
 import { CreateSensorDto, UpdateSensorDto } from './dto/sensor.dto.js';
@@ -41,6 +42,6 @@ export class SensorsController {
 
 function checkThresholds(thresholds: Thresholds | undefined): void {
   if (thresholds?.min !== undefined && thresholds.max !== undefined && thresholds.min > thresholds.max) {
-    throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: ['thresholds.min must not be greater than thresholds.max'] });
+    throw new ApiError(ErrorCode.VALIDATION_FAILED, HttpStatus.BAD_REQUEST, ['thresholds.min must not be greater than thresholds.max']);
   }
 }

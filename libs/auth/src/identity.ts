@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Role } from '#contracts';
 
 /** Who a socket or request belongs to, taken from a verified token. */
@@ -9,3 +10,6 @@ export interface Identity {
   /** Token expiry in ms since the epoch; null when the token has no `exp`. */
   expiresAt: number | null;
 }
+
+/** An HTTP request once `HttpJwtGuard` has let it through. */
+export type AuthenticatedRequest = IncomingMessage & { identity?: Identity };

@@ -1,7 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { ErrorCode } from '#contracts';
-import type { GatewaySocket } from '../gateway/socket.types.js';
+import type { Identity } from './identity.js';
 import { TokenError, TokenService } from './token.service.js';
 
 /**
@@ -13,7 +13,8 @@ export class WsJwtGuard implements CanActivate {
   constructor(private readonly tokens: TokenService) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const socket = context.switchToWs().getClient<GatewaySocket>();
+    // Structural, so this lib needs nothing from the gateway: the handshake leaves the identity on `socket.data`.
+    const socket = context.switchToWs().getClient<{ data: { identity?: Identity } }>();
     try {
       this.tokens.assertCurrent(socket.data.identity);
     } catch (error) {

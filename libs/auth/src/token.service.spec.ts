@@ -1,11 +1,13 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { describe, expect, it } from '@jest/globals';
+import { createSecretKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { describe, expect, it, jest } from '@jest/globals';
+import { JwtService, type JwtModuleOptions } from '@nestjs/jwt';
 import jwt from 'jsonwebtoken';
-import { resolveRealtimeOptions, type JwtOptions } from '../realtime.options.js';
+import type { JwtOptions } from './auth.options.js';
+import { jwtModuleOptions } from './jwt-keys.js';
 import { TokenError, TokenService } from './token.service.js';
 
 const SECRET = 'unit-test-secret-that-is-long-enough-000';
-const sut = (jwtOptions: JwtOptions = { secret: SECRET }) => new TokenService(resolveRealtimeOptions({ jwt: jwtOptions }));
+const sut = (jwtOptions: JwtOptions | JwtModuleOptions = { secret: SECRET }) => new TokenService(new JwtService(jwtModuleOptions(jwtOptions)));
 const hs = (claims: object, options: jwt.SignOptions = {}, key: jwt.Secret = SECRET) => jwt.sign(claims, key, { algorithm: 'HS256', ...options });
 
 function codeOf(fn: () => unknown): string {
@@ -90,5 +92,62 @@ describe('TokenService', () => {
     expect(codeOf(() => service.assertCurrent({ userId: 'u', role: 'user', expiresAt: 1000 }, 1000))).toBe('TOKEN_EXPIRED');
     expect(codeOf(() => service.assertCurrent({ userId: 'u', role: 'user', expiresAt: 1001 }, 1000))).toBe('accepted');
     expect(codeOf(() => service.assertCurrent({ userId: 'u', role: 'user', expiresAt: null }, 1000))).toBe('accepted');
+  });
+
+  it('says only the fixed message of its code; the reason (library text, expected audience) is for logs', () => {
+    const service = sut({ secret: SECRET, issuer: 'idp', audience: 'secret-audience' });
+    let refused: unknown;
+    try {
+      service.verify(hs({ sub: 'x', email: 'who@example.com' }, { issuer: 'idp', audience: 'other' }));
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(TokenError);
+    expect((refused as TokenError).message).toBe('The token is not valid');
+    expect((refused as TokenError).reason).toContain('audience');
+  });
+
+  it('verifies through JwtService with the prebuilt KeyObject, handed to jsonwebtoken untouched', () => {
+    const options = jwtModuleOptions({ secret: SECRET });
+    const spy = jest.spyOn(jwt, 'verify');
+    try {
+      const service = new TokenService(new JwtService(options));
+      service.verify(hs({ sub: 'a' }));
+      service.verify(hs({ sub: 'b' }));
+      expect(spy).toHaveBeenCalledTimes(2);
+      const [first, second] = spy.mock.calls.map((call) => call[1]);
+      expect(first).toBeInstanceOf(KeyObject);
+      expect(second).toBe(first);
+      expect(spy.mock.calls[0]![2]).toMatchObject({ algorithms: ['HS256'] });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('takes the JwtModuleOptions an app already has: secret, verifyOptions issuer and audience', () => {
+    const service = sut({ secret: SECRET, signOptions: { expiresIn: 60 }, verifyOptions: { issuer: 'idp', audience: 'gw' } });
+    expect(codeOf(() => service.verify(hs({ sub: 'x' }, { issuer: 'idp', audience: 'gw' })))).toBe('accepted');
+    expect(codeOf(() => service.verify(hs({ sub: 'x' }, { issuer: 'idp', audience: 'other' })))).toBe('TOKEN_INVALID');
+    expect(codeOf(() => service.verify(hs({ sub: 'x' }, { audience: 'gw' })))).toBe('TOKEN_INVALID');
+    // A KeyObject secret works as well.
+    expect(sut({ secret: createSecretKey(Buffer.from(SECRET)) }).verify(hs({ sub: 'k' })).userId).toBe('k');
+  });
+
+  it('lets verifyOptions.algorithms narrow the accepted algorithms, never widen them', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const service = sut({ secret: SECRET, publicKey, verifyOptions: { algorithms: ['ES256', 'HS512', 'none'] } });
+    expect(service.verify(jwt.sign({ sub: 'ec' }, privateKey, { algorithm: 'ES256' })).userId).toBe('ec');
+    expect(codeOf(() => service.verify(hs({ sub: 'x' })))).toBe('TOKEN_INVALID');
+    expect(codeOf(() => service.verify(jwt.sign({ sub: 'x' }, SECRET, { algorithm: 'HS512' })))).toBe('TOKEN_INVALID');
+    expect(() => jwtModuleOptions({ secret: SECRET, verifyOptions: { algorithms: ['RS256'] } })).toThrow(/needs jwt.secret or jwt.publicKey/);
+  });
+
+  it.each([
+    ['no key at all', {}, /needs jwt.secret or jwt.publicKey/],
+    ['a key provider (keys could not be built once)', { secretOrKeyProvider: () => SECRET }, /not secretOrKeyProvider/],
+    ['a public key given as the secret', { secret: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey }, /must be a secret key/],
+    ['an EC key on another curve', { publicKey: generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey }, /RSA or EC P-256/],
+  ])('refuses a setup with %s at start-up', (_case, setup, message) => {
+    expect(() => jwtModuleOptions(setup as JwtModuleOptions)).toThrow(message);
   });
 });

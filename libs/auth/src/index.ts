@@ -1,0 +1,10 @@
+export { AuthModule } from './auth.module.js';
+export type { AuthModuleAsyncOptions, AuthModuleOptions, JwtOptions } from './auth.options.js';
+export { CurrentIdentity } from './current-identity.decorator.js';
+export { HttpJwtGuard } from './http-jwt.guard.js';
+export type { Identity } from './identity.js';
+export { jwtModuleOptions } from './jwt-keys.js';
+export { Roles } from './roles.decorator.js';
+export { bearerToken, socketIoToken } from './token-extraction.js';
+export { TokenError, TokenService, type TokenClaims } from './token.service.js';
+export { WsJwtGuard } from './ws-jwt.guard.js';

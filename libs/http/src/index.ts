@@ -1,0 +1,2 @@
+export { ApiError, httpErrorBody } from './api-error.js';
+export { HttpErrorFilter, toHttpError, useHttpErrorFilter } from './http-error.filter.js';
