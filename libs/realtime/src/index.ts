@@ -15,3 +15,4 @@ export { RealtimeModule } from './realtime.module.js';
 export type { ClusterOptions, JwtOptions, RealtimeModuleAsyncOptions, RealtimeModuleOptions } from './realtime.options.js';
 export { authorizeTopic } from './topics/topic-acl.js';
 export { WebSocketService } from './websocket.service.js';
+export * from './streams/index.js';
