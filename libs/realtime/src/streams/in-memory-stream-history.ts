@@ -129,6 +129,9 @@ export class InMemoryStreamHistory implements StreamHistory {
     return () => this.listeners.delete(listener);
   }
 
+  /** The live feed is synchronous: a publication has reached the listeners when `publish` returns. */
+  async sync(): Promise<void> {}
+
   /** Drops expired histories and forgets expired streams (also run by a timer). */
   sweep(): void {
     const now = this.now();

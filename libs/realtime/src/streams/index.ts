@@ -1,4 +1,5 @@
 export { InMemoryStreamHistory } from './in-memory-stream-history.js';
+export { JoinError, StreamJoiner, type JoinRequest, type JoinResult, type JoinTarget } from './stream-joiner.js';
 export { parseStreamMessage, RedisStreamHistory } from './redis-stream-history.js';
 export {
   DEFAULT_HISTORY_SIZE,

@@ -4,6 +4,7 @@ import { RedisConnection } from '#redis';
 import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
 import { RedisStreamHistory } from './redis-stream-history.js';
 import type { StreamHistoryOptions, StreamListener, StreamPosition, StreamPublication } from './stream-history.js';
+import { StreamJoiner, type JoinTarget } from './stream-joiner.js';
 
 /**
  * Two RedisConnections act as two gateway instances on the real Redis (127.0.0.1:6379). Every test
@@ -48,7 +49,7 @@ async function flushPrefix(): Promise<void> {
 
 async function instance(options: StreamHistoryOptions, url: string): Promise<Instance> {
   const redis = await RedisConnection.connect({ url, keyPrefix: prefix });
-  const history = new RedisStreamHistory(redis, options);
+  const history = new RedisStreamHistory(redis, options, 1_000);
   await history.start();
   const me: Instance = { redis, history, seen: [], resets: [] };
   const listener: StreamListener = { publication: (p) => me.seen.push(p), reset: (stream, position) => me.resets.push([stream, position]) };
@@ -220,6 +221,68 @@ describe('RedisStreamHistory (two instances on the real Redis)', () => {
     const { epoch } = await b.history.position('readings');
     expect(b.resets).toEqual([['readings', { epoch, offset: 10 }]]);
     expect(offsets(b.seen, 'readings')).toEqual([1, 11]);
+  });
+
+  it('sync() resolves once every earlier publication has come through the live feed', async () => {
+    await both();
+    await Promise.all(range(1, 50).map((i) => a.history.publish(['readings'], 'reading:new', reading(i))));
+    await b.history.sync();
+    expect(offsets(b.seen, 'readings')).toEqual(range(1, 50));
+  });
+
+  it('sync() rejects in time when the live feed is cut off', async () => {
+    await both({}, { cuttable: true });
+    proxy!.drop();
+    await expect(b.history.sync()).rejects.toThrow(/did not answer in time|Could not reach/);
+    proxy!.restore();
+  });
+
+  it('joins subscribers while another instance publishes, each getting every publication after its position exactly once, in order', async () => {
+    await both();
+    const joiner = new StreamJoiner(b.history);
+    interface Sub extends JoinTarget {
+      from: number;
+      got: number[];
+      attached: boolean;
+    }
+    const subs: Sub[] = [];
+    // b's hub: live delivery to the attached subscribers.
+    b.history.listen({
+      publication: (p) => {
+        for (const sub of subs) if (sub.attached) sub.got.push(p.positions.readings!);
+      },
+      reset: () => undefined,
+    });
+    const joins: Array<Promise<unknown>> = [];
+    const startJoin = async () => {
+      const since = await b.history.position('readings');
+      const sub: Sub = {
+        from: since.offset,
+        got: [],
+        attached: false,
+        ready: () => undefined,
+        deliver: (p) => sub.got.push(p.positions.readings!),
+        attach: () => (sub.attached = true),
+      };
+      subs.push(sub);
+      joins.push(joiner.join('readings', { since }, sub));
+    };
+    const TOTAL = 300;
+    const publishing: Array<Promise<unknown>> = [];
+    for (let i = 1; i <= TOTAL; i++) {
+      publishing.push(a.history.publish(['readings'], 'reading:new', reading(i)));
+      if (i % 15 === 0) {
+        await Promise.all(publishing.splice(0));
+        void startJoin();
+      }
+    }
+    await Promise.all(publishing);
+    await eventually(() => expect(subs).toHaveLength(TOTAL / 15));
+    await Promise.all(joins);
+    await b.history.sync();
+    for (const sub of subs) expect(sub.got).toEqual(range(sub.from + 1, TOTAL));
+    expect(joiner.joining).toBe(0);
+    joiner.close();
   });
 
   it('refuses bad stream names, bad counts and malformed positions before touching Redis', async () => {

@@ -144,11 +144,20 @@ export class RedisStreamHistory implements StreamHistory {
   private backlog: string[] | null = null;
   private subscribed: Promise<void> | null = null;
   private closed = false;
+  /** Barrier messages are `~<instance>:<n>`; a publication message always starts with `{`. */
+  private readonly barrierPrefix = `~${newEpoch()}${newEpoch()}:`;
+  private barrierSeq = 0;
+  /** Barrier token -> its waiters, until the token comes back through the channel. */
+  private readonly barriers = new Map<string, { done: () => void; timer: NodeJS.Timeout }>();
+  /** The barrier the current tick's `sync()` calls share; published at the end of the tick. */
+  private nextBarrier: Promise<void> | null = null;
   private readonly onMessage = (message: string): void => this.receive(message);
 
   constructor(
     private readonly redis: RedisConnection,
     options: StreamHistoryOptions = {},
+    /** How long `sync()` waits for its barrier to come back. */
+    private readonly syncTimeoutMs = 5_000,
   ) {
     this.options = resolveStreamHistoryOptions(options);
     this.channel = redis.key('streams', 'pub');
@@ -213,10 +222,39 @@ export class RedisStreamHistory implements StreamHistory {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * PUBLISHes a barrier token on the cluster channel after the call and waits for it to come
+   * back: Redis delivers a channel's messages in order, so every publication made before it has
+   * been fed through by then. Calls within one tick share one barrier.
+   */
+  sync(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('The stream history is closed'));
+    this.nextBarrier ??= new Promise<void>((resolve, reject) => {
+      process.nextTick(() => {
+        this.nextBarrier = null;
+        const token = `${this.barrierPrefix}${++this.barrierSeq}`;
+        const timer = setTimeout(() => {
+          this.barriers.delete(token);
+          reject(new Error('The live feed did not answer in time (is Redis reachable?)'));
+        }, this.syncTimeoutMs);
+        timer.unref();
+        this.barriers.set(token, { done: resolve, timer });
+        this.redis.client.publish(this.channel, token).catch((error: Error) => {
+          clearTimeout(timer);
+          this.barriers.delete(token);
+          reject(new Error(`Could not reach the live feed: ${error.message}`));
+        });
+      });
+    });
+    return this.nextBarrier;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    for (const { timer } of this.barriers.values()) clearTimeout(timer);
+    this.barriers.clear();
     if (this.subscribed) {
       await this.subscribed.catch(() => undefined);
       if (this.redis.sub.isOpen) await this.redis.sub.unsubscribe(this.channel, this.onMessage).catch(() => undefined);
@@ -266,16 +304,29 @@ export class RedisStreamHistory implements StreamHistory {
       this.backlog.push(message);
       return;
     }
-    const publication = parseStreamMessage(message);
-    if (!publication) {
-      this.logger.warn('Dropped a malformed stream message');
-      return;
-    }
+    const publication = this.accept(message);
+    if (!publication) return;
     const gaps = this.inspect(publication);
     if (gaps === null) return;
     if (gaps.length === 0) return this.deliver(publication);
     this.backlog = [];
     void this.catchUp(publication, gaps);
+  }
+
+  /** A publication to inspect, or null for a barrier (answered here, in feed order) or a malformed message. */
+  private accept(message: string): StreamPublication | null {
+    if (message.startsWith('~')) {
+      const barrier = this.barriers.get(message);
+      if (barrier) {
+        this.barriers.delete(message);
+        clearTimeout(barrier.timer);
+        barrier.done();
+      }
+      return null;
+    }
+    const publication = parseStreamMessage(message);
+    if (!publication) this.logger.warn('Dropped a malformed stream message');
+    return publication;
   }
 
   /**
@@ -309,7 +360,7 @@ export class RedisStreamHistory implements StreamHistory {
         this.deliver(next);
         next = null;
         while (!next && this.backlog!.length > 0) {
-          const candidate = parseStreamMessage(this.backlog!.shift()!);
+          const candidate = this.accept(this.backlog!.shift()!);
           if (!candidate) continue;
           const found = this.inspect(candidate);
           if (found === null) continue;

@@ -59,6 +59,13 @@ export interface StreamHistory {
   latest(stream: string, n: number): Promise<LatestResult>;
   /** Subscribes to the live feed; returns the unsubscribe function. */
   listen(listener: StreamListener): () => void;
+  /**
+   * Resolves once every publication made (on any instance) before the call has reached this
+   * instance's listeners: the barrier a join waits for after reading history, so that nothing it
+   * read is still on its way through the live feed (docs/recovery-design.md, the seam rule).
+   * Rejects when the live feed does not answer in time (Redis unreachable).
+   */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }
 
