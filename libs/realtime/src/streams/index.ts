@@ -1,6 +1,6 @@
 export { InMemoryStreamHistory } from './in-memory-stream-history.js';
 export { JoinError, StreamJoiner, type JoinRequest, type JoinResult, type JoinTarget } from './stream-joiner.js';
-export { parseStreamMessage, RedisStreamHistory } from './redis-stream-history.js';
+export { parseStreamMessage, RedisStreamHistory, type StreamMessageHeader } from './redis-stream-history.js';
 export {
   DEFAULT_HISTORY_SIZE,
   DEFAULT_HISTORY_TTL_SECONDS,

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { ReadingPayload } from '#contracts';
 import { RedisConnection } from '#redis';
 import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
-import { RedisStreamHistory } from './redis-stream-history.js';
+import { parseStreamMessage, RedisStreamHistory } from './redis-stream-history.js';
 import type { StreamHistoryOptions, StreamListener, StreamPosition, StreamPublication } from './stream-history.js';
 import { StreamJoiner, type JoinTarget } from './stream-joiner.js';
 
@@ -283,6 +283,16 @@ describe('RedisStreamHistory (two instances on the real Redis)', () => {
     for (const sub of subs) expect(sub.got).toEqual(range(sub.from + 1, TOTAL));
     expect(joiner.joining).toBe(0);
     joiner.close();
+  });
+
+  it('drops malformed messages and foreign barriers on the channel and keeps delivering', async () => {
+    await both();
+    const channel = `${prefix}streams:pub`;
+    for (const junk of ['garbage', '{"ev":1}\n{}', '{not json\n1', '~someone-else:1', '']) await admin.client.publish(channel, junk);
+    await a.history.publish(['readings'], 'reading:new', reading(1));
+    await b.history.sync();
+    expect(offsets(b.seen, 'readings')).toEqual([1]);
+    expect(parseStreamMessage('{"ev":"reading:new","t":1,"s":{"a":1},"e":{"a":"x"}}\n{"value":2}')?.payload).toEqual({ value: 2 });
   });
 
   it('refuses bad stream names, bad counts and malformed positions before touching Redis', async () => {

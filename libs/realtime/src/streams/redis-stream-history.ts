@@ -100,10 +100,19 @@ class Script {
 const PUBLISH_SCRIPT = new Script(PUBLISH);
 const READ_SCRIPT = new Script(READ);
 
-interface Header {
+/**
+ * The cluster message of one publication is `JSON(StreamMessageHeader) + '\n' + payload JSON`,
+ * on channel `<prefix>streams:pub`, and the same text is what each stream's history keeps. A
+ * message starting with `~` is a `sync()` barrier (`~<instance>:<n>`), not a publication.
+ */
+export interface StreamMessageHeader {
+  /** Event name. */
   ev: ServerEventName;
+  /** ms epoch of the publication. */
   t: number;
+  /** Offset per stream. */
   s: Record<string, number>;
+  /** Epoch per stream. */
   e: Record<string, string>;
 }
 
@@ -112,7 +121,7 @@ export function parseStreamMessage(message: string): StreamPublication | null {
   const cut = message.indexOf('\n');
   if (cut < 0) return null;
   try {
-    const header = JSON.parse(message.slice(0, cut)) as Header;
+    const header = JSON.parse(message.slice(0, cut)) as StreamMessageHeader;
     if (typeof header?.ev !== 'string' || typeof header.s !== 'object' || typeof header.e !== 'object') return null;
     return StreamPublication.fromJson(header.ev, message.slice(cut + 1), header.t, header.s, header.e);
   } catch {
