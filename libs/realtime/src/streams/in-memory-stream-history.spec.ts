@@ -187,17 +187,37 @@ describe('InMemoryStreamHistory', () => {
     expect(sut.streamCount).toBe(0);
   });
 
-  it('bounds the streams it keeps: names from outside cannot grow memory, and an evicted stream gets a new epoch', async () => {
+  it('bounds the streams only read: names from outside cannot grow memory nor push out a stream with history', async () => {
     create({ maxStreams: 3, maxStreamsPerPublication: 2 });
     await publishMany(2);
     const readings = await sut.position('readings');
-    for (let i = 0; i < 100; i++) await sut.position(`sensor:attacker-${i}`);
-    expect(sut.streamCount).toBe(3);
-    for (let i = 0; i < 100; i++) await sut.publish([`sensor:flood-${i}`], 'reading:new', reading(i));
+    const first = await sut.position('sensor:attacker-0');
+    for (let i = 1; i < 100; i++) await sut.position(`sensor:attacker-${i}`);
+    expect(sut.streamCount).toBe(1 + 3);
+    expect(await sut.position('readings')).toEqual(readings);
+    expect((await sut.recover('readings', { ...readings, offset: 0 })).recovered).toBe(true);
+    // The oldest probe was evicted: its name comes back with a new epoch.
+    expect((await sut.position('sensor:attacker-0')).epoch).not.toBe(first.epoch);
+  });
+
+  it('bounds the streams published to, forgetting the least recently published (new epoch, recovered: false)', async () => {
+    create({ maxStreams: 3, maxStreamsPerPublication: 2 });
+    await publishMany(2);
+    const readings = await sut.position('readings');
+    for (let i = 0; i < 100; i++) await sut.publish([`sensor:s${i}`], 'reading:new', reading(i));
     expect(sut.streamCount).toBe(3);
     const now = await sut.position('readings');
     expect(now.epoch).not.toBe(readings.epoch);
     expect((await sut.recover('readings', readings)).recovered).toBe(false);
+  });
+
+  it('moves a stream first read into the published ones on its first publication, keeping its epoch', async () => {
+    create({ maxStreams: 2, maxStreamsPerPublication: 1 });
+    const seen = await sut.position('sensor:a');
+    await sut.publish(['sensor:a'], 'reading:new', reading(1));
+    for (let i = 0; i < 10; i++) await sut.position(`sensor:probe-${i}`);
+    expect(await sut.position('sensor:a')).toEqual({ epoch: seen.epoch, offset: 1 });
+    expect(sut.streamCount).toBe(1 + 2);
   });
 
   it('evicts the least recently published stream first', async () => {

@@ -69,16 +69,23 @@ class MemoryStream {
 /**
  * Streams of a single instance. Epochs are random per stream and per process, so a restart
  * (which loses the history) always changes them. Every publication reaches the listeners
- * synchronously, inside `publish`. The number of streams is bounded (`maxStreams`): a stream is
- * forgotten `metaTtlSeconds` after its last publication (`historyTtlSeconds` when it never had
- * one), or earlier when the bound is reached (least recently published first); a forgotten
- * stream comes back with a new epoch, so its clients see `recovered: false`, never a wrong replay.
+ * synchronously, inside `publish`.
+ *
+ * Memory is bounded twice by `maxStreams`: streams published to (named by the server: topics of
+ * known sensors, user rooms) are forgotten `metaTtlSeconds` after their last publication, or
+ * earlier when the bound is reached (least recently published first); streams only read (a
+ * subscriber named them; nothing was published) are kept apart, forgotten after
+ * `historyTtlSeconds`, and evicted only among themselves, so names from outside can never push
+ * out a stream's history. A forgotten stream comes back with a new epoch: its clients see
+ * `recovered: false`, never a wrong replay.
  */
 export class InMemoryStreamHistory implements StreamHistory {
   private readonly logger = new Logger(InMemoryStreamHistory.name);
   private readonly options: ResolvedStreamHistoryOptions;
-  /** Ordered by last publication (or creation), oldest first: the eviction order. */
+  /** Streams published to, ordered by last publication, oldest first: the eviction order. */
   private readonly streams = new Map<string, MemoryStream>();
+  /** Streams only read so far (offset 0), oldest first. */
+  private readonly probes = new Map<string, MemoryStream>();
   private readonly listeners = new Set<StreamListener>();
   private readonly sweeper: NodeJS.Timeout | null;
 
@@ -95,7 +102,7 @@ export class InMemoryStreamHistory implements StreamHistory {
 
   /** Streams held now (for tests and metrics). */
   get streamCount(): number {
-    return this.streams.size;
+    return this.streams.size + this.probes.size;
   }
 
   // async: a bad argument is a rejected promise, as with the Redis store; the work itself is synchronous.
@@ -139,12 +146,14 @@ export class InMemoryStreamHistory implements StreamHistory {
       if (state.expiresAt <= now) this.streams.delete(name);
       else if (state.size > 0 && state.historyExpiresAt <= now) state.clearHistory();
     }
+    for (const [name, state] of this.probes) if (state.expiresAt <= now) this.probes.delete(name);
   }
 
   close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.listeners.clear();
     this.streams.clear();
+    this.probes.clear();
     return Promise.resolve();
   }
 
@@ -158,6 +167,7 @@ export class InMemoryStreamHistory implements StreamHistory {
       const state = this.current(name, now);
       // Most recently published last: the eviction order.
       this.streams.delete(name);
+      this.probes.delete(name);
       this.streams.set(name, state);
       state.top += 1;
       state.historyExpiresAt = now + this.options.historyTtlSeconds * 1000;
@@ -168,7 +178,7 @@ export class InMemoryStreamHistory implements StreamHistory {
     }
     const publication = StreamPublication.fromValue(event, payload, now, positions, epoch);
     for (const state of states) state.push(publication, this.options.historySize);
-    this.evictBeyondBound();
+    evictBeyond(this.streams, this.options.maxStreams);
     for (const listener of this.listeners) {
       try {
         listener.publication(publication);
@@ -179,32 +189,34 @@ export class InMemoryStreamHistory implements StreamHistory {
     return { positions, epoch };
   }
 
-  /** The stream for a read: created (with a new epoch, short-lived) when unknown, so the position given out stays valid. */
+  /** The stream for a read: created (new epoch, kept apart, short-lived) when unknown, so the position given out stays valid. */
   private read(name: string): MemoryStream {
     const state = this.current(name, this.now());
-    if (!this.streams.has(name)) {
-      this.streams.set(name, state);
-      this.evictBeyondBound();
+    if (state.top === 0 && !this.probes.has(name) && !this.streams.has(name)) {
+      this.probes.set(name, state);
+      evictBeyond(this.probes, this.options.maxStreams);
     }
     return state;
   }
 
   /** The live state of `name`, expired parts dropped; a new one (not yet stored) when unknown or expired. */
   private current(name: string, now: number): MemoryStream {
-    let state = this.streams.get(name);
+    let state = this.streams.get(name) ?? this.probes.get(name);
     if (state && state.expiresAt <= now) {
       this.streams.delete(name);
+      this.probes.delete(name);
       state = undefined;
     }
     if (!state) return new MemoryStream(newEpoch(), now + this.options.historyTtlSeconds * 1000);
     if (state.size > 0 && state.historyExpiresAt <= now) state.clearHistory();
     return state;
   }
+}
 
-  private evictBeyondBound(): void {
-    for (const name of this.streams.keys()) {
-      if (this.streams.size <= this.options.maxStreams) return;
-      this.streams.delete(name);
-    }
+/** Drops the oldest entries beyond `max`. */
+function evictBeyond(map: Map<string, MemoryStream>, max: number): void {
+  for (const name of map.keys()) {
+    if (map.size <= max) return;
+    map.delete(name);
   }
 }

@@ -177,8 +177,13 @@ export class StreamPublication<E extends ServerEventName = ServerEventName> {
 export const newEpoch = (): string => randomBytes(6).toString('base64url');
 
 /** Checks and deduplicates the streams of one publication. */
-export function checkStreams(streams: readonly string[], max: number): string[] {
+export function checkStreams(streams: readonly string[], max: number): readonly string[] {
   if (!Array.isArray(streams) || streams.length === 0) throw new RangeError('A publication needs at least one stream');
+  if (streams.length === 1) {
+    // The common case (one topic or one user room): no copy.
+    checkStream(streams[0]!);
+    return streams as string[];
+  }
   const unique = [...new Set(streams)];
   if (unique.length > max) throw new RangeError(`A publication may go to at most ${max} streams, got ${unique.length}`);
   for (const stream of unique) checkStream(stream);
