@@ -215,6 +215,7 @@ export class InMemoryStreamHistory implements StreamHistory {
 
 /** Drops the oldest entries beyond `max`. */
 function evictBeyond(map: Map<string, MemoryStream>, max: number): void {
+  if (map.size <= max) return;
   for (const name of map.keys()) {
     if (map.size <= max) return;
     map.delete(name);

@@ -174,7 +174,10 @@ export class RedisStreamHistory implements StreamHistory {
 
   /** Subscribes to the cluster channel; call once before relying on the live feed (idempotent). */
   start(): Promise<void> {
-    this.subscribed ??= this.redis.sub.subscribe(this.channel, this.onMessage);
+    this.subscribed ??= this.redis.sub.subscribe(this.channel, this.onMessage).catch((error: Error) => {
+      this.subscribed = null; // a later start() tries again
+      throw error;
+    });
     return this.subscribed;
   }
 
@@ -416,9 +419,11 @@ export class RedisStreamHistory implements StreamHistory {
     }
     // Bounded: the least recently published stream is forgotten first (its next gap goes unnoticed
     // on this instance only; its clients' own positions still catch it on their next recovery).
-    for (const stream of this.delivered.keys()) {
-      if (this.delivered.size <= this.options.maxStreams) break;
-      this.delivered.delete(stream);
+    if (this.delivered.size > this.options.maxStreams) {
+      for (const stream of this.delivered.keys()) {
+        if (this.delivered.size <= this.options.maxStreams) break;
+        this.delivered.delete(stream);
+      }
     }
     for (const listener of this.listeners) {
       try {
