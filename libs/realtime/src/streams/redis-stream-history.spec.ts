@@ -49,7 +49,7 @@ async function flushPrefix(): Promise<void> {
 
 async function instance(options: StreamHistoryOptions, url: string): Promise<Instance> {
   const redis = await RedisConnection.connect({ url, keyPrefix: prefix });
-  const history = new RedisStreamHistory(redis, options, 1_000);
+  const history = new RedisStreamHistory(redis, options, 3_000);
   await history.start();
   const me: Instance = { redis, history, seen: [], resets: [] };
   const listener: StreamListener = { publication: (p) => me.seen.push(p), reset: (stream, position) => me.resets.push([stream, position]) };

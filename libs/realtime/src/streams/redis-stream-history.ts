@@ -174,6 +174,8 @@ export class RedisStreamHistory implements StreamHistory {
 
   /** Subscribes to the cluster channel; call once before relying on the live feed (idempotent). */
   start(): Promise<void> {
+    // Redis Streams (XADD MAXLEN, XRANGE by id) arrived in Redis 5.
+    if (this.redis.serverVersion > 0 && this.redis.serverVersion < 5) return Promise.reject(new Error(`Stream history needs Redis 5 or later; this server is ${this.redis.serverVersion}.x`));
     this.subscribed ??= this.redis.sub.subscribe(this.channel, this.onMessage).catch((error: Error) => {
       this.subscribed = null; // a later start() tries again
       throw error;
