@@ -12,3 +12,4 @@ export { RealtimeModule } from './realtime.module.js';
 export type { ClusterOptions, RealtimeModuleAsyncOptions, RealtimeModuleOptions } from './realtime.options.js';
 export { authorizeTopic } from './topics/topic-acl.js';
 export { WebSocketService } from './websocket.service.js';
+export * from './streams/index.js';
