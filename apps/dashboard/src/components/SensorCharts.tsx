@@ -1,18 +1,25 @@
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
-import { useTopic } from '../hooks/index.js';
-import { SeriesBook, toColumns, type MetricSeries } from './chart-data.js';
+import { useGateway, useTopic, type Api } from '../hooks/index.js';
+import { historyPath, historyPoints, RANGES, SeriesBook, toColumns, type MetricSeries, type RangeName } from './chart-data.js';
 
 const MAX_CHARTS = 12;
 const CHART_HEIGHT = 180;
 /** Redraws are batched: a fast stream must not re-render React per reading. */
 const REDRAW_EVERY_MS = 100;
 
-/** A live line chart per sensor metric, with the forecast dashed after it and anomalies marked on it. */
+/**
+ * A line chart per sensor metric, with the forecast dashed after it and anomalies marked on it.
+ * Each chart opens with the stored history of the chosen range (raw readings for short ranges,
+ * averaged buckets for long ones) and then follows live readings.
+ */
 export function SensorCharts() {
+  const { api, status } = useGateway();
   const bookRef = useRef<SeriesBook | null>(null);
   const book = (bookRef.current ??= new SeriesBook());
+  const [range, setRange] = useState<RangeName>('15m');
   const [version, setVersion] = useState(0);
+  const [historyError, setHistoryError] = useState<string | null>(null);
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   const redraw = (): void => {
     pending.current ??= setTimeout(() => {
@@ -22,12 +29,47 @@ export function SensorCharts() {
   };
   useEffect(() => () => clearTimeout(pending.current ?? undefined), []);
 
+  // On open, on every (re)connect and on a range change: reload the history of every known series.
+  // A series first seen live loads its own history (below), so a chart never starts empty.
+  const loaded = useRef(new Set<string>());
+  const loadSeries = (sensorId: string, metric: string): void => {
+    const key = `${range}|${sensorId}/${metric}`;
+    if (loaded.current.has(key)) return;
+    loaded.current.add(key);
+    api<unknown>('GET', historyPath(sensorId, metric, range, Date.now())).then(
+      (body) => {
+        book.loadHistory(sensorId, metric, historyPoints(body));
+        redraw();
+      },
+      (error: Error) => {
+        loaded.current.delete(key);
+        setHistoryError(error.message);
+      },
+    );
+  };
+  useEffect(() => {
+    if (status !== 'connected') return;
+    book.windowMs = RANGES[range].ms;
+    loaded.current.clear();
+    setHistoryError(null);
+    for (const series of book.series.values()) loadSeries(series.sensorId, series.metric);
+    void discoverSeries(api).then(
+      (found) => found.forEach(({ sensorId, metric }) => loadSeries(sensorId, metric)),
+      (error: Error) => setHistoryError(error.message),
+    );
+    // loadSeries reads `range` and `api`, both deps here.
+  }, [api, status, range]);
+
   const refusal = useTopic('readings', 'reading:new', (reading) => {
     book.addReading(reading);
+    loadSeries(reading.sensorId, reading.metric);
     redraw();
   });
   useTopic('readings', 'reading:batch', ({ readings }) => {
-    for (const reading of readings) book.addReading(reading);
+    for (const reading of readings) {
+      book.addReading(reading);
+      loadSeries(reading.sensorId, reading.metric);
+    }
     redraw();
   });
   useTopic('predictions', 'prediction:completed', (prediction) => {
@@ -42,8 +84,18 @@ export function SensorCharts() {
   const all = [...book.series.values()].sort((a, b) => a.key.localeCompare(b.key));
   return (
     <section className="charts" aria-label="Live readings">
-      <h2>Live readings</h2>
+      <div className="charts-head">
+        <h2>Live readings</h2>
+        <div className="ranges" role="radiogroup" aria-label="Range">
+          {(Object.keys(RANGES) as RangeName[]).map((name) => (
+            <button key={name} type="button" role="radio" aria-checked={name === range} data-range={name} className={name === range ? 'active' : undefined} onClick={() => setRange(name)}>
+              {RANGES[name].label}
+            </button>
+          ))}
+        </div>
+      </div>
       {refusal && <p className="error">{refusal.message}</p>}
+      {historyError && <p className="error">History: {historyError}</p>}
       {all.length === 0 && <p className="muted">Waiting for readings… publish one with `mosquitto_pub -t sensors/boiler-1/temperature -m 21.5`.</p>}
       <div className="chart-grid">
         {all.slice(0, MAX_CHARTS).map((series) => (
@@ -53,6 +105,14 @@ export function SensorCharts() {
       {all.length > MAX_CHARTS && <p className="muted">and {all.length - MAX_CHARTS} more series not drawn</p>}
     </section>
   );
+}
+
+/** The first page of sensors and the metrics each has reported (`GET sensors`, then `GET sensors/:id/latest`). */
+async function discoverSeries(api: Api): Promise<{ sensorId: string; metric: string }[]> {
+  const body = await api<unknown>('GET', `sensors?limit=${MAX_CHARTS}`);
+  const sensors = (Array.isArray(body) ? body : ((body as { items?: unknown[] }).items ?? [])) as { id: string }[];
+  const latest = await Promise.all(sensors.slice(0, MAX_CHARTS).map((sensor) => api<Record<string, unknown>>('GET', `sensors/${encodeURIComponent(sensor.id)}/latest`).catch(() => ({}))));
+  return sensors.slice(0, MAX_CHARTS).flatMap((sensor, index) => Object.keys(latest[index] ?? {}).map((metric) => ({ sensorId: sensor.id, metric })));
 }
 
 function chartOptions(series: MetricSeries, width: number): uPlot.Options {
@@ -96,7 +156,7 @@ function MetricChart({ series, version }: { series: MetricSeries; version: numbe
 
   const latest = series.readings.at(-1);
   return (
-    <figure className="chart" data-testid="chart" data-series={series.key} data-points={series.readings.length} data-anomalies={series.anomalies.length} data-forecast={series.forecast.length}>
+    <figure className="chart" data-testid="chart" data-series={series.key} data-first-ts={series.readings[0]?.ts} data-points={series.readings.length} data-anomalies={series.anomalies.length} data-forecast={series.forecast.length}>
       <figcaption>
         <strong>{series.sensorId}</strong> {series.metric}
         {latest && (

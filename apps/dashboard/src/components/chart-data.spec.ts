@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { MAX_READINGS, SeriesBook, toColumns } from './chart-data.js';
+import { historyPath, historyPoints, MAX_READINGS, RANGES, SeriesBook, toColumns } from './chart-data.js';
 
 describe('SeriesBook and toColumns', () => {
   const reading = (ts: number, value: number) => ({ sensorId: 's1', metric: 'temperature', value, ts });
@@ -31,5 +31,37 @@ describe('SeriesBook and toColumns', () => {
       [null, 20, 30],
       [null, 20, null],
     ]);
+  });
+
+  it('asks for raw readings on short ranges and averaged buckets on long ones', () => {
+    const now = 1_700_000_000_000;
+    const raw = new URL(`http://x/${historyPath('boiler 1', 'temperature', '15m', now)}`);
+    expect(raw.pathname).toBe('/readings');
+    expect(Object.fromEntries(raw.searchParams)).toEqual({ sensorId: 'boiler 1', metric: 'temperature', from: String(now - 15 * 60_000), to: String(now), limit: '1000' });
+    const week = new URL(`http://x/${historyPath('s1', 'temperature', '7d', now)}`);
+    expect(Object.fromEntries(week.searchParams)).toEqual({ sensorId: 's1', metric: 'temperature', from: String(now - 7 * 86_400_000), to: String(now), bucket: '30m', agg: 'avg' });
+  });
+
+  it('reads both answer shapes as points oldest first, skipping malformed rows', () => {
+    expect(historyPoints([{ ts: 3, value: 30, sensorId: 's1' }, { ts: 1, value: 10 }, { ts: 'x', value: 1 }])).toEqual([{ ts: 1, value: 10 }, { ts: 3, value: 30 }]);
+    expect(historyPoints({ items: [{ ts: 1, value: 1.5 }, { ts: 2, value: null }] })).toEqual([{ ts: 1, value: 1.5 }]);
+    expect(historyPoints({ statusCode: 500 })).toEqual([]);
+  });
+
+  it('lays history under the live line without doubling readings that came during the request', () => {
+    const book = new SeriesBook();
+    book.addReading(reading(5000, 5));
+    book.addReading(reading(6000, 6));
+    book.loadHistory('s1', 'temperature', [{ ts: 4000, value: 4 }, { ts: 5000, value: 5 }]);
+    expect(book.series.get('s1/temperature')!.readings).toEqual([{ ts: 4000, value: 4 }, { ts: 5000, value: 5 }, { ts: 6000, value: 6 }]);
+  });
+
+  it('keeps a line within the chosen window', () => {
+    const book = new SeriesBook();
+    book.windowMs = RANGES['15m'].ms;
+    const minute = 60_000;
+    book.loadHistory('s1', 'temperature', [{ ts: 0, value: 0 }, { ts: 10 * minute, value: 1 }]);
+    book.addReading(reading(20 * minute, 2));
+    expect(book.series.get('s1/temperature')!.readings.map((point) => point.ts)).toEqual([10 * minute, 20 * minute]);
   });
 });

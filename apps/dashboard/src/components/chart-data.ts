@@ -1,7 +1,45 @@
 import type { AnomalyPayload, PredictionPayload, ReadingPayload } from '#contracts';
 
-/** Points kept per line: about five minutes at one reading a second. */
-export const MAX_READINGS = 300;
+/** Points kept per line, whatever the range: a fast sensor must not grow the page without bound. */
+export const MAX_READINGS = 2000;
+
+/**
+ * The chart ranges. Short ones draw raw readings; long ones ask the query API for buckets so a week
+ * is a few hundred points, not hundreds of thousands.
+ */
+export const RANGES = {
+  '15m': { label: '15 min', ms: 15 * 60_000, bucket: null },
+  '1h': { label: '1 h', ms: 60 * 60_000, bucket: '10s' },
+  '24h': { label: '24 h', ms: 24 * 60 * 60_000, bucket: '5m' },
+  '7d': { label: '7 d', ms: 7 * 24 * 60 * 60_000, bucket: '30m' },
+} as const;
+export type RangeName = keyof typeof RANGES;
+/** Raw readings asked for on a short range: 15 min at one reading a second, with room. */
+export const RAW_HISTORY_LIMIT = 1000;
+
+/** `GET /api/v1/readings` for one series over `range` ending at `now`: raw readings or `avg` buckets. */
+export function historyPath(sensorId: string, metric: string, range: RangeName, now: number): string {
+  const { ms, bucket } = RANGES[range];
+  const query = new URLSearchParams({ sensorId, metric, from: String(now - ms), to: String(now) });
+  if (bucket) {
+    query.set('bucket', bucket);
+    query.set('agg', 'avg');
+  } else {
+    query.set('limit', String(RAW_HISTORY_LIMIT));
+  }
+  return `readings?${query.toString()}`;
+}
+
+/** Raw answers are readings newest first; bucketed answers are `{ items }` oldest first. Either way: points oldest first. */
+export function historyPoints(body: unknown): Point[] {
+  const rows: unknown[] = Array.isArray(body) ? body : Array.isArray((body as { items?: unknown })?.items) ? (body as { items: unknown[] }).items : [];
+  const points: Point[] = [];
+  for (const row of rows) {
+    const { ts, value } = row as { ts?: unknown; value?: unknown };
+    if (typeof ts === 'number' && typeof value === 'number') points.push({ ts, value });
+  }
+  return points.sort((a, b) => a.ts - b.ts);
+}
 
 export interface Point {
   ts: number;
@@ -24,8 +62,11 @@ export const seriesKey = (sensorId: string, metric: string): string => `${sensor
 /** Live series by key, mutated in place as events arrive (the chart redraws on its own schedule). */
 export class SeriesBook {
   readonly series = new Map<string, MetricSeries>();
+  /** How far back a line reaches; older points scroll out as new ones arrive. */
+  windowMs: number = RANGES['15m'].ms;
 
-  private entry(sensorId: string, metric: string): MetricSeries {
+  /** Creates the series if it is new, so a sensor shows its chart before its next reading. */
+  entry(sensorId: string, metric: string): MetricSeries {
     const key = seriesKey(sensorId, metric);
     let series = this.series.get(key);
     if (!series) {
@@ -43,7 +84,29 @@ export class SeriesBook {
     let index = readings.length;
     while (index > 0 && readings[index - 1]!.ts > ts) index -= 1;
     readings.splice(index, 0, { ts, value });
-    if (readings.length > MAX_READINGS) readings.splice(0, readings.length - MAX_READINGS);
+    this.trim(series);
+  }
+
+  /**
+   * Lays stored history under the live line: history up to its last point, then the live readings
+   * that came after it (those that arrived while the request was in flight are kept, not doubled).
+   */
+  loadHistory(sensorId: string, metric: string, history: Point[]): void {
+    const series = this.entry(sensorId, metric);
+    const last = history.at(-1)?.ts ?? -Infinity;
+    series.readings = [...history, ...series.readings.filter((point) => point.ts > last)];
+    this.trim(series);
+  }
+
+  /** Keeps a line within the window and the point bound, and its anomaly marks on the line. */
+  private trim(series: MetricSeries): void {
+    const { readings } = series;
+    const newest = readings.at(-1)?.ts;
+    if (newest === undefined) return;
+    const cutoff = newest - this.windowMs;
+    let drop = Math.max(0, readings.length - MAX_READINGS);
+    while (drop < readings.length - 1 && readings[drop]!.ts < cutoff) drop++;
+    if (drop > 0) readings.splice(0, drop);
     const oldest = readings[0]!.ts;
     if (series.anomalies.length > 0 && series.anomalies[0]!.ts < oldest) series.anomalies = series.anomalies.filter((point) => point.ts >= oldest);
   }
