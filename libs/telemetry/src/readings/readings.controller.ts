@@ -1,5 +1,5 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
-import { normalizeTs, type ParsedReading, type ReadingPayload } from '#contracts';
+import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, HttpException, Inject, NotFoundException, Post, Query, UseGuards } from '@nestjs/common';
+import { ErrorCode, normalizeTs, type ParsedReading, type ReadingPayload } from '#contracts';
 import { HttpJwtGuard, Roles } from '#realtime';
 import { ReadingIngestService } from '../pipeline/reading-ingest.service.js';
 import { CreateReadingDto, ListReadingsQuery } from './dto/reading.dto.js';
@@ -21,7 +21,19 @@ export class ReadingsController {
     const ts = normalizeTs(body.ts, Date.now());
     if (ts === null) throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: ['ts must be ms since the epoch or ISO 8601, after 2000 and not in the future'] });
     const reading: ParsedReading = { sensorId: body.sensorId, metric: body.metric, value: body.value, ...(body.unit ? { unit: body.unit } : {}), ts };
-    await this.ingest.process(reading);
+    const admission = await this.ingest.process(reading);
+    if (admission?.ok === false) {
+      switch (admission.reason) {
+        case 'unknown_sensor':
+          throw new NotFoundException({ statusCode: 404, code: ErrorCode.NOT_FOUND, message: `No sensor '${reading.sensorId}': create it first (SENSOR_AUTO_REGISTER is off)` });
+        case 'sensor_limit':
+          throw new ConflictException({ statusCode: 409, code: ErrorCode.CONFLICT, message: 'MAX_SENSORS reached: no sensor can be registered' });
+        case 'metric_limit':
+          throw new ConflictException({ statusCode: 409, code: ErrorCode.CONFLICT, message: `Sensor '${reading.sensorId}' has MAX_METRICS_PER_SENSOR metrics already` });
+        case 'rate_limited':
+          throw new HttpException({ statusCode: 429, code: ErrorCode.RATE_LIMITED, message: 'Too many readings for this sensor' }, 429);
+      }
+    }
     return { accepted: reading };
   }
 
