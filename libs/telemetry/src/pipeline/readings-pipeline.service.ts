@@ -31,12 +31,18 @@ export class ReadingsPipeline {
 
   /** Admission first: nothing is delivered or kept for a reading that is refused. */
   async process(reading: ParsedReading): Promise<Admission> {
-    const admission = await this.admission.admit(reading);
+    let admission: Admission;
+    try {
+      admission = await this.admission.admit(reading);
+    } catch (error) {
+      // The catalog is unreachable (its store is briefly away): live data keeps flowing, but
+      // nothing is registered or kept for the reading.
+      this.deliver(reading);
+      throw error;
+    }
     if (!admission.ok) return admission;
     const { sensor } = admission;
-    const payload: ReadingPayload = reading;
-    this.websocket.emitToTopic(['readings', sensorTopic(reading.sensorId)], 'reading:new', payload);
-    this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - reading.ts) / 1000);
+    const payload = this.deliver(reading);
 
     await this.history.append(payload);
     const observation = await this.series.observe(reading.sensorId, reading.metric, reading.value, reading.ts);
@@ -47,6 +53,13 @@ export class ReadingsPipeline {
     if (verdict) await this.reportAnomaly(sensor, reading, verdict);
     if (observation.forecastWindow) this.forecast(reading, observation.forecastWindow);
     return admission;
+  }
+
+  private deliver(reading: ParsedReading): ReadingPayload {
+    const payload: ReadingPayload = reading;
+    this.websocket.emitToTopic(['readings', sensorTopic(reading.sensorId)], 'reading:new', payload);
+    this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - reading.ts) / 1000);
+    return payload;
   }
 
   private async reportAnomaly(sensor: Sensor, reading: ParsedReading, verdict: NonNullable<ReturnType<typeof judge>>): Promise<void> {
