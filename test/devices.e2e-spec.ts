@@ -1,5 +1,14 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Aedes } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { EmbeddedBroker, InMemoryDeviceCredentialStore } from '#telemetry';
+import { BrokerAccess, GATEWAY_USERNAME } from '../libs/telemetry/src/mqtt/broker-access.js';
+import { generateDeviceToken, hashDeviceToken } from '../libs/telemetry/src/devices/device-token.js';
 import { closeAllClients, connectAs, countOf, nextEvent, recordEvents } from './support/clients.js';
 import { eventually, startGateway, type TestGateway } from './support/gateway.js';
 import { api } from './support/http.js';
@@ -211,5 +220,88 @@ describe('anonymous devices in development', () => {
     client.publish('sensors/anon-1/temp', '4', { qos: 0, retain: true });
     await gone;
     await eventually(async () => expect(metricValue(await (await fetch(`${gateway.url}/api/v1/metrics`)).text(), 'mqtt_messages_rejected_total{reason="retained"}')).toBe(1));
+  });
+});
+
+describe('the gateway on an external broker that requires a login', () => {
+  const running: TestGateway[] = [];
+  let broker: EmbeddedBroker;
+  const store = new InMemoryDeviceCredentialStore();
+  const deviceToken = generateDeviceToken();
+
+  beforeAll(async () => {
+    // An authenticating broker standing in for a Mosquitto with a password file.
+    await store.set('ext-1', hashDeviceToken(deviceToken));
+    const access = new BrokerAccess({ topicPrefix: '', allowAnonymous: false, gatewayClientId: 'not-used', gatewaySecret: 'external-gateway-password' }, store);
+    broker = await EmbeddedBroker.start({ port: 0, access });
+  });
+  afterEach(async () => {
+    closeAllClients();
+    await Promise.all([...open].map((client) => client.endAsync(true)));
+    open.clear();
+    await Promise.all(running.splice(0).map((gateway) => gateway.close()));
+  });
+  afterAll(() => broker.close());
+
+  it('logs in with MQTT_USERNAME and MQTT_PASSWORD and ingests', async () => {
+    const gateway = await startGateway({ MQTT_URL: broker.url, MQTT_USERNAME: GATEWAY_USERNAME, MQTT_PASSWORD: 'external-gateway-password' });
+    running.push(gateway);
+    const viewer = await connectAs(gateway.url, gateway.token('viewer'));
+    await viewer.emitWithAck('subscribe', { topic: 'sensor:ext-1' });
+    const reading = nextEvent(viewer, 'reading:new');
+    const client = await login(broker.url, { username: 'ext-1', password: deviceToken });
+    await client.publishAsync('sensors/ext-1/temp', '12', { qos: 1 });
+    expect(await reading).toMatchObject({ sensorId: 'ext-1', value: 12 });
+  });
+
+  it('reports mqtt down in /health while the broker refuses its login', async () => {
+    const gateway = await startGateway({ MQTT_URL: broker.url, MQTT_USERNAME: GATEWAY_USERNAME, MQTT_PASSWORD: 'wrong' }, { waitForMqtt: false });
+    running.push(gateway);
+    await eventually(async () => expect(await api(gateway.url, 'GET', '/health')).toMatchObject({ status: 503, body: { checks: { mqtt: { status: 'down' } } } }));
+  });
+});
+
+describe('the gateway on an external mqtts:// broker with MQTT_CA_FILE', () => {
+  const running: TestGateway[] = [];
+  let aedes: Aedes;
+  let server: TlsServer;
+  let url: string;
+  let caFile: string;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqtts-'));
+    caFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    // A self-signed certificate for 127.0.0.1: trusted only through MQTT_CA_FILE.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', caFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    aedes = await Aedes.createBroker();
+    server = createTlsServer({ key: readFileSync(keyFile), cert: readFileSync(caFile) }, aedes.handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `mqtts://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterEach(async () => {
+    closeAllClients();
+    await Promise.all([...open].map((client) => client.endAsync(true)));
+    open.clear();
+    await Promise.all(running.splice(0).map((gateway) => gateway.close()));
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('trusts the broker only through the CA file, and then ingests over TLS', async () => {
+    const untrusted = await startGateway({ MQTT_URL: url }, { waitForMqtt: false });
+    running.push(untrusted);
+    await eventually(async () => expect((await api(untrusted.url, 'GET', '/health')).status).toBe(503));
+
+    const gateway = await startGateway({ MQTT_URL: url, MQTT_CA_FILE: caFile });
+    running.push(gateway);
+    const viewer = await connectAs(gateway.url, gateway.token('viewer'));
+    await viewer.emitWithAck('subscribe', { topic: 'sensor:tls-1' });
+    const reading = nextEvent(viewer, 'reading:new');
+    const client = await login(url, { ca: readFileSync(caFile) });
+    await client.publishAsync('sensors/tls-1/temp', '8', { qos: 1 });
+    expect(await reading).toMatchObject({ sensorId: 'tls-1', value: 8 });
   });
 });
