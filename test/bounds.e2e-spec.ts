@@ -71,6 +71,11 @@ describe('bounds under production rules', () => {
     expect((await api(gateway.url, 'POST', '/readings', service, { sensorId: 'multi-1', metric: 'b', value: 1 })).status).toBe(202);
     const history = await api(gateway.url, 'GET', '/readings?sensorId=multi-1&limit=100', service);
     expect(new Set((history.body as { metric: string }[]).map((r) => r.metric))).toEqual(new Set(['a', 'b']));
+
+    // A deleted sensor's metrics go with it: re-created, it may have others.
+    expect((await api(gateway.url, 'DELETE', '/sensors/multi-1', service)).status).toBe(200);
+    expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'multi-1', name: 'Multi', type: 'test' })).status).toBe(201);
+    expect((await api(gateway.url, 'POST', '/readings', service, { sensorId: 'multi-1', metric: 'e', value: 1 })).status).toBe(202);
   });
 
   it('creates at most MAX_SENSORS sensors over HTTP (409 beyond), and makes room when one is deleted', async () => {

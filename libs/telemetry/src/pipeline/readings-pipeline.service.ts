@@ -55,6 +55,12 @@ export class ReadingsPipeline {
     return admission;
   }
 
+  /** A sensor was deleted: its metrics and series state go with it. */
+  async forget(sensorId: string): Promise<void> {
+    this.admission.forget(sensorId);
+    await this.series.forget(sensorId);
+  }
+
   private deliver(reading: ParsedReading): ReadingPayload {
     const payload: ReadingPayload = reading;
     this.websocket.emitToTopic(['readings', sensorTopic(reading.sensorId)], 'reading:new', payload);

@@ -4,7 +4,7 @@ import { CurrentIdentity, HttpJwtGuard, type Identity } from '#realtime';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { SENSORS } from '../catalog/catalog.tokens.js';
 import { DeviceCredentialsService } from '../devices/device-credentials.service.js';
-import { ReadingAdmission } from '../pipeline/reading-admission.service.js';
+import { ReadingsPipeline } from '../pipeline/readings-pipeline.service.js';
 import { CreateSensorDto, UpdateSensorDto } from './dto/sensor.dto.js';
 
 /**
@@ -18,7 +18,7 @@ export class SensorsController {
   constructor(
     @Inject(SENSORS) private readonly sensors: CatalogService<Sensor>,
     private readonly credentials: DeviceCredentialsService,
-    private readonly admission: ReadingAdmission,
+    private readonly pipeline: ReadingsPipeline,
   ) {}
 
   @Post()
@@ -47,13 +47,13 @@ export class SensorsController {
     return this.sensors.update(id, withoutUndefined(body));
   }
 
-  /** Also revokes the sensor's device credentials (and disconnects the device). */
+  /** Also revokes the sensor's device credentials (and disconnects the device) and drops its series state. */
   @Delete(':id')
   async remove(@Param('id') id: string, @CurrentIdentity() identity: Identity): Promise<Sensor> {
     checkMayChange(await this.sensors.get(id), identity);
     const removed = await this.sensors.remove(id);
     await this.credentials.revoke(id);
-    this.admission.forget(id);
+    await this.pipeline.forget(id);
     return removed;
   }
 }
