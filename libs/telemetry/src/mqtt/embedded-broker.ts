@@ -74,8 +74,6 @@ export class EmbeddedBroker {
   private async listen(): Promise<void> {
     const { port, host = '127.0.0.1' } = this.options;
     this.broker = await Aedes.createBroker(this.hooks());
-    this.broker.on('clientDisconnect', (client) => this.forget(client));
-    this.broker.on('clientError', (client) => this.forget(client));
     this.server = createServer((socket) => this.accept(socket));
     try {
       await new Promise<void>((resolve, reject) => {
@@ -97,7 +95,9 @@ export class EmbeddedBroker {
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
-    this.broker.handle(socket);
+    const client = this.broker.handle(socket);
+    // Every way a connection ends closes its socket, including before aedes registers the client.
+    socket.once('close', () => this.forget(client));
     // Added after aedes's 'readable' listener, so this only observes the chunks aedes reads.
     const guard = new PacketSizeGuard(MAX_PACKET_BYTES);
     socket.on('data', (chunk: Buffer) => {
@@ -121,7 +121,8 @@ export class EmbeddedBroker {
               return done(Object.assign(new Error('Not authorized'), { returnCode: result.returnCode }), false);
             }
             this.principals.set(client, result.principal);
-            if (result.principal.kind === 'device') {
+            // A socket that closed while its credentials were checked must not be remembered.
+            if (result.principal.kind === 'device' && !client.closed && !client.conn.destroyed) {
               const clients = this.devices.get(result.principal.sensorId) ?? new Set<Client>();
               clients.add(client);
               this.devices.set(result.principal.sensorId, clients);
