@@ -195,6 +195,23 @@ describe('devices on the embedded broker (production rules)', () => {
   });
 });
 
+describe('the demo feed under production rules', () => {
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    gateway = await startGateway({ ...PRODUCTION, DEMO_FEED: 'true' });
+  });
+  afterEach(() => closeAllClients());
+  afterAll(() => gateway.close());
+
+  it("logs in with the gateway's own secret and has its sensor registered", async () => {
+    const viewer = await connectAs(gateway.url, gateway.token('newcomer'));
+    await viewer.emitWithAck('subscribe', { topic: 'sensor:demo-1' });
+    expect(await nextEvent(viewer, 'reading:new')).toMatchObject({ sensorId: 'demo-1', metric: 'temperature', unit: 'C' });
+    expect((await api(gateway.url, 'GET', '/sensors/demo-1', gateway.token('newcomer'))).body).toMatchObject({ id: 'demo-1', type: 'temperature' });
+  });
+});
+
 describe('anonymous devices in development', () => {
   let gateway: TestGateway;
 

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { sensorMqttTopic, simulatedValue } from '#contracts';
 
-const DEMO_SENSOR = 'demo-1';
+export const DEMO_SENSOR = 'demo-1';
 const DEMO_METRIC = 'temperature';
 
 /**

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
-import { redactUrl, withoutUndefined } from '#contracts';
+import { redactUrl, withoutUndefined, type Sensor } from '#contracts';
 import { MetricsService } from '#observability';
-import { DemoFeed } from '../demo/demo-feed.service.js';
+import type { CatalogService } from '../catalog/catalog.service.js';
+import { SENSORS } from '../catalog/catalog.tokens.js';
+import { DEMO_SENSOR, DemoFeed } from '../demo/demo-feed.service.js';
 import { DEVICE_CREDENTIAL_STORE, type DeviceCredentialStore } from '../devices/device-credential.store.js';
 import { BrokerAccess, GATEWAY_USERNAME } from './broker-access.js';
 import { EmbeddedBroker } from './embedded-broker.js';
@@ -54,6 +56,7 @@ export class MqttIngestService implements OnApplicationShutdown {
     @Inject(MQTT_INGEST_OPTIONS) private readonly options: MqttIngestOptions,
     @Inject(DEVICE_CREDENTIAL_STORE) private readonly credentials: DeviceCredentialStore,
     private readonly metrics: MetricsService,
+    @Inject(SENSORS) private readonly sensors: CatalogService<Sensor>,
   ) {}
 
   /** Call once, after the app is created and before it listens. */
@@ -101,8 +104,18 @@ export class MqttIngestService implements OnApplicationShutdown {
     const timedOut = await Promise.race([started.then(() => false), delay(CONNECT_WAIT_MS).then(() => true)]);
     if (timedOut) this.logger.error(`MQTT broker ${redactUrl(this.brokerUrl)} is not reachable; serving anyway and retrying (GET /api/v1/health reports mqtt down)`);
     if (this.options.demoFeed) {
+      await this.registerDemoSensor();
       this.demo = new DemoFeed(this.brokerUrl, topicPrefix, withoutUndefined(login));
       this.demo.start();
+    }
+  }
+
+  /** Without auto-registration (production rules) the demo sensor must exist for its readings to be admitted. */
+  private async registerDemoSensor(): Promise<void> {
+    try {
+      if (!(await this.sensors.find(DEMO_SENSOR))) await this.sensors.create({ id: DEMO_SENSOR, name: 'Demo sensor', type: 'temperature', unit: 'C' }, { source: 'demo-feed' });
+    } catch (error) {
+      this.logger.warn(`Could not register the demo sensor ${DEMO_SENSOR}: ${(error as Error).message}`);
     }
   }
 
