@@ -10,7 +10,9 @@ describe('PacketSizeGuard', () => {
     const stream = Buffer.concat([mqttPacket.generate({ cmd: 'pingreq' }), publish(10), publish(1000), publish(0), publish(200), publish(60_000)]);
     for (const chunkSize of [1, 7, 1024, stream.length]) {
       const sut = new PacketSizeGuard(64 * 1024);
-      for (let i = 0; i < stream.length; i += chunkSize) expect(sut.accept(stream.subarray(i, i + chunkSize))).toBe(true);
+      let accepted = true;
+      for (let i = 0; i < stream.length; i += chunkSize) accepted = sut.accept(stream.subarray(i, i + chunkSize)) && accepted;
+      expect({ chunkSize, accepted }).toEqual({ chunkSize, accepted: true });
     }
   });
 
