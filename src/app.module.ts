@@ -23,7 +23,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         RedisModule.forRoot(redis),
         RealtimeModule.forRoot({ ...config.realtime, cluster }),
-        NotificationsModule.forRoot({ maxPerUser: config.notificationsMaxPerUser }),
+        NotificationsModule.forRoot({ maxPerUser: config.notificationsMaxPerUser, ownerNotificationsPerMinute: config.ownerNotificationsPerMinute }),
         DevTokenModule.forRoot({ devTokens: config.devTokens }),
         HealthModule,
         ObservabilityModule,

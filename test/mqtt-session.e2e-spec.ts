@@ -45,7 +45,7 @@ describe('MQTT sessions and broker outages', () => {
     const down = await api(gateway.url, 'GET', '/health');
     expect(down).toEqual({ status: 503, body: { status: 'degraded', checks: expect.objectContaining({ mqtt: { status: 'down', detail: expect.any(String) } }) } });
 
-    broker = await EmbeddedBroker.start(port, '127.0.0.1');
+    broker = await EmbeddedBroker.start({ port });
     await eventually(async () => expect((await api(gateway.url, 'GET', '/health')).status).toBe(200));
 
     const viewer = await connectAs(gateway.url, gateway.token('viewer'));

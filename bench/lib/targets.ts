@@ -69,6 +69,9 @@ export async function startTarget(kind: TargetKind, env: Record<string, string>,
     DEMO_FEED: 'false',
     WS_RATE_LIMIT: '100000',
     WEBSOCKET_MAX_CONNECTIONS: '100000',
+    // The scenarios flood one sensor id of their own choosing: a throughput test, not a device.
+    SENSOR_AUTO_REGISTER: 'true',
+    MQTT_DEVICE_RATE_LIMIT: '100000',
     MQTT_CLIENT_ID: `bench-${kind}-${process.pid}-${port}`,
     ...env,
   };

@@ -1,4 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { DEV_JWT_SECRET, loadConfig } from './app-config.js';
 
@@ -36,6 +39,50 @@ describe('loadConfig', () => {
     expect(result.config.redisUrl).toBeUndefined();
   });
 
+  it('has the device and bounds defaults: loopback broker, anonymous devices and auto-registration only in development', () => {
+    const dev = loadConfig({ NODE_ENV: 'development' });
+    const prod = loadConfig({ JWT_SECRET: 'x'.repeat(32) });
+    if (!dev.ok || !prod.ok) throw new Error('defaults refused');
+    const bounds = { maxSensors: 10_000, maxMetricsPerSensor: 32 };
+    expect(dev.config.mqtt).toMatchObject({ brokerHost: '127.0.0.1', allowAnonymous: true, deviceRateLimit: 100 });
+    expect(dev.config.pipeline).toMatchObject({ autoRegister: true, ...bounds });
+    expect(prod.config.mqtt).toMatchObject({ brokerHost: '127.0.0.1', allowAnonymous: false, deviceRateLimit: 100 });
+    expect(prod.config.pipeline).toMatchObject({ autoRegister: false, ...bounds });
+    expect(prod.config.ownerNotificationsPerMinute).toBe(10);
+    expect(prod.config.mqtt).not.toHaveProperty('username');
+  });
+
+  it('reads the device and bounds variables, and lets production opt in to anonymous devices and auto-registration', () => {
+    const result = loadConfig({
+      JWT_SECRET: 'x'.repeat(32),
+      MQTT_BROKER_HOST: '0.0.0.0',
+      MQTT_ALLOW_ANONYMOUS: 'true',
+      MQTT_DEVICE_RATE_LIMIT: '5',
+      SENSOR_AUTO_REGISTER: 'true',
+      MAX_SENSORS: '50',
+      MAX_METRICS_PER_SENSOR: '4',
+      OWNER_NOTIFICATIONS_PER_MINUTE: '3',
+    });
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.config.mqtt).toMatchObject({ brokerHost: '0.0.0.0', allowAnonymous: true, deviceRateLimit: 5 });
+    expect(result.config.pipeline).toMatchObject({ autoRegister: true, maxSensors: 50, maxMetricsPerSensor: 4 });
+    expect(result.config.ownerNotificationsPerMinute).toBe(3);
+  });
+
+  it('takes a login and a CA file for an external TLS broker', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-'));
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const result = loadConfig({ NODE_ENV: 'development', MQTT_URL: 'mqtts://broker.example:8883', MQTT_USERNAME: 'gw', MQTT_PASSWORD: 'pw', MQTT_CA_FILE: caFile });
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.config.mqtt).toMatchObject({ username: 'gw', password: 'pw', ca: expect.stringContaining('BEGIN CERTIFICATE') });
+
+    const notPem = join(dir, 'not.pem');
+    writeFileSync(notPem, 'hello');
+    expect(errorsOf({ MQTT_URL: 'mqtts://b:8883', MQTT_CA_FILE: notPem })).toEqual([`MQTT_CA_FILE: "${notPem}" holds no PEM certificate`]);
+    expect(errorsOf({ MQTT_URL: 'mqtt://b:1883', MQTT_CA_FILE: caFile })).toEqual(['MQTT_CA_FILE: needs a TLS MQTT_URL (mqtts://, ssl:// or wss://)']);
+  });
+
   it.each([undefined, 'production', 'prod', 'Development', ''])('applies production rules when NODE_ENV is %p', (nodeEnv) => {
     const env: Record<string, string> = nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv };
     expect(errorsOf(env, {})).toEqual(['JWT_SECRET: must be set unless NODE_ENV=development (or set JWT_PUBLIC_KEY)']);
@@ -68,6 +115,15 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'http://user:pw@host' }, 'REDIS_URL: expected a URL with scheme redis, rediss, got "http://***@host"'],
     [{ MQTT_URL: 'nope' }, 'MQTT_URL: expected a URL with scheme mqtt, mqtts, tcp, ssl, ws, wss, got "nope"'],
     [{ JWT_PUBLIC_KEY: 'not a pem' }, 'JWT_PUBLIC_KEY: is not a PEM public key'],
+    [{ MQTT_ALLOW_ANONYMOUS: 'maybe' }, 'MQTT_ALLOW_ANONYMOUS: expected true or false, got "maybe"'],
+    [{ SENSOR_AUTO_REGISTER: 'sometimes' }, 'SENSOR_AUTO_REGISTER: expected true or false, got "sometimes"'],
+    [{ MAX_SENSORS: '0' }, 'MAX_SENSORS: expected an integer from 1 to 10000000, got "0"'],
+    [{ MAX_METRICS_PER_SENSOR: 'many' }, 'MAX_METRICS_PER_SENSOR: expected an integer from 1 to 1000, got "many"'],
+    [{ MQTT_DEVICE_RATE_LIMIT: '-1' }, 'MQTT_DEVICE_RATE_LIMIT: expected an integer from 1 to 100000, got "-1"'],
+    [{ OWNER_NOTIFICATIONS_PER_MINUTE: '0' }, 'OWNER_NOTIFICATIONS_PER_MINUTE: expected an integer from 1 to 10000, got "0"'],
+    [{ MQTT_USERNAME: 'gw' }, 'MQTT_USERNAME: applies to an external broker only: set MQTT_URL too'],
+    [{ MQTT_URL: 'mqtt://b:1883', MQTT_PASSWORD: 'pw' }, 'MQTT_PASSWORD: needs MQTT_USERNAME'],
+    [{ MQTT_URL: 'mqtts://b:8883', MQTT_CA_FILE: '/nonexistent/ca.pem' }, 'MQTT_CA_FILE: cannot read "/nonexistent/ca.pem"'],
     [{ CORS_ORIGIN: 'https://a.example/path' }, 'CORS_ORIGIN: "https://a.example/path" is not an origin like https://app.example.com'],
     [{ NODE_ENV: 'production', JWT_SECRET: 'short' }, 'JWT_SECRET: must be at least 32 characters unless NODE_ENV=development'],
     [{ NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET }, 'JWT_SECRET: is the development default; set your own unless NODE_ENV=development'],

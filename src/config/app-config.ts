@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { LogLevel } from '@nestjs/common';
 import type { RealtimeModuleOptions } from '#realtime';
@@ -25,8 +26,38 @@ export interface AppConfig {
   demoFeed: boolean;
   /** `DASHBOARD` (on/off) and `DASHBOARD_DIR`: the built dashboard, served at `/` when the folder exists. */
   dashboardDir: string | null;
-  mqtt: { url?: string; brokerPort: number; shareGroup?: string; clientId: string; topicPrefix: string };
-  pipeline: { anomalyWindow: number; anomalyZ: number; predictionEvery: number; predictionHorizon: number };
+  mqtt: {
+    url?: string;
+    brokerPort: number;
+    /** `MQTT_BROKER_HOST`: where the embedded broker listens (loopback unless opened on purpose). */
+    brokerHost: string;
+    /** `MQTT_ALLOW_ANONYMOUS`: devices without credentials on the embedded broker. */
+    allowAnonymous: boolean;
+    /** `MQTT_USERNAME` / `MQTT_PASSWORD`: the gateway's login on an external broker. */
+    username?: string;
+    password?: string;
+    /** Contents of `MQTT_CA_FILE`: trusted CA for an external `mqtts://` broker. */
+    ca?: string;
+    /** `MQTT_DEVICE_RATE_LIMIT`: messages/s per sensor; the excess is dropped. */
+    deviceRateLimit: number;
+    shareGroup?: string;
+    clientId: string;
+    topicPrefix: string;
+  };
+  pipeline: {
+    anomalyWindow: number;
+    anomalyZ: number;
+    predictionEvery: number;
+    predictionHorizon: number;
+    /** `SENSOR_AUTO_REGISTER`: unknown sensors are created on their first reading. */
+    autoRegister: boolean;
+    /** `MAX_SENSORS` */
+    maxSensors: number;
+    /** `MAX_METRICS_PER_SENSOR` */
+    maxMetricsPerSensor: number;
+  };
+  /** `OWNER_NOTIFICATIONS_PER_MINUTE`: anomaly/alarm notifications per sensor owner per minute. */
+  ownerNotificationsPerMinute: number;
   redisUrl?: string;
   /** `REDIS_KEY_PREFIX`: every key this app writes starts with it. */
   redisKeyPrefix: string;
@@ -58,6 +89,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const port = read.int('PORT', 3000, { min: 0, max: 65_535 });
   const topicPrefix = read.string('MQTT_TOPIC_PREFIX', '');
   if (topicPrefix && !/^[^+#$][^+#]*\/$/.test(topicPrefix)) read.problem('MQTT_TOPIC_PREFIX', `must end with "/" and hold no + # or leading $, got "${topicPrefix}"`);
+  const mqttUrl = read.url('MQTT_URL', ['mqtt', 'mqtts', 'tcp', 'ssl', 'ws', 'wss']);
+  const mqttLogin = readMqttLogin(read, mqttUrl);
   const config: AppConfig = {
     production,
     port,
@@ -81,8 +114,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     demoFeed: read.bool('DEMO_FEED', !production),
     dashboardDir: read.bool('DASHBOARD', true) ? read.string('DASHBOARD_DIR', 'apps/dashboard/dist') : null,
     mqtt: {
-      url: read.url('MQTT_URL', ['mqtt', 'mqtts', 'tcp', 'ssl', 'ws', 'wss']),
+      url: mqttUrl,
       brokerPort: read.int('MQTT_BROKER_PORT', 1883, { min: 0, max: 65_535 }),
+      brokerHost: read.string('MQTT_BROKER_HOST', '127.0.0.1'),
+      allowAnonymous: read.bool('MQTT_ALLOW_ANONYMOUS', !production),
+      ...mqttLogin,
+      deviceRateLimit: read.int('MQTT_DEVICE_RATE_LIMIT', 100, { min: 1, max: 100_000 }),
       shareGroup: read.string('MQTT_SHARE_GROUP') ?? (redisUrl ? 'gateway' : undefined),
       // Stable across restarts of this instance, so the broker keeps its QoS 1 session.
       clientId: read.string('MQTT_CLIENT_ID', `gateway-${hostname()}-${port}`),
@@ -93,7 +130,11 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       anomalyZ: read.number('ANOMALY_Z', 3, { min: 0, exclusiveMin: true, max: 100 }),
       predictionEvery: read.int('PREDICTION_EVERY', 10, { min: 1, max: 100_000 }),
       predictionHorizon: read.int('PREDICTION_HORIZON', 5, { min: 1, max: 1000 }),
+      autoRegister: read.bool('SENSOR_AUTO_REGISTER', !production),
+      maxSensors: read.int('MAX_SENSORS', 10_000, { min: 1, max: 10_000_000 }),
+      maxMetricsPerSensor: read.int('MAX_METRICS_PER_SENSOR', 32, { min: 1, max: 1000 }),
     },
+    ownerNotificationsPerMinute: read.int('OWNER_NOTIFICATIONS_PER_MINUTE', 10, { min: 1, max: 10_000 }),
     redisUrl,
     redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'rtg:'),
     notificationsMaxPerUser: read.int('NOTIFICATIONS_MAX_PER_USER', 1000, { min: 1, max: 100_000 }),
@@ -123,6 +164,28 @@ function readPublicKey(read: EnvReader): string | undefined {
     read.problem('JWT_PUBLIC_KEY', 'is not a PEM public key');
   }
   return undefined;
+}
+
+/** The gateway's own login on an external broker: only with `MQTT_URL`; a CA file only for TLS URLs. */
+function readMqttLogin(read: EnvReader, url: string | undefined): { username?: string; password?: string; ca?: string } {
+  const username = read.raw('MQTT_USERNAME');
+  const password = read.raw('MQTT_PASSWORD');
+  const caFile = read.raw('MQTT_CA_FILE');
+  for (const [name, value] of [['MQTT_USERNAME', username], ['MQTT_PASSWORD', password], ['MQTT_CA_FILE', caFile]] as const) {
+    if (value !== undefined && url === undefined) read.problem(name, 'applies to an external broker only: set MQTT_URL too');
+  }
+  if (password !== undefined && username === undefined) read.problem('MQTT_PASSWORD', 'needs MQTT_USERNAME');
+  let ca: string | undefined;
+  if (caFile !== undefined) {
+    if (url !== undefined && !/^(mqtts|ssl|wss):/.test(url)) read.problem('MQTT_CA_FILE', 'needs a TLS MQTT_URL (mqtts://, ssl:// or wss://)');
+    try {
+      ca = readFileSync(caFile, 'utf8');
+      if (!ca.includes('-----BEGIN CERTIFICATE-----')) read.problem('MQTT_CA_FILE', `"${caFile}" holds no PEM certificate`);
+    } catch {
+      read.problem('MQTT_CA_FILE', `cannot read "${caFile}"`);
+    }
+  }
+  return { ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), ...(ca === undefined ? {} : { ca }) };
 }
 
 function readSecret(read: EnvReader, production: boolean, hasPublicKey: boolean): string | undefined {

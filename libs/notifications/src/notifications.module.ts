@@ -3,13 +3,15 @@ import { NOTIFICATION_INBOX } from '#realtime';
 import { REDIS, type RedisConnection } from '#redis';
 import { RedisNotificationStore } from './store/redis-notification.store.js';
 import { NotificationsController } from './notifications.controller.js';
-import { NotificationsService } from './notifications.service.js';
+import { NotificationsService, OWNER_NOTIFICATION_LIMIT } from './notifications.service.js';
 import { InMemoryNotificationStore } from './store/in-memory-notification.store.js';
 import { NOTIFICATION_STORE } from './store/notification-store.js';
 
 export interface NotificationsModuleOptions {
   /** Newest notifications kept per user. @default 1000 */
   maxPerUser?: number;
+  /** Anomaly and alarm notifications per sensor owner per minute; the rest are held back. @default 10 */
+  ownerNotificationsPerMinute?: number;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface NotificationsModuleOptions {
 @Global()
 @Module({})
 export class NotificationsModule {
-  static forRoot({ maxPerUser = 1000 }: NotificationsModuleOptions = {}): DynamicModule {
+  static forRoot({ maxPerUser = 1000, ownerNotificationsPerMinute = 10 }: NotificationsModuleOptions = {}): DynamicModule {
     return {
       module: NotificationsModule,
       controllers: [NotificationsController],
@@ -29,6 +31,7 @@ export class NotificationsModule {
           inject: [REDIS],
           useFactory: (redis: RedisConnection | null) => (redis ? new RedisNotificationStore(redis, maxPerUser) : new InMemoryNotificationStore(maxPerUser)),
         },
+        { provide: OWNER_NOTIFICATION_LIMIT, useValue: ownerNotificationsPerMinute },
         NotificationsService,
         { provide: NOTIFICATION_INBOX, useExisting: NotificationsService },
       ],

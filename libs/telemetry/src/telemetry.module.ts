@@ -17,6 +17,11 @@ import { InMemorySeriesStore, SERIES_STORE } from './series/series-store.js';
 import { RedisEntityRepository } from './catalog/redis-entity.repository.js';
 import { ReadingsController } from './readings/readings.controller.js';
 import { SensorsController } from './sensors/sensors.controller.js';
+import { DEVICE_CREDENTIAL_STORE } from './devices/device-credential.store.js';
+import { DeviceCredentialsController } from './devices/device-credentials.controller.js';
+import { DeviceCredentialsService } from './devices/device-credentials.service.js';
+import { InMemoryDeviceCredentialStore } from './devices/in-memory-device-credential.store.js';
+import { ReadingAdmission } from './pipeline/reading-admission.service.js';
 import { resolveTelemetryOptions, TELEMETRY_OPTIONS, type ResolvedTelemetryOptions, type TelemetryModuleOptions } from './telemetry.options.js';
 
 export interface TelemetryModuleConfig {
@@ -34,7 +39,7 @@ export class TelemetryModule {
   static forRoot({ pipeline = {}, mqtt }: TelemetryModuleConfig): DynamicModule {
     return {
       module: TelemetryModule,
-      controllers: [SensorsController, LocationsController, ReadingsController, SensorIngestController],
+      controllers: [SensorsController, DeviceCredentialsController, LocationsController, ReadingsController, SensorIngestController],
       providers: [
         { provide: TELEMETRY_OPTIONS, useValue: resolveTelemetryOptions(pipeline) },
         { provide: MQTT_INGEST_OPTIONS, useValue: mqtt },
@@ -51,10 +56,16 @@ export class TelemetryModule {
         },
         {
           provide: SENSORS,
-          inject: [SENSOR_REPOSITORY, WebSocketService],
-          useFactory: (repository: EntityRepository<Sensor>, websocket: WebSocketService) =>
-            new CatalogService<Sensor>({ entityType: 'sensor', topics: (sensor) => ['sensors', 'general', sensorTopic(sensor.id)] }, repository, websocket),
+          inject: [SENSOR_REPOSITORY, WebSocketService, TELEMETRY_OPTIONS],
+          useFactory: (repository: EntityRepository<Sensor>, websocket: WebSocketService, options: ResolvedTelemetryOptions) =>
+            new CatalogService<Sensor>(
+              { entityType: 'sensor', topics: (sensor) => ['sensors', 'general', sensorTopic(sensor.id)], maxEntities: options.maxSensors },
+              repository,
+              websocket,
+            ),
         },
+        // Until the storage layer binds its database-backed store here.
+        { provide: DEVICE_CREDENTIAL_STORE, useClass: InMemoryDeviceCredentialStore },
         {
           provide: LOCATIONS,
           inject: [LOCATION_REPOSITORY, WebSocketService],
@@ -73,11 +84,13 @@ export class TelemetryModule {
           useFactory: (options: ResolvedTelemetryOptions, redis: RedisConnection | null) =>
             redis ? new RedisSeriesStore(redis, options.anomalyWindow, options.predictionEvery) : new InMemorySeriesStore(options.anomalyWindow, options.predictionEvery),
         },
+        ReadingAdmission,
         ReadingsPipeline,
         ReadingIngestService,
         MqttIngestService,
+        DeviceCredentialsService,
       ],
-      exports: [SENSORS, LOCATIONS, READING_HISTORY, ReadingIngestService, MqttIngestService],
+      exports: [SENSORS, LOCATIONS, READING_HISTORY, ReadingIngestService, MqttIngestService, DeviceCredentialsService],
     };
   }
 }

@@ -11,11 +11,28 @@ export interface TelemetryModuleOptions {
   predictionHorizon?: number;
   /** Recent readings kept per sensor for `GET /api/v1/readings`. @default 1000 */
   historyPerSensor?: number;
+  /** Unknown sensors are created on their first reading; otherwise their readings are refused (`unknown_sensor`). @default false */
+  autoRegister?: boolean;
+  /** Sensors that may exist; beyond it nothing is registered or created (`sensor_limit`, HTTP 409). @default 10000 */
+  maxSensors?: number;
+  /** Metrics per sensor; readings of further ones are refused (`metric_limit`). @default 32 */
+  maxMetricsPerSensor?: number;
 }
 
 export type ResolvedTelemetryOptions = Required<TelemetryModuleOptions>;
 export const TELEMETRY_OPTIONS = Symbol('TELEMETRY_OPTIONS');
 
 export function resolveTelemetryOptions(options: TelemetryModuleOptions): ResolvedTelemetryOptions {
-  return { anomalyWindow: 100, anomalyZ: 3, anomalyMinReadings: 10, predictionEvery: 10, predictionHorizon: 5, historyPerSensor: 1000, ...options };
+  return {
+    anomalyWindow: 100,
+    anomalyZ: 3,
+    anomalyMinReadings: 10,
+    predictionEvery: 10,
+    predictionHorizon: 5,
+    historyPerSensor: 1000,
+    autoRegister: false,
+    maxSensors: 10_000,
+    maxMetricsPerSensor: 32,
+    ...options,
+  };
 }

@@ -41,4 +41,14 @@ describe('RollingWindow', () => {
     for (let i = 0; i < 20; i++) window.add(7, i);
     expect(window.stats()).toEqual({ mean: 7, std: 0 });
   });
+
+  it('grows its buffers as readings arrive, through every size up to a capacity that is not a power of two', () => {
+    const window = new RollingWindow(37);
+    for (let i = 1; i <= 80; i++) {
+      window.add(i, 1000 + i);
+      const kept = Array.from({ length: Math.min(i, 37) }, (_, k) => i - Math.min(i, 37) + 1 + k);
+      expect(window.series()).toEqual({ values: kept, timestamps: kept.map((v) => 1000 + v) });
+      expect(window.stats().mean).toBeCloseTo(naive(kept).mean, 9);
+    }
+  });
 });

@@ -1,19 +1,23 @@
 /**
  * The last `capacity` readings of one series with their mean and sample standard deviation,
  * updated in O(1) per reading (Welford's update, with the removal of the value that leaves the
- * window), which stays accurate where running sums of squares lose precision.
+ * window), which stays accurate where running sums of squares lose precision. The buffers grow
+ * as readings arrive (doubling up to `capacity`), so a series that sees a handful of readings
+ * costs a handful of slots, not a full window: what devices can create stays cheap.
  */
+const INITIAL_SLOTS = 8;
+
 export class RollingWindow {
-  private readonly values: Float64Array;
-  private readonly timestamps: Float64Array;
+  private values: Float64Array;
+  private timestamps: Float64Array;
   private start = 0;
   private count = 0;
   private mean = 0;
   private m2 = 0;
 
   constructor(readonly capacity: number) {
-    this.values = new Float64Array(capacity);
-    this.timestamps = new Float64Array(capacity);
+    this.values = new Float64Array(Math.min(capacity, INITIAL_SLOTS));
+    this.timestamps = new Float64Array(Math.min(capacity, INITIAL_SLOTS));
   }
 
   get size(): number {
@@ -22,7 +26,9 @@ export class RollingWindow {
 
   add(value: number, ts: number): void {
     if (this.count < this.capacity) {
-      const index = (this.start + this.count) % this.capacity;
+      // Not full yet, so `start` is still 0 and the readings sit at 0..count-1.
+      if (this.count === this.values.length) this.grow();
+      const index = this.count;
       this.values[index] = value;
       this.timestamps[index] = ts;
       this.count += 1;
@@ -39,6 +45,16 @@ export class RollingWindow {
     this.mean += (value - leaving) / this.count;
     this.m2 += (value - leaving) * (value - this.mean + leaving - oldMean);
     if (this.m2 < 0) this.m2 = 0; // rounding
+  }
+
+  private grow(): void {
+    const size = Math.min(this.capacity, this.values.length * 2);
+    const values = new Float64Array(size);
+    const timestamps = new Float64Array(size);
+    values.set(this.values);
+    timestamps.set(this.timestamps);
+    this.values = values;
+    this.timestamps = timestamps;
   }
 
   stats(): { mean: number; std: number } {

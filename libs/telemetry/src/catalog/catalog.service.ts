@@ -9,13 +9,27 @@ export interface CatalogKind<T extends Entity> {
   entityType: EntityEvent['entity_type'];
   /** The topics each event about `entity` goes to. */
   topics(entity: T): Topic[];
+  /** At most this many entities (`MAX_SENSORS`); creating one more throws {@link CatalogFullException}. */
+  maxEntities?: number;
 }
+
+/** The catalog holds its `maxEntities` already (409: the collection cannot take another one). */
+export class CatalogFullException extends ApiError {
+  constructor() {
+    super(ErrorCode.CONFLICT, HttpStatus.CONFLICT, ['the limit on how many may exist is reached']);
+  }
+}
+
+/** How long a count of the entities is trusted before it is taken again (other instances create too). */
+const COUNT_TTL_MS = 5_000;
 
 /**
  * CRUD for one kind of entity (sensors, locations). Every write emits its EntityEvent
  * (`<type>:created|updated|deleted`) to the kind's topics.
  */
 export class CatalogService<T extends Entity> {
+  private counted: { value: number; at: number } | null = null;
+
   constructor(
     private readonly kind: CatalogKind<T>,
     private readonly repository: EntityRepository<T>,
@@ -30,12 +44,28 @@ export class CatalogService<T extends Entity> {
     return (await this.repository.get(id)) ?? this.notFound();
   }
 
+  /** Null when absent. */
+  find(id: string): Promise<T | null> {
+    return this.repository.get(id);
+  }
+
   async create(input: Omit<T, 'id' | 'createdAt' | 'updatedAt'> & { id?: string }, metadata?: Record<string, unknown>): Promise<T> {
+    const max = this.kind.maxEntities;
+    if (max !== undefined) {
+      const counted = await this.counter();
+      if (counted.value >= max) throw new CatalogFullException();
+      // Taken before the write, in the same tick as the check: concurrent creations cannot all pass it.
+      counted.value += 1;
+    }
     const now = new Date().toISOString();
     const entity = { ...input, id: input.id ?? randomUUID(), createdAt: now, updatedAt: now } as T;
-    if (!(await this.repository.create(entity))) {
-      throw new ApiError(ErrorCode.CONFLICT, HttpStatus.CONFLICT);
+    let created = false;
+    try {
+      created = await this.repository.create(entity);
+    } finally {
+      if (!created && max !== undefined && this.counted) this.counted.value -= 1;
     }
+    if (!created) throw new ApiError(ErrorCode.CONFLICT, HttpStatus.CONFLICT);
     this.emit('created', entity, metadata);
     return entity;
   }
@@ -50,8 +80,17 @@ export class CatalogService<T extends Entity> {
   async remove(id: string): Promise<T> {
     const removed = await this.repository.remove(id);
     if (!removed) return this.notFound();
+    if (this.counted) this.counted.value -= 1;
     this.emit('deleted', removed);
     return removed;
+  }
+
+  /** The count, cached for a few seconds so that refusing one more entity stays cheap however often it is tried. */
+  private async counter(): Promise<{ value: number; at: number }> {
+    if (this.counted && Date.now() - this.counted.at <= COUNT_TTL_MS) return this.counted;
+    const value = (await this.repository.list()).length;
+    this.counted = { value, at: Date.now() };
+    return this.counted;
   }
 
   private emit(eventType: EntityEventType, entity: T, metadata?: Record<string, unknown>): void {

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { sensorMqttTopic, simulatedValue } from '#contracts';
 
-const DEMO_SENSOR = 'demo-1';
+export const DEMO_SENSOR = 'demo-1';
 const DEMO_METRIC = 'temperature';
 
 /**
@@ -17,11 +17,13 @@ export class DemoFeed {
   constructor(
     private readonly brokerUrl: string,
     private readonly topicPrefix: string,
+    /** The gateway's own login (username, password, ca) on the broker. */
+    private readonly login: Pick<IClientOptions, 'username' | 'password' | 'ca'> = {},
     private readonly intervalMs = 1000,
   ) {}
 
   start(): void {
-    this.client = mqtt.connect(this.brokerUrl, { clientId: `demo-feed-${process.pid}-${Date.now()}`, protocolVersion: 4, reconnectPeriod: 2000 });
+    this.client = mqtt.connect(this.brokerUrl, { clientId: `demo-feed-${process.pid}-${Date.now()}`, protocolVersion: 4, reconnectPeriod: 2000, ...this.login });
     this.client.on('error', (error) => this.logger.warn(`Demo feed MQTT error: ${error.message}`));
     this.client.on('connect', () => (this.client?.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true));
     const topic = `${this.topicPrefix}${sensorMqttTopic(DEMO_SENSOR, DEMO_METRIC)}`;

@@ -1,29 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { sensorTopic, type ParsedReading, type ReadingPayload, type Sensor } from '#contracts';
 import { NotificationsService } from '#notifications';
 import { MetricsService } from '#observability';
 import { WebSocketService } from '#realtime';
 import { judge } from '../anomalies/anomaly-detector.js';
-import type { CatalogService } from '../catalog/catalog.service.js';
-import { SENSORS } from '../catalog/catalog.tokens.js';
 import { holtForecast, medianInterval } from '../predictions/holt.js';
 import { READING_HISTORY, type ReadingHistory } from '../readings/reading-history.js';
 import { SERIES_STORE, type SeriesStore } from '../series/series-store.js';
 import { TELEMETRY_OPTIONS, type ResolvedTelemetryOptions } from '../telemetry.options.js';
+import { ReadingAdmission, type Admission } from './reading-admission.service.js';
 
 /**
- * Every accepted reading, from MQTT or HTTP, goes through here once: emit `reading:new`, register
- * the sensor if new, keep it in the history, judge it against the rolling statistics of its
- * (sensor, metric) series, and every `predictionEvery` readings emit a Holt forecast.
+ * Every reading, from MQTT or HTTP, goes through here once: admit it (its sensor exists or may be
+ * registered, its metric is within bounds), emit `reading:new`, keep it in the history, judge it
+ * against the rolling statistics of its (sensor, metric) series, and every `predictionEvery`
+ * readings emit a Holt forecast.
  */
 @Injectable()
 export class ReadingsPipeline {
-  private readonly logger = new Logger(ReadingsPipeline.name);
-
   constructor(
     @Inject(TELEMETRY_OPTIONS) private readonly options: ResolvedTelemetryOptions,
-    @Inject(SENSORS) private readonly sensors: CatalogService<Sensor>,
+    private readonly admission: ReadingAdmission,
     @Inject(READING_HISTORY) private readonly history: ReadingHistory,
     @Inject(SERIES_STORE) private readonly series: SeriesStore,
     private readonly websocket: WebSocketService,
@@ -31,13 +29,21 @@ export class ReadingsPipeline {
     private readonly metrics: MetricsService,
   ) {}
 
-  async process(reading: ParsedReading): Promise<void> {
-    // Delivery first: it needs no store, so live data keeps flowing while Redis is briefly away.
-    const payload: ReadingPayload = reading;
-    this.websocket.emitToTopic(['readings', sensorTopic(reading.sensorId)], 'reading:new', payload);
-    this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - reading.ts) / 1000);
+  /** Admission first: nothing is delivered or kept for a reading that is refused. */
+  async process(reading: ParsedReading): Promise<Admission> {
+    let admission: Admission;
+    try {
+      admission = await this.admission.admit(reading);
+    } catch (error) {
+      // The catalog is unreachable (its store is briefly away): live data keeps flowing, but
+      // nothing is registered or kept for the reading.
+      this.deliver(reading);
+      throw error;
+    }
+    if (!admission.ok) return admission;
+    const { sensor } = admission;
+    const payload = this.deliver(reading);
 
-    const sensor = await this.sensorFor(reading);
     await this.history.append(payload);
     const observation = await this.series.observe(reading.sensorId, reading.metric, reading.value, reading.ts);
     const verdict = judge(reading.value, observation.before, observation.size, sensor.thresholds, {
@@ -46,20 +52,20 @@ export class ReadingsPipeline {
     });
     if (verdict) await this.reportAnomaly(sensor, reading, verdict);
     if (observation.forecastWindow) this.forecast(reading, observation.forecastWindow);
+    return admission;
   }
 
-  private async sensorFor(reading: ParsedReading): Promise<Sensor> {
-    try {
-      return await this.sensors.get(reading.sensorId);
-    } catch {
-      this.logger.log(`Registering unknown sensor ${reading.sensorId} on its first reading`);
-      try {
-        return await this.sensors.create({ id: reading.sensorId, name: reading.sensorId, type: 'auto', ...(reading.unit ? { unit: reading.unit } : {}) }, { source: 'auto-registered' });
-      } catch {
-        // Registered concurrently by another reading.
-        return this.sensors.get(reading.sensorId);
-      }
-    }
+  /** A sensor was deleted: its metrics and series state go with it. */
+  async forget(sensorId: string): Promise<void> {
+    this.admission.forget(sensorId);
+    await this.series.forget(sensorId);
+  }
+
+  private deliver(reading: ParsedReading): ReadingPayload {
+    const payload: ReadingPayload = reading;
+    this.websocket.emitToTopic(['readings', sensorTopic(reading.sensorId)], 'reading:new', payload);
+    this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - reading.ts) / 1000);
+    return payload;
   }
 
   private async reportAnomaly(sensor: Sensor, reading: ParsedReading, verdict: NonNullable<ReturnType<typeof judge>>): Promise<void> {
@@ -76,7 +82,7 @@ export class ReadingsPipeline {
     this.websocket.emitToTopic(['anomalies', sensorTopic(reading.sensorId)], 'anomaly:detected', anomaly);
     if (!sensor.ownerId) return;
     const why = verdict.reason === 'threshold' ? 'outside its thresholds' : `${verdict.score} standard deviations from the mean`;
-    await this.notifications.notify([sensor.ownerId], {
+    await this.notifications.notifyOwner(sensor.ownerId, {
       title: `${verdict.severity === 'critical' ? 'Critical' : 'Warning'}: ${sensor.name} ${reading.metric}`,
       message: `${reading.metric} = ${reading.value} is ${why} (expected ${round(verdict.expected.mean)} ± ${round(verdict.expected.std)})`,
       data: { anomaly },

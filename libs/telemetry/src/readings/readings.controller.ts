@@ -22,7 +22,19 @@ export class ReadingsController {
     const ts = normalizeTs(body.ts, Date.now());
     if (ts === null) throw new ApiError(ErrorCode.VALIDATION_FAILED, HttpStatus.BAD_REQUEST, ['ts must be ms since the epoch or ISO 8601, after 2000 and not in the future']);
     const reading: ParsedReading = { sensorId: body.sensorId, metric: body.metric, value: body.value, ...(body.unit ? { unit: body.unit } : {}), ts };
-    await this.ingest.process(reading);
+    const admission = await this.ingest.process(reading);
+    if (admission?.ok === false) {
+      switch (admission.reason) {
+        case 'unknown_sensor':
+          throw new ApiError(ErrorCode.NOT_FOUND, HttpStatus.NOT_FOUND, ['sensorId: no such sensor; create it first (SENSOR_AUTO_REGISTER is off)']);
+        case 'sensor_limit':
+          throw new ApiError(ErrorCode.CONFLICT, HttpStatus.CONFLICT, ['sensorId: MAX_SENSORS reached, no sensor can be registered']);
+        case 'metric_limit':
+          throw new ApiError(ErrorCode.CONFLICT, HttpStatus.CONFLICT, ['metric: the sensor has MAX_METRICS_PER_SENSOR metrics already']);
+        case 'rate_limited':
+          throw new ApiError(ErrorCode.RATE_LIMITED, HttpStatus.TOO_MANY_REQUESTS, ['sensorId: over MQTT_DEVICE_RATE_LIMIT readings/s']);
+      }
+    }
     return { accepted: reading };
   }
 

@@ -1,21 +1,33 @@
 import { Body, Controller, Delete, Get, HttpStatus, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { ErrorCode, withoutUndefined, type Sensor, type Thresholds } from '#contracts';
 import { ApiError } from '#http';
-import { HttpJwtGuard } from '#auth';
+import { CurrentIdentity, HttpJwtGuard, type Identity } from '#auth';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { SENSORS } from '../catalog/catalog.tokens.js';
+import { DeviceCredentialsService } from '../devices/device-credentials.service.js';
+import { ReadingsPipeline } from '../pipeline/readings-pipeline.service.js';
 import { CreateSensorDto, UpdateSensorDto } from './dto/sensor.dto.js';
 
-/** `/api/v1/sensors`: any authenticated user; each write emits `sensor:*` to `sensors`, `general`, `sensor:<id>`. */
+/**
+ * `/api/v1/sensors`: any authenticated user; each write emits `sensor:*` to `sensors`, `general`,
+ * `sensor:<id>`. A `user` who creates a sensor owns it; only the owner, `admin` or `service` may
+ * change or delete it, and only `admin`/`service` may name someone else as its owner.
+ */
 @Controller('sensors')
 @UseGuards(HttpJwtGuard)
 export class SensorsController {
-  constructor(@Inject(SENSORS) private readonly sensors: CatalogService<Sensor>) {}
+  constructor(
+    @Inject(SENSORS) private readonly sensors: CatalogService<Sensor>,
+    private readonly credentials: DeviceCredentialsService,
+    private readonly pipeline: ReadingsPipeline,
+  ) {}
 
   @Post()
-  create(@Body() body: CreateSensorDto): Promise<Sensor> {
+  create(@Body() body: CreateSensorDto, @CurrentIdentity() identity: Identity): Promise<Sensor> {
     checkThresholds(body.thresholds);
-    return this.sensors.create(withoutUndefined(body));
+    checkOwnerId(body.ownerId, identity);
+    const ownerId = isPrivileged(identity) ? body.ownerId : identity.userId;
+    return this.sensors.create(withoutUndefined({ ...body, ownerId }));
   }
 
   @Get()
@@ -29,14 +41,38 @@ export class SensorsController {
   }
 
   @Patch(':id')
-  update(@Param('id') id: string, @Body() body: UpdateSensorDto): Promise<Sensor> {
+  async update(@Param('id') id: string, @Body() body: UpdateSensorDto, @CurrentIdentity() identity: Identity): Promise<Sensor> {
     checkThresholds(body.thresholds);
+    checkOwnerId(body.ownerId, identity);
+    checkMayChange(await this.sensors.get(id), identity);
     return this.sensors.update(id, withoutUndefined(body));
   }
 
+  /** Also revokes the sensor's device credentials (and disconnects the device) and drops its series state. */
   @Delete(':id')
-  remove(@Param('id') id: string): Promise<Sensor> {
-    return this.sensors.remove(id);
+  async remove(@Param('id') id: string, @CurrentIdentity() identity: Identity): Promise<Sensor> {
+    checkMayChange(await this.sensors.get(id), identity);
+    const removed = await this.sensors.remove(id);
+    await this.credentials.revoke(id);
+    await this.pipeline.forget(id);
+    return removed;
+  }
+}
+
+function isPrivileged(identity: Identity): boolean {
+  return identity.role === 'admin' || identity.role === 'service';
+}
+
+/** A `user` may name only themselves as owner: anomaly notifications must not reach someone who did not ask for them. */
+function checkOwnerId(ownerId: string | undefined, identity: Identity): void {
+  if (ownerId !== undefined && ownerId !== identity.userId && !isPrivileged(identity)) {
+    throw new ApiError(ErrorCode.FORBIDDEN, HttpStatus.FORBIDDEN, ['ownerId: only admin or service may name another owner']);
+  }
+}
+
+function checkMayChange(sensor: Sensor, identity: Identity): void {
+  if (!isPrivileged(identity) && sensor.ownerId !== identity.userId) {
+    throw new ApiError(ErrorCode.FORBIDDEN, HttpStatus.FORBIDDEN);
   }
 }
 

@@ -65,4 +65,13 @@ export class RedisSeriesStore implements SeriesStore {
       forecastWindow: due === 1 ? { timestamps: entries.map(([t]) => Number(t)), values: entries.map(([, v]) => Number(v)) } : null,
     };
   }
+
+  /** A scan, not a set of names kept per sensor: deleting a sensor is rare, reading is not. */
+  async forget(sensorId: string): Promise<void> {
+    const pattern = `${this.redis.key('series', `{${sensorId}/`).replace(/[*?[\]\\]/g, '\\$&')}*`;
+    const keys: string[] = [];
+    for await (const batch of this.redis.client.scanIterator({ MATCH: pattern, COUNT: 1000 })) keys.push(...batch);
+    // One key at a time: in Redis Cluster each series sits in its own hash slot.
+    for (const key of keys) await this.redis.client.del(key);
+  }
 }

@@ -19,6 +19,18 @@ describe.each<[string, () => SeriesStore]>([
   ['InMemorySeriesStore', () => new InMemorySeriesStore(20, 7)],
   ['RedisSeriesStore', () => new RedisSeriesStore(redis, 20, 7)],
 ])('%s', (_name, create) => {
+  it('forgets every series of a sensor, and only those', async () => {
+    const sut = create();
+    for (const [sensor, metric] of [['gone', 'a'], ['gone', 'b'], ['gone-too', 'a'], ['kept', 'a']] as const) {
+      for (let i = 0; i < 3; i++) await sut.observe(sensor, metric, i, 1_000 + i);
+    }
+    await sut.forget('gone');
+    expect((await sut.observe('gone', 'a', 5, 2_000)).size).toBe(0);
+    expect((await sut.observe('gone', 'b', 5, 2_000)).size).toBe(0);
+    expect((await sut.observe('gone-too', 'a', 5, 2_000)).size).toBe(3);
+    expect((await sut.observe('kept', 'a', 5, 2_000)).size).toBe(3);
+  });
+
   it('reports the window statistics before each reading, matching a naive recomputation, and a forecast window every 7', async () => {
     const sut = create();
     const seen: number[] = [];

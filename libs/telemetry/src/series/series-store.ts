@@ -15,6 +15,8 @@ export interface Observation {
  */
 export interface SeriesStore {
   observe(sensorId: string, metric: string, value: number, ts: number): Promise<Observation>;
+  /** Drops every series of a deleted sensor, so deleting and re-creating sensors leaves nothing behind. */
+  forget(sensorId: string): Promise<void>;
 }
 
 export const SERIES_STORE = Symbol('SERIES_STORE');
@@ -41,5 +43,10 @@ export class InMemorySeriesStore implements SeriesStore {
     const due = state.sinceForecast >= this.forecastEvery;
     if (due) state.sinceForecast = 0;
     return { before, size, forecastWindow: due ? state.window.series() : null };
+  }
+
+  async forget(sensorId: string): Promise<void> {
+    const prefix = `${sensorId}/`;
+    for (const key of this.series.keys()) if (key.startsWith(prefix)) this.series.delete(key);
   }
 }
