@@ -374,7 +374,9 @@ export function createGatewayClient({
     },
     onRecovery(listener) {
       recoveryListeners.add(listener);
-      return () => recoveryListeners.delete(listener);
+      return () => {
+        recoveryListeners.delete(listener);
+      };
     },
     async subscribe(topic, options = {}) {
       topics.set(topic, options);
