@@ -198,6 +198,7 @@ export function createGatewayClient({
   };
 
   const onAuthenticated = (identity: AuthenticatedPayload): void => {
+    if (typeof identity?.userId !== 'string') return;
     const stream = userRoom(identity.userId);
     let resume = authenticatedBefore;
     if (stream !== userStream) {
