@@ -19,7 +19,7 @@ const LIVE_REPLAY = 100;
  * when that resume fails.
  */
 export function SensorCharts() {
-  const { api, hasConnected } = useGateway();
+  const { api, hasConnected, identity } = useGateway();
   const bookRef = useRef<SeriesBook | null>(null);
   const book = (bookRef.current ??= new SeriesBook());
   const [range, setRange] = useState<RangeName>('15m');
@@ -67,18 +67,22 @@ export function SensorCharts() {
     // loadSeries reads `range` and `api`, both deps here.
   }, [api, hasConnected, range, reloads]);
 
+  // `readings` is subscribed once we know the gateway: one without stream history (its
+  // `authenticated` carries no epoch) refuses `replay`, and then the chart starts from the HTTP history alone.
+  const liveTopic = identity ? 'readings' : null;
+  const replay = identity?.epoch === undefined ? undefined : LIVE_REPLAY;
   const { error: refusal } = useTopic(
-    'readings',
+    liveTopic,
     'reading:new',
     (reading) => {
       book.addReading(reading);
       loadSeries(reading.sensorId, reading.metric);
       redraw();
     },
-    { replay: LIVE_REPLAY, onRecoveryFailed: () => setReloads((count) => count + 1) },
+    { replay, onRecoveryFailed: () => setReloads((count) => count + 1) },
   );
   useTopic(
-    'readings',
+    liveTopic,
     'reading:batch',
     ({ readings }) => {
       for (const reading of readings) {
@@ -87,7 +91,7 @@ export function SensorCharts() {
       }
       redraw();
     },
-    { replay: LIVE_REPLAY },
+    { replay },
   );
   useTopic('predictions', 'prediction:completed', (prediction) => {
     book.addPrediction(prediction);
