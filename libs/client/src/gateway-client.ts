@@ -248,7 +248,7 @@ export function createGatewayClient({
     }
   });
 
-  /** Answers still awaited; a disconnection settles them as interrupted (null). */
+  /** Subscribe acks still awaited: a disconnection rejects them (the topic is sent again on the next connect). */
   const pending = new Set<() => void>();
   socket.on('disconnect', () => {
     for (const interrupt of [...pending]) interrupt();
