@@ -1,1 +1,9 @@
-export { createGatewayClient, GatewayError, type GatewayClient, type GatewayClientOptions, type GatewaySocket } from './gateway-client.js';
+export {
+  createGatewayClient,
+  GatewayError,
+  type EventHandler,
+  type GatewayClient,
+  type GatewayClientOptions,
+  type GatewaySocket,
+  type SubscribeOptions,
+} from './gateway-client.js';

@@ -8,6 +8,17 @@ describe('event schemas', () => {
     expect(checkShape({ leaderboard: [{ userId: 'u', xp: 1, rank: 1 }] }, EVENT_SCHEMAS['leaderboard:updated'])).toEqual([]);
   });
 
+  it('takes the user stream position on authenticated (CONTRACT.md §9), and checks its types', () => {
+    const identity = { success: true, userId: 'u', role: 'user' };
+    expect(checkShape(identity, EVENT_SCHEMAS.authenticated)).toEqual([]);
+    expect(checkShape({ ...identity, epoch: 'Qb3k9xT1', offset: 4, recovered: false }, EVENT_SCHEMAS.authenticated)).toEqual([]);
+    expect(checkShape({ ...identity, epoch: 7, offset: '4', recovered: 'no' }, EVENT_SCHEMAS.authenticated)).toEqual([
+      'payload.epoch must be a string',
+      'payload.offset must be a finite number',
+      'payload.recovered must be a boolean',
+    ]);
+  });
+
   it('names every problem', () => {
     expect(checkShape({ sensorId: 1, value: 'x', ts: 2, extra: true }, EVENT_SCHEMAS['reading:new'])).toEqual([
       'payload.sensorId must be a string',
@@ -27,5 +38,7 @@ describe('event schemas', () => {
     expect(isServerEventName('reading:new')).toBe(true);
     expect(isServerEventName('toString')).toBe(false);
     expect(isServerEventName('reading:old')).toBe(false);
+    // The gateway's own notice: nobody may publish it to a topic.
+    expect(isServerEventName('stream:reset')).toBe(false);
   });
 });

@@ -21,7 +21,15 @@ const reading: Spec = { sensorId: 'string', metric: 'string', value: 'number', '
 const notificationChanged: Spec = { notificationId: 'string', 'success?': 'boolean' };
 
 export const EVENT_SCHEMAS = {
-  authenticated: { success: 'boolean', userId: 'string', 'email?': 'string', role: "'admin'|'service'|'user'" },
+  authenticated: {
+    success: 'boolean',
+    userId: 'string',
+    'email?': 'string',
+    role: "'admin'|'service'|'user'",
+    'epoch?': 'string',
+    'offset?': 'number',
+    'recovered?': 'boolean',
+  },
   'reading:new': reading,
   'reading:batch': { readings: [reading] },
   'sensor:created': entityEvent,

@@ -9,6 +9,11 @@ export interface AuthenticatedPayload {
   userId: string;
   email?: string;
   role: Role;
+  /** The user stream's (`user:<id>`) epoch and top offset (CONTRACT.md §9). */
+  epoch?: string;
+  offset?: number;
+  /** Only when the handshake's `auth.since` was given: false means reload the user's state over HTTP. */
+  recovered?: boolean;
 }
 
 export interface ReadingPayload {
@@ -146,10 +151,55 @@ export interface ServerEventPayloads {
 }
 export type ServerEventName = keyof ServerEventPayloads;
 
-/** Socket.IO's event-map shape of {@link ServerEventPayloads}: `Server<C2S, ServerToClientEvents>`, `Socket<ServerToClientEvents, C2S>`. */
+// ---- History and recovery (CONTRACT.md §9) ----
+
+/** Where a client is in one stream (a topic or `user:<id>`): the stream's epoch and the last offset seen. */
+export interface StreamPosition {
+  /** Opaque; changes whenever the stream's history is lost. */
+  epoch: string;
+  /** The last publication seen; 0 before the first. */
+  offset: number;
+}
+
+/**
+ * The second argument of every event delivered through a stream: the offset and epoch, in each
+ * stream of the publication that this socket holds.
+ */
+export interface StreamMeta {
+  positions: Record<string, number>;
+  epoch: Record<string, string>;
+}
+
+/** `replay: N` asks for at most this many of a topic's latest publications. */
+export const MAX_REPLAY = 100;
+
+/**
+ * `stream:reset` (Socket.IO) and `{"type":"reset","streams":[...]}` (`/ws`): the history of these
+ * streams was lost while connected (a flush, a gap too old to fill). Clients treat it exactly like
+ * `recovered: false` for those streams: reload their state over HTTP.
+ */
+export interface StreamResetPayload {
+  streams: string[];
+}
+
+/**
+ * Socket.IO's event-map shape of {@link ServerEventPayloads}: `Server<C2S, ServerToClientEvents>`,
+ * `Socket<ServerToClientEvents, C2S>`. An event delivered through a stream carries {@link StreamMeta}
+ * as a second argument; one-argument handlers keep working. `stream:reset` is the gateway's own
+ * notice, never published through a stream nor through the publish API, so it is not in
+ * {@link ServerEventPayloads}.
+ */
 export type ServerToClientEvents = {
-  [E in ServerEventName]: (payload: ServerEventPayloads[E]) => void;
+  [E in ServerEventName]: (payload: ServerEventPayloads[E], meta?: StreamMeta) => void;
+} & {
+  'stream:reset': (payload: StreamResetPayload) => void;
 };
+
+/** The handshake's `auth` (Socket.IO): the token, and where the client was in its user stream. */
+export interface HandshakeAuth {
+  token: string;
+  since?: StreamPosition;
+}
 
 // ---- Client to server (every event is answered through the ack callback) ----
 
@@ -160,10 +210,27 @@ export interface SubscribeRequest {
   topic: Topic | string;
   /** 1-1000: deliver this topic's `reading:new` as `reading:batch` at most once per `batchMs`. */
   batchMs?: number;
+  /** The last position seen: every publication after it is delivered after the ack, or the ack says `recovered: false`. */
+  since?: StreamPosition;
+  /** 1-{@link MAX_REPLAY}: the topic's last N publications are delivered after the ack. */
+  replay?: number;
+}
+
+/**
+ * The subscribe ack (besides `ok`). `epoch` and `offset` are the topic's current position;
+ * `recovered` answers a `since`. They are optional in the type so that a gateway without stream
+ * history still type-checks; clients must cope with their absence anyway.
+ */
+export interface SubscribeAck {
+  topic: string;
+  batchMs?: number;
+  epoch?: string;
+  offset?: number;
+  recovered?: boolean;
 }
 
 export interface ClientEventRequests {
-  subscribe: [SubscribeRequest, { topic: string; batchMs?: number }];
+  subscribe: [SubscribeRequest, SubscribeAck];
   unsubscribe: [{ topic: Topic | string }, { topic: string }];
   'notification:mark_read': [{ notificationId: string }, { notificationId: string; unreadCount: number }];
   'notification:mark_all_read': [Record<string, never>, { unreadCount: number }];

@@ -7,7 +7,7 @@ const FEED_LENGTH = 50;
 /** The latest anomalies, newest first. */
 export function AnomalyFeed() {
   const [anomalies, setAnomalies] = useState<AnomalyPayload[]>([]);
-  const refusal = useTopic('anomalies', 'anomaly:detected', (anomaly) => setAnomalies((previous) => [anomaly, ...previous].slice(0, FEED_LENGTH)));
+  const { error: refusal } = useTopic('anomalies', 'anomaly:detected', (anomaly) => setAnomalies((previous) => [anomaly, ...previous].slice(0, FEED_LENGTH)));
 
   return (
     <section className="anomalies" aria-label="Anomalies">

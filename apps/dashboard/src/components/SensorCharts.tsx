@@ -7,14 +7,19 @@ const MAX_CHARTS = 12;
 const CHART_HEIGHT = 180;
 /** Redraws are batched: a fast stream must not re-render React per reading. */
 const REDRAW_EVERY_MS = 100;
+/** Live readings replayed on subscribe, so the charts show the latest points before any history answers. */
+const LIVE_REPLAY = 100;
 
 /**
  * A line chart per sensor metric, with the forecast dashed after it and anomalies marked on it.
  * Each chart opens with the stored history of the chosen range (raw readings for short ranges,
- * averaged buckets for long ones) and then follows live readings.
+ * averaged buckets for long ones) and then follows live readings; the `readings` topic is asked to
+ * replay its latest readings, so points show at once. Both merge by timestamp without doubling.
+ * After a reconnect the client resumes `readings` where it left off; the history is reloaded only
+ * when that resume fails.
  */
 export function SensorCharts() {
-  const { api, status } = useGateway();
+  const { api, hasConnected, identity } = useGateway();
   const bookRef = useRef<SeriesBook | null>(null);
   const book = (bookRef.current ??= new SeriesBook());
   const [range, setRange] = useState<RangeName>('15m');
@@ -29,8 +34,10 @@ export function SensorCharts() {
   };
   useEffect(() => () => clearTimeout(pending.current ?? undefined), []);
 
-  // On open, on every (re)connect and on a range change: reload the history of every known series.
-  // A series first seen live loads its own history (below), so a chart never starts empty.
+  // On open, on a range change and when a reconnect could not resume `readings` (readings may be
+  // missing): reload the history of every known series. A series first seen live loads its own
+  // history (below), so a chart never starts empty.
+  const [reloads, setReloads] = useState(0);
   const loaded = useRef(new Set<string>());
   const loadSeries = (sensorId: string, metric: string): void => {
     const key = `${range}|${sensorId}/${metric}`;
@@ -48,7 +55,7 @@ export function SensorCharts() {
     );
   };
   useEffect(() => {
-    if (status !== 'connected') return;
+    if (!hasConnected) return;
     book.windowMs = RANGES[range].ms;
     loaded.current.clear();
     setHistoryError(null);
@@ -58,20 +65,34 @@ export function SensorCharts() {
       (error: Error) => setHistoryError(error.message),
     );
     // loadSeries reads `range` and `api`, both deps here.
-  }, [api, status, range]);
+  }, [api, hasConnected, range, reloads]);
 
-  const refusal = useTopic('readings', 'reading:new', (reading) => {
-    book.addReading(reading);
-    loadSeries(reading.sensorId, reading.metric);
-    redraw();
-  });
-  useTopic('readings', 'reading:batch', ({ readings }) => {
-    for (const reading of readings) {
+  // `readings` is subscribed once we know the gateway: one without stream history (its
+  // `authenticated` carries no epoch) refuses `replay`, and then the chart starts from the HTTP history alone.
+  const liveTopic = identity ? 'readings' : null;
+  const replay = identity?.epoch === undefined ? undefined : LIVE_REPLAY;
+  const { error: refusal } = useTopic(
+    liveTopic,
+    'reading:new',
+    (reading) => {
       book.addReading(reading);
       loadSeries(reading.sensorId, reading.metric);
-    }
-    redraw();
-  });
+      redraw();
+    },
+    { replay, onRecoveryFailed: () => setReloads((count) => count + 1) },
+  );
+  useTopic(
+    liveTopic,
+    'reading:batch',
+    ({ readings }) => {
+      for (const reading of readings) {
+        book.addReading(reading);
+        loadSeries(reading.sensorId, reading.metric);
+      }
+      redraw();
+    },
+    { replay },
+  );
   useTopic('predictions', 'prediction:completed', (prediction) => {
     book.addPrediction(prediction);
     redraw();

@@ -46,15 +46,17 @@ function toInput(draft: Draft): SensorInput {
 
 /** Sensor CRUD over HTTP; the table itself is kept current by the `sensor:*` events each write emits. */
 export function SensorsTable() {
-  const { api, status } = useGateway();
+  const { api, hasConnected } = useGateway();
   const [sensors, setSensors] = useState<Map<string, Sensor>>(new Map());
   const [events, setEvents] = useState<EntityEvent[]>([]);
   const [draft, setDraft] = useState<Draft>(EMPTY_DRAFT);
   const [editing, setEditing] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
+  // Loaded on the first connect; again only when a reconnect could not resume the `sensors` topic.
+  const [reloads, setReloads] = useState(0);
   useEffect(() => {
-    if (status !== 'connected') return;
+    if (!hasConnected) return;
     let current = true;
     api<Sensor[]>('GET', 'sensors').then(
       (list) => current && setSensors(new Map(list.map((sensor) => [sensor.id, sensor]))),
@@ -63,7 +65,7 @@ export function SensorsTable() {
     return () => {
       current = false;
     };
-  }, [api, status]);
+  }, [api, hasConnected, reloads]);
 
   const onEntity = (event: EntityEvent): void => {
     setEvents((previous) => [event, ...previous].slice(0, EVENT_LOG_LENGTH));
@@ -74,7 +76,7 @@ export function SensorsTable() {
       return next;
     });
   };
-  useTopic('sensors', 'sensor:created', onEntity);
+  useTopic('sensors', 'sensor:created', onEntity, { onRecoveryFailed: () => setReloads((count) => count + 1) });
   useTopic('sensors', 'sensor:updated', onEntity);
   useTopic('sensors', 'sensor:deleted', onEntity);
 

@@ -56,6 +56,22 @@ describe('SeriesBook and toColumns', () => {
     expect(book.series.get('s1/temperature')!.readings).toEqual([{ ts: 4000, value: 4 }, { ts: 5000, value: 5 }, { ts: 6000, value: 6 }]);
   });
 
+  it('merges replayed readings with the history by timestamp, never doubling one', () => {
+    const book = new SeriesBook();
+    // The subscription replays the latest readings before the history request answers...
+    book.addReading(reading(5000, 5));
+    book.addReading(reading(6000, 6));
+    book.loadHistory('s1', 'temperature', [{ ts: 4000, value: 4 }, { ts: 5000, value: 5 }, { ts: 6000, value: 6 }]);
+    // ...or after it, and a resume may deliver one again: each timestamp stays one point.
+    book.addReading(reading(5000, 5));
+    book.addReading(reading(6000, 6));
+    book.addReading(reading(7000, 7));
+    book.addReading(reading(7000, 7));
+    const series = book.series.get('s1/temperature')!;
+    expect(series.readings).toEqual([4000, 5000, 6000, 7000].map((ts) => ({ ts, value: ts / 1000 })));
+    expect(toColumns(series)[0]).toEqual([4, 5, 6, 7]);
+  });
+
   it('keeps a line within the chosen window', () => {
     const book = new SeriesBook();
     book.windowMs = RANGES['15m'].ms;

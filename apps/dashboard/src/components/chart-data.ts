@@ -80,10 +80,12 @@ export class SeriesBook {
     const series = this.entry(sensorId, metric);
     if (unit) series.unit = unit;
     const { readings } = series;
-    // Readings from one device arrive in order; a late one is placed, not appended.
+    // Readings from one device arrive in order; a late one is placed, not appended. One already
+    // there (a replayed reading the history also holds) replaces its point instead of doubling it.
     let index = readings.length;
     while (index > 0 && readings[index - 1]!.ts > ts) index -= 1;
-    readings.splice(index, 0, { ts, value });
+    if (index > 0 && readings[index - 1]!.ts === ts) readings[index - 1] = { ts, value };
+    else readings.splice(index, 0, { ts, value });
     this.trim(series);
   }
 

@@ -8,6 +8,8 @@ export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 're
 
 export interface GatewayState {
   status: ConnectionStatus;
+  /** True from the first connection on, across reconnects: what loads state over HTTP once waits for. */
+  hasConnected: boolean;
   /** The Engine.IO transport in use: `websocket`, or `polling` where WebSocket is blocked. */
   transport: string | null;
   identity: AuthenticatedPayload | null;
@@ -34,7 +36,7 @@ export interface GatewayProviderProps {
   children: ReactNode;
 }
 
-const INITIAL_STATE: GatewayState = { status: 'connecting', transport: null, identity: null, error: null };
+const INITIAL_STATE: GatewayState = { status: 'connecting', hasConnected: false, transport: null, identity: null, error: null };
 
 /** One gateway connection for the tree below; closed when the provider unmounts or its token changes. */
 export function GatewayProvider({ url, token, getToken, children }: GatewayProviderProps) {
@@ -53,7 +55,7 @@ export function GatewayProvider({ url, token, getToken, children }: GatewayProvi
     const update = (patch: Partial<GatewayState>): void => setState((previous) => ({ ...previous, ...patch }));
 
     socket.on('connect', () => {
-      update({ status: 'connected', transport: transport(), error: null });
+      update({ status: 'connected', hasConnected: true, transport: transport(), error: null });
       socket.io.engine.on('upgrade', () => update({ transport: transport() }));
     });
     socket.on('authenticated', (identity) => update({ identity }));

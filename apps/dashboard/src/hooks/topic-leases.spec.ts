@@ -15,7 +15,7 @@ describe('createTopicLeases', () => {
   const connect = async (): Promise<void> => {
     gateway = await startGateway();
     client = createGatewayClient({ url: gateway.url, token: gateway.token('leaser') });
-    client.socket.onAnyOutgoing((event: string, body: { topic?: string }) => sent.push(`${event} ${body.topic}`));
+    client.socket.onAnyOutgoing((event: string, body: { topic?: string; batchMs?: number }) => sent.push(`${event} ${body.topic}${body.batchMs ? ` batchMs=${body.batchMs}` : ''}`));
     await nextEvent(client.socket as never, 'authenticated');
   };
   const subscribers = async (topic: string): Promise<number> => {
@@ -57,6 +57,16 @@ describe('createTopicLeases', () => {
     await tick();
     expect(sent).toEqual(['subscribe anomalies']);
     expect(await subscribers('anomalies')).toBe(1);
+  });
+
+  it("sends the first holder's options and shares its subscription with later holders", async () => {
+    await connect();
+    const leases = createTopicLeases(client);
+    const first = leases.acquire('readings', { batchMs: 50 });
+    const second = leases.acquire('readings', { batchMs: 500 });
+    await Promise.all([first.ready, second.ready]);
+    expect(sent).toEqual(['subscribe readings batchMs=50']);
+    expect(client.topics.get('readings')).toEqual({ batchMs: 50 });
   });
 
   it('hands a refusal to every holder and does not keep the topic', async () => {

@@ -1,4 +1,4 @@
-import type { GatewayClient, GatewayError } from '#client';
+import type { GatewayClient, GatewayError, SubscribeOptions } from '#client';
 
 export interface TopicLease {
   /** Settles with the server's answer to the subscription (shared by every holder of the topic). */
@@ -7,7 +7,8 @@ export interface TopicLease {
 }
 
 export interface TopicLeases {
-  acquire(topic: string): TopicLease;
+  /** `options` (e.g. `replay`) are sent by the first holder; later holders share its subscription. */
+  acquire(topic: string, options?: SubscribeOptions): TopicLease;
 }
 
 /**
@@ -19,14 +20,14 @@ export function createTopicLeases(client: GatewayClient): TopicLeases {
   const held = new Map<string, { count: number; ready: Promise<void>; pendingRelease?: ReturnType<typeof setTimeout> }>();
 
   return {
-    acquire(topic) {
+    acquire(topic, options = {}) {
       let entry = held.get(topic);
       if (entry) {
         clearTimeout(entry.pendingRelease);
         entry.pendingRelease = undefined;
         entry.count += 1;
       } else {
-        const ready = client.subscribe(topic);
+        const ready = client.subscribe(topic, options);
         // Holders see the failure through `ready`; a failed topic is not held.
         ready.catch(() => held.delete(topic));
         entry = { count: 1, ready };

@@ -15,17 +15,27 @@ export interface NotificationsState {
 }
 
 /**
- * The user's inbox, kept in sync across all of their tabs and devices: loaded over HTTP on every
- * (re)connect, then updated from `notification:*` events to the user's room.
+ * The user's inbox, kept in sync across all of their tabs and devices: loaded over HTTP on the
+ * first connect, then updated from `notification:*` events to the user's room. After a reconnect
+ * the client resumes the user's stream, so the events missed meanwhile arrive by themselves; the
+ * inbox is reloaded over HTTP only when that resume fails (`recovered: false`).
  */
 export function useNotifications(): NotificationsState {
   const { client, api, state } = useGatewayContext();
   const [items, setItems] = useState<NotificationView[]>([]);
   const [unreadCount, setUnreadCount] = useState(0);
   const [error, setError] = useState<string | null>(null);
+  const [reloads, setReloads] = useState(0);
+  useEffect(
+    () =>
+      client.onRecovery((stream, recovered) => {
+        if (!recovered && stream === client.userStream) setReloads((count) => count + 1);
+      }),
+    [client],
+  );
 
   useEffect(() => {
-    if (state.status !== 'connected') return;
+    if (!state.hasConnected) return;
     let current = true;
     api<NotificationsPage>('GET', `notifications?limit=${PAGE_SIZE}`).then(
       (page) => {
@@ -39,7 +49,7 @@ export function useNotifications(): NotificationsState {
     return () => {
       current = false;
     };
-  }, [api, state.status]);
+  }, [api, state.hasConnected, reloads]);
 
   useEvent('notification:new', ({ notification }) => setItems((previous) => [notification, ...previous.filter((item) => item.id !== notification.id)].slice(0, PAGE_SIZE)));
   useEvent('notification:read', ({ notificationId }) => setItems((previous) => previous.map((item) => (item.id === notificationId ? { ...item, read: true } : item))));
