@@ -1,23 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RedisConnection } from '#redis';
-import { InMemoryNotificationStore } from './in-memory-notification.store.js';
+import { DATABASE_KINDS, openTestDatabase } from '../../../../test/support/database.js';
+import { KyselyNotificationStore } from './kysely-notification.store.js';
 import type { NotificationStore } from './notification-store.js';
-import { RedisNotificationStore } from './redis-notification.store.js';
 
 const note = (title: string) => ({ title, message: `${title}!` });
 
-let redis: RedisConnection;
 let run = 0;
-beforeAll(async () => {
-  redis = await RedisConnection.connect({ url: 'redis://127.0.0.1:6379', keyPrefix: `spec:notifications:${process.pid}:${Date.now()}:` });
-});
-afterAll(() => redis.close());
 
-/** Both implementations behind the one interface; each test gets an empty store (fresh user ids for Redis). */
-describe.each<[string, (max: number) => NotificationStore]>([
-  ['InMemoryNotificationStore', (max) => new InMemoryNotificationStore(max)],
-  ['RedisNotificationStore', (max) => new RedisNotificationStore(redis, max)],
-])('%s', (_name, create) => {
+/** The one implementation, on both engines; each test gets fresh user ids. */
+describe.each(DATABASE_KINDS)('KyselyNotificationStore on %s', (kind) => {
+  let database: Awaited<ReturnType<typeof openTestDatabase>>;
+  beforeAll(async () => {
+    database = await openTestDatabase(kind);
+  });
+  afterAll(() => database.close());
+  const create = (max: number): NotificationStore => new KyselyNotificationStore(database.connection.db, max);
+
   let u: string;
   const fresh = (max = 10) => {
     u = `user-${++run}`;
@@ -74,6 +72,8 @@ describe.each<[string, (max: number) => NotificationStore]>([
     const second = await sut.list(u, { limit: 2, unreadOnly: true, cursor: first.nextCursor! });
     expect(second).toEqual({ items: [expect.objectContaining({ title: '1', userId: u, readAt: null })], nextCursor: null });
     expect(await sut.list(u, { limit: 2, cursor: 'gone' })).toEqual({ items: [], nextCursor: null });
+    // Another user's id as a cursor is unknown too.
+    expect(await sut.list(`${u}-other`, { limit: 2, cursor: stored[0]!.id })).toEqual({ items: [], nextCursor: null });
   });
 
   it('gives every recipient of one add their own notification', async () => {

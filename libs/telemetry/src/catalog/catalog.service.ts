@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictException, NotFoundException } from '@nestjs/common';
 import { ErrorCode, type Entity, type EntityEvent, type EntityEventType, type ServerEventName, type Topic } from '#contracts';
 import type { WebSocketService } from '#realtime';
-import type { EntityRepository } from './entity-repository.js';
+import type { EntityRepository, Page, PageQuery } from './entity-repository.js';
 
 export interface CatalogKind<T extends Entity> {
   entityType: EntityEvent['entity_type'];
@@ -21,8 +21,8 @@ export class CatalogService<T extends Entity> {
     private readonly websocket: WebSocketService,
   ) {}
 
-  list(): Promise<T[]> {
-    return this.repository.list();
+  list(page: PageQuery): Promise<Page<T>> {
+    return this.repository.list(page);
   }
 
   async get(id: string): Promise<T> {

@@ -1,8 +1,9 @@
-import { BadRequestException, Body, Controller, Delete, Get, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { withoutUndefined, type Sensor, type Thresholds } from '#contracts';
+import { BadRequestException, Body, Controller, Delete, Get, Inject, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { withoutUndefined, type Page, type Sensor, type Thresholds } from '#contracts';
 import { HttpJwtGuard } from '#realtime';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { SENSORS } from '../catalog/catalog.tokens.js';
+import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../catalog/dto/page.query.js';
 import { CreateSensorDto, UpdateSensorDto } from './dto/sensor.dto.js';
 
 /** `/api/v1/sensors`: any authenticated user; each write emits `sensor:*` to `sensors`, `general`, `sensor:<id>`. */
@@ -17,9 +18,10 @@ export class SensorsController {
     return this.sensors.create(withoutUndefined(body));
   }
 
+  /** `{ items, nextCursor }` in id order; `?limit=` (1-1000, default 100) and `?cursor=<nextCursor>`. */
   @Get()
-  list(): Promise<Sensor[]> {
-    return this.sensors.list();
+  list(@Query() query: PageQueryDto): Promise<Page<Sensor>> {
+    return this.sensors.list({ limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor });
   }
 
   @Get(':id')
