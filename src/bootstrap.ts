@@ -1,14 +1,15 @@
 import 'reflect-metadata';
-import { ConsoleLogger, ValidationPipe, type INestApplication } from '@nestjs/common';
+import { ConsoleLogger, Logger, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DatabaseConnection } from '#database';
 import { useRealtimeAdapter } from '#realtime';
 import { RedisConnection } from '#redis';
 import { MqttIngestService } from '#telemetry';
 import { AppModule } from './app.module.js';
 import { LOG_LEVELS, type AppConfig } from './config/app-config.js';
 import { serveDashboard } from './dashboard/serve-dashboard.js';
-import { HealthService } from './health/health.service.js';
+import { HealthService, type CheckResult } from './health/health.service.js';
 
 export const API_PREFIX = 'api/v1';
 
@@ -19,8 +20,18 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
     json: config.logFormat === 'json',
   });
   // forceCloseConnections: keep-alive HTTP sockets must not hold shutdown past its deadline.
-  const redis = config.redisUrl ? await RedisConnection.connect({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix }) : null;
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, redis), { logger, forceCloseConnections: true });
+  // The configured level and format from the first line on, also for what logs before Nest starts.
+  Logger.overrideLogger(logger);
+  // Opened (and migrated) before Nest starts, so an unreachable database fails with one readable line.
+  const database = await DatabaseConnection.open({ url: config.database.url, dataDir: config.database.dataDir });
+  let redis: RedisConnection | null = null;
+  try {
+    redis = config.redisUrl ? await RedisConnection.connect({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix }) : null;
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, database, redis), { logger, forceCloseConnections: true });
   app.setGlobalPrefix(API_PREFIX);
   const anyOrigin = config.corsOrigins.includes('*');
   app.enableCors({ origin: anyOrigin ? '*' : config.corsOrigins, credentials: !anyOrigin });
@@ -29,6 +40,12 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   useRealtimeAdapter(app);
   serveDashboard(app, config.dashboardDir);
   const health = app.get(HealthService);
+  health.register('database', () =>
+    database.ping().then(
+      (): CheckResult => ({ status: 'up', detail: database.dialect }),
+      (error: Error): CheckResult => ({ status: 'down', detail: `${database.dialect}: ${error.message}` }),
+    ),
+  );
   if (redis) health.register('redis', () => (redis.isReady ? { status: 'up' } : { status: 'down', detail: 'reconnecting' }));
   const mqtt = app.get(MqttIngestService);
   health.register('mqtt', () => ({ status: mqtt.state === 'connected' ? 'up' : 'down', detail: mqtt.state }));

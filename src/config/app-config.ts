@@ -27,6 +27,10 @@ export interface AppConfig {
   dashboardDir: string | null;
   mqtt: { url?: string; brokerPort: number; shareGroup?: string; clientId: string; topicPrefix: string };
   pipeline: { anomalyWindow: number; anomalyZ: number; predictionEvery: number; predictionHorizon: number };
+  /** `DATABASE_URL` (PostgreSQL) or, unset, the embedded SQLite database in `DATA_DIR`. */
+  database: { url?: string; dataDir: string };
+  /** `READINGS_RETENTION_DAYS`, `READINGS_FLUSH_MS`, `READINGS_QUEUE_MAX`: the readings table and its batched writer. */
+  readings: { retentionDays: number; flushMs: number; maxQueue: number };
   redisUrl?: string;
   /** `REDIS_KEY_PREFIX`: every key this app writes starts with it. */
   redisKeyPrefix: string;
@@ -55,6 +59,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   if (production && devTokens) read.problem('AUTH_DEV_TOKENS', 'may be true only when NODE_ENV=development');
 
   const redisUrl = read.url('REDIS_URL', ['redis', 'rediss']);
+  const databaseUrl = read.url('DATABASE_URL', ['postgres', 'postgresql']);
+  // Several instances behind Redis need one shared database; each would otherwise keep its own file.
+  if (redisUrl && !databaseUrl && !read.raw('DATABASE_URL')) read.problem('REDIS_URL', 'needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances');
   const port = read.int('PORT', 3000, { min: 0, max: 65_535 });
   const topicPrefix = read.string('MQTT_TOPIC_PREFIX', '');
   if (topicPrefix && !/^[^+#$][^+#]*\/$/.test(topicPrefix)) read.problem('MQTT_TOPIC_PREFIX', `must end with "/" and hold no + # or leading $, got "${topicPrefix}"`);
@@ -93,6 +100,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       anomalyZ: read.number('ANOMALY_Z', 3, { min: 0, exclusiveMin: true, max: 100 }),
       predictionEvery: read.int('PREDICTION_EVERY', 10, { min: 1, max: 100_000 }),
       predictionHorizon: read.int('PREDICTION_HORIZON', 5, { min: 1, max: 1000 }),
+    },
+    database: { url: databaseUrl, dataDir: read.string('DATA_DIR', './data') },
+    readings: {
+      retentionDays: read.int('READINGS_RETENTION_DAYS', 30, { min: 1, max: 36_500 }),
+      flushMs: read.int('READINGS_FLUSH_MS', 250, { min: 10, max: 10_000 }),
+      maxQueue: read.int('READINGS_QUEUE_MAX', 100_000, { min: 1_000, max: 10_000_000 }),
     },
     redisUrl,
     redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'rtg:'),

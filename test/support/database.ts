@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from '@jest/globals';
 import pg from 'pg';
 import { DatabaseConnection, type DatabaseOptions } from '#database';
 
@@ -63,4 +64,22 @@ async function admin(statement: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A PostgreSQL database for the enclosing suite: created before its tests, dropped after them.
+ * Returns its URL (call it from inside tests or hooks).
+ */
+export function usePostgresDatabase(): () => string {
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    database = await createPostgresDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+  return () => {
+    if (!database) throw new Error('usePostgresDatabase(): the database is created in beforeAll');
+    return database.env['DATABASE_URL']!;
+  };
 }

@@ -5,3 +5,6 @@ export { MqttIngestService, type MqttIngestOptions } from './mqtt/mqtt-ingest.se
 export { ReadingIngestService } from './pipeline/reading-ingest.service.js';
 export { ReadingsPipeline } from './pipeline/readings-pipeline.service.js';
 export { TelemetryModule, type TelemetryModuleConfig } from './telemetry.module.js';
+export { DEVICE_CREDENTIAL_STORE, type DeviceCredentialStore } from './devices/device-credential.store.js';
+export { ReadingWriter, type ReadingWriterOptions } from './readings/reading-writer.js';
+export { AGGREGATES, ReadingsRepository, type Aggregate, type BucketPoint, type BucketQuery, type LatestReadings, type RawQuery } from './readings/readings.repository.js';

@@ -9,13 +9,19 @@ export interface TelemetryModuleOptions {
   predictionEvery?: number;
   /** Points per forecast. @default 5 */
   predictionHorizon?: number;
-  /** Recent readings kept per sensor for `GET /api/v1/readings`. @default 1000 */
-  historyPerSensor?: number;
+  /** Readings older than this many days are deleted. @default 30 */
+  readingsRetentionDays?: number;
+  /** Queued readings are written to the database at least this often (ms). @default 250 */
+  readingsFlushMs?: number;
+  /** Rows per write batch (a full batch is written at once). @default 2000 */
+  readingsBatchSize?: number;
+  /** Readings waiting to be written, at most; beyond it new ones are dropped and counted. @default 100000 */
+  readingsMaxQueue?: number;
 }
 
 export type ResolvedTelemetryOptions = Required<TelemetryModuleOptions>;
 export const TELEMETRY_OPTIONS = Symbol('TELEMETRY_OPTIONS');
 
 export function resolveTelemetryOptions(options: TelemetryModuleOptions): ResolvedTelemetryOptions {
-  return { anomalyWindow: 100, anomalyZ: 3, anomalyMinReadings: 10, predictionEvery: 10, predictionHorizon: 5, historyPerSensor: 1000, ...options };
+  return { anomalyWindow: 100, anomalyZ: 3, anomalyMinReadings: 10, predictionEvery: 10, predictionHorizon: 5, readingsRetentionDays: 30, readingsFlushMs: 250, readingsBatchSize: 2000, readingsMaxQueue: 100_000, ...options };
 }

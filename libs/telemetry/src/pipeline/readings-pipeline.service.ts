@@ -8,13 +8,13 @@ import { judge } from '../anomalies/anomaly-detector.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { SENSORS } from '../catalog/catalog.tokens.js';
 import { holtForecast, medianInterval } from '../predictions/holt.js';
-import { READING_HISTORY, type ReadingHistory } from '../readings/reading-history.js';
+import { ReadingWriter } from '../readings/reading-writer.js';
 import { SERIES_STORE, type SeriesStore } from '../series/series-store.js';
 import { TELEMETRY_OPTIONS, type ResolvedTelemetryOptions } from '../telemetry.options.js';
 
 /**
  * Every accepted reading, from MQTT or HTTP, goes through here once: emit `reading:new`, register
- * the sensor if new, keep it in the history, judge it against the rolling statistics of its
+ * the sensor if new, queue it for the database (never waited for), judge it against the rolling statistics of its
  * (sensor, metric) series, and every `predictionEvery` readings emit a Holt forecast.
  */
 @Injectable()
@@ -24,7 +24,7 @@ export class ReadingsPipeline {
   constructor(
     @Inject(TELEMETRY_OPTIONS) private readonly options: ResolvedTelemetryOptions,
     @Inject(SENSORS) private readonly sensors: CatalogService<Sensor>,
-    @Inject(READING_HISTORY) private readonly history: ReadingHistory,
+    private readonly writer: ReadingWriter,
     @Inject(SERIES_STORE) private readonly series: SeriesStore,
     private readonly websocket: WebSocketService,
     private readonly notifications: NotificationsService,
@@ -38,7 +38,7 @@ export class ReadingsPipeline {
     this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - reading.ts) / 1000);
 
     const sensor = await this.sensorFor(reading);
-    await this.history.append(payload);
+    this.writer.append(payload);
     const observation = await this.series.observe(reading.sensorId, reading.metric, reading.value, reading.ts);
     const verdict = judge(reading.value, observation.before, observation.size, sensor.thresholds, {
       zLimit: this.options.anomalyZ,
