@@ -14,6 +14,17 @@ export interface ReadingWriterOptions {
 
 /** How often a sustained problem is logged, at most. */
 const LOG_EVERY_MS = 10_000;
+/** Failures in a row, with the database answering pings, after which a batch is given up. */
+const MAX_ATTEMPTS = 20;
+
+/**
+ * True when the database refused the rows themselves (PostgreSQL SQLSTATE classes 22 data
+ * exception and 23 integrity violation; SQLite constraint, mismatch, too big): retrying cannot help.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (/^2[23][0-9A-Z]{3}$/.test(code) || /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code));
+}
 
 /**
  * Writes every accepted reading to the database in batches, off the delivery path: `append` only
@@ -21,9 +32,9 @@ const LOG_EVERY_MS = 10_000;
  * `flushMs`; one batch is in flight at a time, and what arrives meanwhile forms the next one.
  *
  * Bounded: at `maxQueue` waiting readings new ones are dropped and counted. A failed batch stays
- * at the head of the queue and is retried on the next tick while the database is unreachable; if
- * the database answers but refuses the batch it is dropped (`reason="write_failed"`) so one bad
- * batch cannot block the rest. `close()` (on shutdown, before the database closes) writes
+ * at the head of the queue and is retried on the next tick (the database restarting, a connection
+ * cut); a batch whose rows the database refuses, or that keeps failing while the database answers,
+ * is dropped (`reason="write_failed"`) so one bad batch cannot block the rest. `close()` (on shutdown, before the database closes) writes
  * everything accepted. A SIGKILL loses what was queued: at most the last `flushMs` of readings plus
  * the batch being written, while the database keeps up.
  */
@@ -40,12 +51,13 @@ export class ReadingWriter {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private lastLog = 0;
+  private attempts = 0;
 
   constructor(
     private readonly repository: ReadingsRepository,
     private readonly options: ReadingWriterOptions,
     private readonly metrics: MetricsService,
-    /** True when the database answers; decides between retrying a failed batch and dropping it. */
+    /** True when the database answers: a batch that keeps failing although it does is given up. */
     private readonly reachable: () => Promise<boolean>,
   ) {
     this.timer = setInterval(() => void this.flush(), options.flushMs);
@@ -117,18 +129,21 @@ export class ReadingWriter {
         await this.repository.insert(batch);
         stopTimer();
         this.metrics.readingsWritten.inc(batch.length);
+        this.attempts = 0;
         this.settle(batch.length);
       } catch (error) {
         this.metrics.readingsWriteErrors.inc();
-        if (await this.reachable()) {
+        this.attempts += 1;
+        if (isDataError(error) || (this.attempts >= MAX_ATTEMPTS && (await this.reachable()))) {
+          this.attempts = 0;
           this.metrics.readingsDropped.inc({ reason: 'write_failed' }, batch.length);
           this.logger.error(`Dropped a batch of ${batch.length} readings the database refused: ${(error as Error).message}`);
           this.settle(batch.length);
           continue;
         }
-        // Unreachable: keep the batch first in line and retry on the next tick.
+        // Keep the batch first in line and retry on the next tick.
         this.batches.unshift(batch);
-        this.warnSometimes(`Database unreachable (${(error as Error).message}); ${this.depth} readings waiting`);
+        this.warnSometimes(`Writing readings failed (${(error as Error).message}); ${this.depth} waiting, retrying`);
         return;
       }
     }
