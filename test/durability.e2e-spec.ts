@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { ReadingPayload } from '#contracts';
 import { DEV_JWT_SECRET } from '../src/config/app-config.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/database.js';
-import { api } from './support/http.js';
+import { api, type ApiResponse } from './support/http.js';
 import { freePort, spawnGateway, type GatewayProcess } from './support/process.js';
 
 const token = (sub: string, role = 'user') => jwt.sign({ sub, role }, DEV_JWT_SECRET, { expiresIn: 600 });
@@ -83,7 +83,7 @@ describe.each(DATABASE_KINDS)('durable storage on %s, as real processes', (kind)
     running.push(second.process);
     const stored = new Set<number>();
     for (let to: number | undefined = undefined; ; ) {
-      const page = await api<ReadingPayload[]>(second.url, 'GET', `/readings?sensorId=kill-1&metric=m&limit=1000${to === undefined ? '' : `&to=${to}`}`, SERVICE);
+      const page: ApiResponse<ReadingPayload[]> = await api<ReadingPayload[]>(second.url, 'GET', `/readings?sensorId=kill-1&metric=m&limit=1000${to === undefined ? '' : `&to=${to}`}`, SERVICE);
       for (const r of page.body) stored.add(r.ts);
       if (page.body.length < 1000) break;
       to = page.body[page.body.length - 1]!.ts - 1;
