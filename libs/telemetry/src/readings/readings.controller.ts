@@ -42,6 +42,7 @@ export class ReadingsController {
   @Get()
   async list(@Query() query: ListReadingsQuery): Promise<ReadingPayload[] | { items: BucketPoint[] }> {
     if (query.agg !== undefined && query.bucket === undefined) throw badRequest('agg needs bucket');
+    if (query.bucket !== undefined && query.metric === undefined) throw badRequest('metric is required with bucket');
     if (query.from !== undefined && query.to !== undefined && query.from > query.to) throw badRequest('from must not be after to');
     await this.writer.flushed();
     if (query.bucket === undefined) {

@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { IsDefined, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, ValidateBy, ValidateIf } from 'class-validator';
 import { IsId } from '#realtime';
 import { AGGREGATES, type Aggregate } from '../readings.repository.js';
 
@@ -18,6 +18,14 @@ export function parseTime(value: unknown): unknown {
     if (Number.isFinite(ms)) return ms;
   }
   return value;
+}
+
+/** One message whatever is wrong with the bucket (not one per failed rule). */
+function IsBucketMs(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isBucketMs',
+    validator: { validate: (value) => Number.isInteger(value) && (value as number) >= MIN_BUCKET_MS && (value as number) <= MAX_BUCKET_MS, defaultMessage: () => BUCKET_MESSAGE },
+  });
 }
 
 /** `30s`, `5m`, `1h`, `1d` -> ms; anything else is left for the validator to refuse. */
@@ -54,8 +62,7 @@ export class ListReadingsQuery {
   sensorId!: string;
 
   /** Optional for raw readings (all the sensor's metrics); required with `bucket`. */
-  @ValidateIf((query: ListReadingsQuery) => query.metric !== undefined || query.bucket !== undefined)
-  @IsDefined({ message: 'metric is required with bucket' })
+  @IsOptional()
   @IsId()
   metric?: string;
 
@@ -63,22 +70,18 @@ export class ListReadingsQuery {
   @IsOptional()
   @Transform(({ value }) => parseTime(value))
   @IsInt({ message: TIME_MESSAGE('from') })
-  @Min(0, { message: TIME_MESSAGE('from') })
   from?: number;
 
   /** Inclusive; ms epoch or ISO 8601. */
   @IsOptional()
   @Transform(({ value }) => parseTime(value))
   @IsInt({ message: TIME_MESSAGE('to') })
-  @Min(0, { message: TIME_MESSAGE('to') })
   to?: number;
 
   /** Bucket width, `1s` to `1d`; parsed to ms. */
   @IsOptional()
   @Transform(({ value }) => parseBucket(value))
-  @IsInt({ message: BUCKET_MESSAGE })
-  @Min(MIN_BUCKET_MS, { message: BUCKET_MESSAGE })
-  @Max(MAX_BUCKET_MS, { message: BUCKET_MESSAGE })
+  @IsBucketMs()
   bucket?: number;
 
   @IsOptional()
