@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
-import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type { PoolConfig } from 'pg';
 import { redactUrl } from '#contracts';
 import { GatewayMigrations } from './migrations/index.js';
 import type { Database, DatabaseDialect } from './schema.js';
@@ -42,7 +41,7 @@ export class DatabaseConnection {
 
   /** Opens and migrates; rejects with one readable line when the database cannot be reached or migrated. */
   static async open({ url, dataDir = './data', poolSize = 10 }: DatabaseOptions): Promise<DatabaseConnection> {
-    const connection = url ? DatabaseConnection.postgres(url, poolSize) : DatabaseConnection.sqlite(dataDir);
+    const connection = url ? await DatabaseConnection.postgres(url, poolSize) : await DatabaseConnection.sqlite(dataDir);
     try {
       await connection.migrate();
     } catch (error) {
@@ -53,7 +52,9 @@ export class DatabaseConnection {
     return connection;
   }
 
-  private static sqlite(dataDir: string): DatabaseConnection {
+  // Each driver is loaded only in its mode: the embedded default does not pay for `pg`, nor PostgreSQL for SQLite.
+  private static async sqlite(dataDir: string): Promise<DatabaseConnection> {
+    const { default: SQLite } = await import('better-sqlite3');
     const dir = resolve(dataDir);
     mkdirSync(dir, { recursive: true });
     const file = resolve(dir, SQLITE_FILE);
@@ -67,13 +68,14 @@ export class DatabaseConnection {
     return new DatabaseConnection(new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite', file);
   }
 
-  private static postgres(url: string, max: number): DatabaseConnection {
+  private static async postgres(url: string, max: number): Promise<DatabaseConnection> {
+    const { default: pg } = await import('pg');
     const pool = new pg.Pool({
       connectionString: url,
       max,
       connectionTimeoutMillis: 5_000,
       types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === INT8_OID || oid === NUMERIC_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) },
-    } as pg.PoolConfig);
+    } as PoolConfig);
     // An idle client losing its server must not crash the process; the pool replaces it.
     pool.on('error', (error) => DatabaseConnection.logger.warn(`PostgreSQL idle client: ${error.message}`));
     return new DatabaseConnection(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', redactUrl(url));

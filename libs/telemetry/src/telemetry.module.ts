@@ -7,6 +7,7 @@ import { REDIS, type RedisConnection } from '#redis';
 import { CatalogService } from './catalog/catalog.service.js';
 import { LOCATION_REPOSITORY, LOCATIONS, SENSOR_REPOSITORY, SENSORS } from './catalog/catalog.tokens.js';
 import type { EntityRepository } from './catalog/entity-repository.js';
+import { CachedEntityRepository } from './catalog/cached-entity.repository.js';
 import { KyselyEntityRepository, LOCATIONS_TABLE, SENSORS_TABLE } from './catalog/kysely-entity.repository.js';
 import { DEVICE_CREDENTIAL_STORE } from './devices/device-credential.store.js';
 import { KyselyDeviceCredentialStore } from './devices/kysely-device-credential.store.js';
@@ -30,6 +31,9 @@ export interface TelemetryModuleConfig {
   pipeline?: TelemetryModuleOptions;
   mqtt: MqttIngestOptions;
 }
+
+/** A sensor changed on another instance is seen here after at most 2 s. */
+const SENSOR_CACHE = { ttlMs: 2_000, maxEntries: 20_000 };
 
 /** Starts retention once the app is up and stops it on shutdown. */
 class ReadingRetentionLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -63,7 +67,8 @@ export class TelemetryModule {
         {
           provide: SENSOR_REPOSITORY,
           inject: [DATABASE_CONNECTION],
-          useFactory: (database: DatabaseConnection) => new KyselyEntityRepository<Sensor>(database.db, SENSORS_TABLE),
+          // Cached: the pipeline reads its sensor on every reading.
+          useFactory: (database: DatabaseConnection) => new CachedEntityRepository<Sensor>(new KyselyEntityRepository<Sensor>(database.db, SENSORS_TABLE), SENSOR_CACHE),
         },
         {
           provide: LOCATION_REPOSITORY,

@@ -36,9 +36,10 @@ export class ReadingsPipeline {
     const payload: ReadingPayload = reading;
     this.websocket.emitToTopic(['readings', sensorTopic(reading.sensorId)], 'reading:new', payload);
     this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - reading.ts) / 1000);
+    // Accepted: queued for the database at once (never waited for), whatever the steps below cost.
+    this.writer.append(payload);
 
     const sensor = await this.sensorFor(reading);
-    this.writer.append(payload);
     const observation = await this.series.observe(reading.sensorId, reading.metric, reading.value, reading.ts);
     const verdict = judge(reading.value, observation.before, observation.size, sensor.thresholds, {
       zLimit: this.options.anomalyZ,
