@@ -126,10 +126,22 @@ export class ReadingsRepository {
     return Object.fromEntries(rows.map((row) => [row.metric, { value: row.value, ...(row.unit === null ? {} : { unit: row.unit }), ts: Number(row.ts) }]));
   }
 
-  /** Retention: deletes readings older than `ts`; the number deleted. */
-  async deleteBefore(ts: number): Promise<number> {
-    const result = await this.db.deleteFrom('readings').where('ts', '<', ts).executeTakeFirst();
-    return Number(result.numDeletedRows);
+  /**
+   * Retention: deletes readings older than `ts`, `chunk` rows per statement with a turn of the
+   * event loop between (SQLite runs in-process: one huge delete would stall live delivery); the
+   * number deleted.
+   */
+  async deleteBefore(ts: number, chunk = 10_000): Promise<number> {
+    // The physical row id of each engine picks a chunk on the ts index without a key column.
+    const rowId = this.dialect === 'postgres' ? sql.raw('ctid') : sql.raw('rowid');
+    let total = 0;
+    for (;;) {
+      const result = await sql`delete from readings where ${rowId} in (select ${rowId} from readings where ts < ${ts} limit ${chunk})`.execute(this.db);
+      const deleted = Number(result.numAffectedRows ?? 0);
+      total += deleted;
+      if (deleted < chunk) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   private async rawSeries({ sensorId, metric, from, to, limit }: RawQuery & { metric: string }): Promise<ReadingPayload[]> {
