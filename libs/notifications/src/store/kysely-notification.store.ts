@@ -3,6 +3,9 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, NotificationsTable } from '#database';
 import type { AddedNotification, ListQuery, NewNotification, NotificationPage, NotificationStore, StoredNotification } from './notification-store.js';
 
+/** Rows per INSERT and ids per IN list: far under both engines' bound-parameter limits. */
+const ROWS_PER_STATEMENT = 500;
+
 /**
  * The inbox in the gateway's database (SQLite or PostgreSQL): one row per notification and
  * recipient, ordered by an insertion sequence. Each add trims the user's inbox to `maxPerUser` in
@@ -17,17 +20,20 @@ export class KyselyNotificationStore implements NotificationStore {
   async add(userIds: readonly string[], input: NewNotification): Promise<AddedNotification[]> {
     const createdAt = Date.now();
     const data = input.data === undefined ? null : JSON.stringify(input.data);
-    return this.db.transaction().execute(async (trx) => {
-      const added: AddedNotification[] = [];
-      for (const userId of userIds) {
-        const id = randomUUID();
-        await trx.insertInto('notifications').values({ id, user_id: userId, title: input.title, message: input.message, data, created_at: createdAt, read_at: null }).execute();
-        await this.trim(trx, userId);
-        const notification: StoredNotification = { id, userId, ...input, createdAt: new Date(createdAt).toISOString(), readAt: null };
-        added.push({ ...notification, unreadCount: await this.countUnread(trx, userId) });
+    const rows = userIds.map((userId) => ({ id: randomUUID(), user_id: userId, title: input.title, message: input.message, data, created_at: createdAt, read_at: null }));
+    // A few statements whatever the number of recipients: insert all, count per user, trim only the full inboxes.
+    const unread = await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) await trx.insertInto('notifications').values(rows.slice(i, i + ROWS_PER_STATEMENT)).execute();
+      const counts = await this.countsOf(trx, userIds);
+      for (const [userId, { total }] of counts) {
+        if (total > this.maxPerUser) await this.trim(trx, userId);
       }
-      return added;
+      const full = [...counts].filter(([, { total }]) => total > this.maxPerUser).map(([userId]) => userId);
+      const recounted = full.length > 0 ? await this.countsOf(trx, full) : new Map<string, { total: number; unread: number }>();
+      return (userId: string) => (recounted.get(userId) ?? counts.get(userId))?.unread ?? 0;
     });
+    const iso = new Date(createdAt).toISOString();
+    return rows.map((row): AddedNotification => ({ id: row.id, userId: row.user_id, ...input, createdAt: iso, readAt: null, unreadCount: unread(row.user_id) }));
   }
 
   async list(userId: string, { unreadOnly = false, limit, cursor }: ListQuery): Promise<NotificationPage> {
@@ -70,6 +76,22 @@ export class KyselyNotificationStore implements NotificationStore {
   private async trim(db: Kysely<Database>, userId: string): Promise<void> {
     const edge = await db.selectFrom('notifications').select('seq').where('user_id', '=', userId).orderBy('seq', 'desc').limit(1).offset(this.maxPerUser).executeTakeFirst();
     if (edge) await db.deleteFrom('notifications').where('user_id', '=', userId).where('seq', '<=', edge.seq).execute();
+  }
+
+  /** Per user: notifications held and unread ones. */
+  private async countsOf(db: Kysely<Database>, userIds: readonly string[]): Promise<Map<string, { total: number; unread: number }>> {
+    const counts = new Map<string, { total: number; unread: number }>();
+    const unique = [...new Set(userIds)];
+    for (let i = 0; i < unique.length; i += ROWS_PER_STATEMENT) {
+      const rows = await db
+        .selectFrom('notifications')
+        .select((eb) => ['user_id', eb.fn.countAll<number>().as('total'), eb.fn.count<number>('id').filterWhere('read_at', 'is', null).as('unread')])
+        .where('user_id', 'in', unique.slice(i, i + ROWS_PER_STATEMENT))
+        .groupBy('user_id')
+        .execute();
+      for (const row of rows) counts.set(row.user_id, { total: Number(row.total), unread: Number(row.unread) });
+    }
+    return counts;
   }
 
   private async countUnread(db: Kysely<Database>, userId: string): Promise<number> {

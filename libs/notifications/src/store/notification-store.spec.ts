@@ -86,4 +86,18 @@ describe.each(DATABASE_KINDS)('KyselyNotificationStore on %s', (kind) => {
     expect(unreadCount).toBe(1);
     expect((await sut.list(recipients[1]!, { limit: 5 })).items).toEqual([{ ...body, readAt: null }]);
   });
+
+  it('stores one add for more recipients than one statement takes, each with its own count and bound', async () => {
+    const sut = fresh(2);
+    const recipients = Array.from({ length: 1200 }, (_, n) => `${u}-r${n}`);
+    await sut.add([recipients[0]!, recipients[1]!], note('earlier'));
+    await sut.add([recipients[0]!], note('earlier 2'));
+    const stored = await sut.add(recipients, note('broadcast'));
+    expect(stored).toHaveLength(1200);
+    // r0 was full (2 of 2): the oldest went and the count stays 2; r1 had 1; everyone else 0.
+    expect(stored.slice(0, 3).map((n) => n.unreadCount)).toEqual([2, 2, 1]);
+    expect(new Set(stored.slice(2).map((n) => n.unreadCount))).toEqual(new Set([1]));
+    expect((await sut.list(recipients[0]!, { limit: 10 })).items.map((n) => n.title)).toEqual(['broadcast', 'earlier 2']);
+    expect(await sut.unreadCount(recipients[1199]!)).toBe(1);
+  });
 });
