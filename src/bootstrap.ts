@@ -40,8 +40,9 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   useRealtimeAdapter(app);
   serveDashboard(app, config.dashboardDir);
   const health = app.get(HealthService);
+  // Bounded: a health probe must answer even while connections to the database hang.
   health.register('database', () =>
-    database.ping().then(
+    Promise.race([database.ping(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2_000).unref())]).then(
       (): CheckResult => ({ status: 'up', detail: database.dialect }),
       (error: Error): CheckResult => ({ status: 'down', detail: `${database.dialect}: ${error.message}` }),
     ),

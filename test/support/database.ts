@@ -34,6 +34,34 @@ export async function createPostgresDatabase(): Promise<TestDatabase> {
   return { kind: 'postgres', env: { DATABASE_URL: url }, options: { url, poolSize: 4 }, drop: () => admin(`drop database if exists ${name} with (force)`) };
 }
 
+/**
+ * A PostgreSQL database owned by a role of its own (not a superuser), so a test can take the
+ * database away from the gateway for real (`lockOut`: no new connections, existing ones cut) and
+ * give it back (`letIn`).
+ */
+export async function createLockableDatabase(): Promise<TestDatabase & { lockOut(): Promise<void>; letIn(): Promise<void> }> {
+  const database = await createPostgresDatabase();
+  const name = database.env['DATABASE_URL']!.split('/').pop()!;
+  const role = `${name}_owner`;
+  await admin(`create role ${role} login`);
+  await admin(`alter database ${name} owner to ${role}`);
+  const url = database.env['DATABASE_URL']!.replace('//postgres@', `//${role}@`);
+  return {
+    kind: 'postgres',
+    env: { DATABASE_URL: url },
+    options: { url, poolSize: 4 },
+    lockOut: async () => {
+      await admin(`alter database ${name} allow_connections false`);
+      await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}'`);
+    },
+    letIn: () => admin(`alter database ${name} allow_connections true`),
+    drop: async () => {
+      await database.drop();
+      await admin(`drop role if exists ${role}`);
+    },
+  };
+}
+
 export async function createTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
   if (kind === 'postgres') return createPostgresDatabase();
   const dir = tempDataDir();

@@ -1,8 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import type { ReadingPayload } from '#contracts';
 import { MetricsService } from '#observability';
-import { createPostgresDatabase, DATABASE_KINDS, openTestDatabase, POSTGRES_ADMIN_URL } from '../../../../test/support/database.js';
+import { createLockableDatabase, DATABASE_KINDS, openTestDatabase } from '../../../../test/support/database.js';
 import { DatabaseConnection } from '#database';
 import { ReadingWriter, type ReadingWriterOptions } from './reading-writer.js';
 import { ReadingsRepository } from './readings.repository.js';
@@ -76,54 +75,37 @@ describe.each(DATABASE_KINDS)('ReadingWriter on %s', (kind) => {
 });
 
 describe('ReadingWriter when PostgreSQL is away or refuses a batch', () => {
-  // Its own role (not a superuser), so that closing the database to new connections locks it out.
-  const role = `rtg_writer_${process.pid}_${Date.now().toString(36)}`;
-  let name: string;
-  let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
+  let database: Awaited<ReturnType<typeof createLockableDatabase>>;
   let connection: DatabaseConnection;
   let repository: ReadingsRepository;
 
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-
   beforeAll(async () => {
-    database = await createPostgresDatabase();
-    name = database.env['DATABASE_URL']!.split('/').pop()!;
-    await admin(`create role ${role} login`);
-    await admin(`alter database ${name} owner to ${role}`);
-    connection = await DatabaseConnection.open({ url: database.env['DATABASE_URL']!.replace('//postgres@', `//${role}@`), poolSize: 2 });
+    database = await createLockableDatabase();
+    connection = await DatabaseConnection.open(database.options);
     repository = new ReadingsRepository(connection.db, connection.dialect);
   });
   afterAll(async () => {
+    await database.letIn();
     await connection.close();
     await database.drop();
-    await admin(`drop role if exists ${role}`);
   });
 
   it('keeps the batch while the database is unreachable and writes it when it is back', async () => {
     const metrics = new MetricsService();
     const sut = new ReadingWriter(repository, { flushMs: 50, batchSize: 100, maxQueue: 1_000 }, metrics, () => connection.ping().then(() => true, () => false));
     try {
-      await admin(`alter database ${name} allow_connections false`);
-      await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}'`);
+      await database.lockOut();
       for (let i = 0; i < 30; i++) sut.append(reading(i, 'away'));
       for (let attempt = 0; attempt < 100 && (await metrics.readingsWriteErrors.get()).values[0]!.value < 2; attempt++) await new Promise((r) => setTimeout(r, 50));
       expect((await metrics.readingsWriteErrors.get()).values[0]!.value).toBeGreaterThanOrEqual(2);
       expect(sut.queueDepth).toBe(30);
-      await admin(`alter database ${name} allow_connections true`);
+      await database.letIn();
       await sut.flushed(10_000);
       expect(sut.queueDepth).toBe(0);
       expect((await repository.raw({ sensorId: 'away', metric: 'm', limit: 100 })).map((r) => r.value).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
       expect(await dropped(metrics, 'write_failed')).toBe(0);
     } finally {
-      await admin(`alter database ${name} allow_connections true`);
+      await database.letIn();
       await sut.close();
     }
   });
