@@ -51,7 +51,7 @@ export interface DeviceCredentialsTable {
   created_at: number;
 }
 
-/** Every reading; no key of its own (the `(sensor_id, metric, ts)` index serves every query). */
+/** Every reading; no key of its own (the `(sensor_id, metric, ts)` index, carrying `value`, serves every query). */
 export interface ReadingsTable {
   sensor_id: string;
   metric: string;
