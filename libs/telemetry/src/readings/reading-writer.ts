@@ -103,7 +103,11 @@ export class ReadingWriter {
     if (this.settled >= target) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
-      this.waiters.push({ target, resolve: () => (clearTimeout(timer), resolve()) });
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push({ target, resolve: done });
       void this.flush();
     });
   }
