@@ -26,6 +26,7 @@ export default {
     '^#observability$': '<rootDir>/libs/observability/src/index.ts',
     '^#redis$': '<rootDir>/libs/redis/src/index.ts',
     '^#client$': '<rootDir>/libs/client/src/index.ts',
+    '^#database$': '<rootDir>/libs/database/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },

@@ -11,7 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connections, fanout, ingest, perUser, type Run, type StepResult } from './lib/scenarios.js';
-import { hasTaskset, runEnv, startTarget, type TargetKind } from './lib/targets.js';
+import { benchDatabase, cleanRunEnv, hasTaskset, runEnv, startTarget, type TargetKind } from './lib/targets.js';
 
 const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster'] as const;
 /** Scenarios run on two instances sharing Redis (adapter, presence) and an MQTT shared subscription. */
@@ -75,7 +75,12 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
   const prefix = `${unique}/`;
   const profile = kind !== 'gateway' ? [] : [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...values['gateway-node-args'].split(' ').filter(Boolean)];
   const clustered = CLUSTERED.has(scenario);
-  const env = runEnv(unique, mqttUrl, clustered ? redisUrl : undefined);
+  const database = clustered ? await benchDatabase(unique) : undefined;
+  const env = runEnv(unique, mqttUrl, clustered ? redisUrl : undefined, database?.url);
+  const cleanUp = async () => {
+    cleanRunEnv(env);
+    await database?.drop();
+  };
   const targets = await Promise.all(Array.from({ length: clustered ? 2 : 1 }, () => startTarget(kind, env, profile, { inspect: scenario === 'connections' })));
   const target = targets[0]!;
   const run: Run = { target, targets, mqttUrl, prefix };
@@ -119,6 +124,7 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
     throw new Error(`No measurement for scenario ${String(scenario)}`);
   } finally {
     await Promise.all(targets.map((each) => (values['cpu-prof'] && kind === 'gateway' ? each.stop('SIGTERM') : each.stop())));
+    await cleanUp();
   }
 }
 

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { DatabaseModule, type DatabaseConnection } from '#database';
 import { GamificationModule } from '#gamification';
 import { NotificationsModule } from '#notifications';
 import { ObservabilityModule } from '#observability';
@@ -12,8 +13,11 @@ import { HealthModule } from './health/health.module.js';
 
 @Module({})
 export class AppModule {
-  /** `redis`: connected when `REDIS_URL` is set (cluster mode), else null (in-memory, single instance). */
-  static forRoot(config: AppConfig, redis: RedisConnection | null = null): DynamicModule {
+  /**
+   * `database`: open and migrated (SQLite or PostgreSQL). `redis`: connected when `REDIS_URL` is
+   * set (cluster mode), else null (in-memory adapter and pipeline state, single instance).
+   */
+  static forRoot(config: AppConfig, database: DatabaseConnection, redis: RedisConnection | null = null): DynamicModule {
     const cluster = redis
       ? { pubClient: redis.pub, subClient: redis.sub, sharded: redis.serverVersion >= 7, channelPrefix: redis.key('socket.io'), isReady: () => redis.isReady }
       : undefined;
@@ -21,13 +25,16 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        DatabaseModule.forRoot(database),
         RedisModule.forRoot(redis),
         RealtimeModule.forRoot({ ...config.realtime, cluster }),
         NotificationsModule.forRoot({ maxPerUser: config.notificationsMaxPerUser, ownerNotificationsPerMinute: config.ownerNotificationsPerMinute }),
         DevTokenModule.forRoot({ devTokens: config.devTokens }),
         HealthModule,
         ObservabilityModule,
-        TelemetryModule.forRoot({ pipeline: config.pipeline, mqtt: { ...config.mqtt, demoFeed: config.demoFeed } }),
+        TelemetryModule.forRoot({
+          pipeline: { ...config.pipeline, readingsRetentionDays: config.readings.retentionDays, readingsFlushMs: config.readings.flushMs, readingsMaxQueue: config.readings.maxQueue },
+          mqtt: { ...config.mqtt, demoFeed: config.demoFeed } }),
         GamificationModule,
       ],
     };

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     throw error;
   }
   logger.log(`Gateway listening on ${await app.getUrl()} (Socket.IO path ${config.realtime.path})`);
-  if (!config.redisUrl) logger.warn('REDIS_URL unset: single instance with in-memory stores; data does not survive a restart');
+  if (!config.redisUrl) logger.log(`Single instance (REDIS_URL unset); data kept in ${config.database.url ? 'PostgreSQL' : `the embedded database in ${config.database.dataDir}`}`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

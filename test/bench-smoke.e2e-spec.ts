@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { connections, fanout, ingest, perUser, type Run } from '../bench/lib/scenarios.js';
-import { runEnv, startTarget, type TargetKind } from '../bench/lib/targets.js';
+import { benchDatabase, cleanRunEnv, runEnv, startTarget, type TargetKind } from '../bench/lib/targets.js';
 
 /** No speed is asserted here: the fan-out knee is taken on loss alone, since a loaded test machine may take over 100 ms for a delivery. */
 const NO_LATENCY_LIMIT = { p99LimitMs: Infinity };
@@ -9,12 +9,18 @@ const NO_LATENCY_LIMIT = { p99LimitMs: Infinity };
 async function withTargets(kind: TargetKind, body: (run: Run) => Promise<void>, { instances = 1 } = {}): Promise<void> {
   const unique = `bench-smoke-${process.pid}-${Date.now()}-${kind}`;
   const mqttUrl = 'mqtt://127.0.0.1:1883';
-  const env = runEnv(unique, mqttUrl, instances > 1 ? 'redis://127.0.0.1:6379' : undefined);
-  const targets = await Promise.all(Array.from({ length: instances }, () => startTarget(kind, env)));
+  const database = instances > 1 ? await benchDatabase(unique) : undefined;
+  const env = runEnv(unique, mqttUrl, instances > 1 ? 'redis://127.0.0.1:6379' : undefined, database?.url);
   try {
-    await body({ target: targets[0]!, targets, mqttUrl, prefix: env['MQTT_TOPIC_PREFIX']! });
+    const targets = await Promise.all(Array.from({ length: instances }, () => startTarget(kind, env)));
+    try {
+      await body({ target: targets[0]!, targets, mqttUrl, prefix: env['MQTT_TOPIC_PREFIX']! });
+    } finally {
+      await Promise.all(targets.map((target) => target.stop()));
+    }
   } finally {
-    await Promise.all(targets.map((target) => target.stop()));
+    cleanRunEnv(env);
+    await database?.drop();
   }
 }
 

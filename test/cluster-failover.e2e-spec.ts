@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import { DEV_JWT_SECRET } from '../src/config/app-config.js';
 import { closeAllClients, connectAs, countOf, nextEvent, recordEvents } from './support/clients.js';
 import { clusterEnv, instanceEnv } from './support/cluster.js';
+import { usePostgresDatabase } from './support/database.js';
 import { eventually, startGateway, type TestGateway } from './support/gateway.js';
 import { api } from './support/http.js';
 import { closeAllDevices, device, publish } from './support/mqtt.js';
@@ -39,6 +40,7 @@ function stop(child: ChildProcess | undefined): Promise<void> {
 }
 
 describe('cluster failures', () => {
+  const databaseUrl = usePostgresDatabase();
   const processes: GatewayProcess[] = [];
   const gateways: TestGateway[] = [];
   const services: ChildProcess[] = [];
@@ -52,7 +54,7 @@ describe('cluster failures', () => {
   });
 
   it('drops a SIGKILLed instance from presence and stats at once, and the survivor takes the whole MQTT stream', async () => {
-    const env = clusterEnv('failover', { LOG_LEVEL: 'warn' });
+    const env = clusterEnv('failover', { LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl() });
     const [portOne, portTwo] = [await freePort(), await freePort()];
     const one = spawnGateway({ ...instanceEnv(env), PORT: String(portOne), LOG_LEVEL: 'log' });
     const two = spawnGateway({ ...instanceEnv(env), PORT: String(portTwo), LOG_LEVEL: 'log' });
@@ -84,7 +86,7 @@ describe('cluster failures', () => {
     const redisPort = await freePort();
     const redisArgs = ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     services.push(await service('redis-server', redisArgs, redisPort));
-    const env = clusterEnv('redis-restart', { REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+    const env = clusterEnv('redis-restart', { REDIS_URL: `redis://127.0.0.1:${redisPort}`, DATABASE_URL: databaseUrl() });
     const one = await startGateway(instanceEnv(env));
     const two = await startGateway(instanceEnv(env));
     gateways.push(one, two);
@@ -114,7 +116,7 @@ describe('cluster failures', () => {
     const redisArgs = ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     services.push(await service('redis-server', redisArgs, redisPort));
     const port = await freePort();
-    const gateway = spawnGateway({ ...instanceEnv(clusterEnv('outage', { REDIS_URL: `redis://127.0.0.1:${redisPort}` })), PORT: String(port), LOG_LEVEL: 'log' });
+    const gateway = spawnGateway({ ...instanceEnv(clusterEnv('outage', { REDIS_URL: `redis://127.0.0.1:${redisPort}`, DATABASE_URL: databaseUrl() })), PORT: String(port), LOG_LEVEL: 'log' });
     processes.push(gateway);
     await gateway.waitFor('Gateway listening');
     const url = `http://127.0.0.1:${port}`;
@@ -137,7 +139,7 @@ describe('cluster failures', () => {
     const brokerPort = await freePort();
     const args = ['-p', String(brokerPort)];
     services.push(await service('mosquitto', args, brokerPort));
-    const env = clusterEnv('broker-restart', { MQTT_URL: `mqtt://127.0.0.1:${brokerPort}` });
+    const env = clusterEnv('broker-restart', { MQTT_URL: `mqtt://127.0.0.1:${brokerPort}`, DATABASE_URL: databaseUrl() });
     const gateway = await startGateway(instanceEnv(env));
     gateways.push(gateway);
     const viewer = await connectAs(gateway.url, gateway.token('viewer'));

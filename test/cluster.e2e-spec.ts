@@ -7,15 +7,19 @@ import { eventually, startGateway, type TestGateway } from './support/gateway.js
 import { api } from './support/http.js';
 import { closeAllDevices, device, metricValue, publish } from './support/mqtt.js';
 import { closeAllPlain, connectPlain, wsUrl } from './support/plain-ws.js';
+import { usePostgresDatabase } from './support/database.js';
 
-describe('two instances behind one Redis and one broker', () => {
-  // One sensor floods 1000 readings at once here: a delivery test, so the per-device rate limit is lifted.
-  const env = clusterEnv('cluster', { MQTT_DEVICE_RATE_LIMIT: '100000' });
-  const prefix = env['MQTT_TOPIC_PREFIX']!;
+describe('two instances behind one Redis, one broker and one PostgreSQL database', () => {
+  const databaseUrl = usePostgresDatabase();
+  let env: Record<string, string>;
+  let prefix: string;
   let one: TestGateway;
   let two: TestGateway;
 
   beforeAll(async () => {
+    // One sensor floods 1000 readings at once here: a delivery test, so the per-device rate limit is lifted.
+    env = clusterEnv('cluster', { DATABASE_URL: databaseUrl(), MQTT_DEVICE_RATE_LIMIT: '100000' });
+    prefix = env['MQTT_TOPIC_PREFIX']!;
     one = await startGateway(instanceEnv(env));
     two = await startGateway(instanceEnv(env));
   });
@@ -111,10 +115,13 @@ describe('two instances behind one Redis and one broker', () => {
     expect(plainOne.messages.filter((m) => m.event === 'reading:new')).toHaveLength(1000);
     expect(plainTwo.messages.filter((m) => m.event === 'reading:new')).toHaveLength(1000);
 
-    // Each reading entered the pipeline once in the cluster: the history holds each value once.
-    const history = await api(one.url, 'GET', '/readings?sensorId=bulk-1&limit=1000', token);
-    expect(history.body).toHaveLength(1000);
-    expect(new Set(history.body.map((r: ReadingPayload) => r.value)).size).toBe(1000);
+    // Each reading entered the pipeline once in the cluster: the database holds each value once
+    // (the other instance's share is visible once its writer has flushed).
+    await eventually(async () => {
+      const history = await api(one.url, 'GET', '/readings?sensorId=bulk-1&limit=1000', token);
+      expect(history.body).toHaveLength(1000);
+      expect(new Set(history.body.map((r: ReadingPayload) => r.value)).size).toBe(1000);
+    });
   });
 
   it('batches readings for a batched subscriber on the other instance', async () => {

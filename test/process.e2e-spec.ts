@@ -3,9 +3,11 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import jwt from 'jsonwebtoken';
 import { DEV_JWT_SECRET } from '../src/config/app-config.js';
 import { client, closeAllClients, connectError, nextEvent } from './support/clients.js';
+import { usePostgresDatabase } from './support/database.js';
 import { freePort, spawnGateway, type GatewayProcess } from './support/process.js';
 
 describe('the gateway process', () => {
+  const databaseUrl = usePostgresDatabase();
   let running: GatewayProcess | undefined;
 
   afterEach(() => {
@@ -106,9 +108,23 @@ describe('the gateway process', () => {
 
   it('exits with a clear message when Redis is unreachable at start-up', async () => {
     const deadPort = await freePort();
-    running = spawnGateway({ PORT: String(await freePort()), REDIS_URL: `redis://127.0.0.1:${deadPort}`, LOG_LEVEL: 'error' });
+    running = spawnGateway({ PORT: String(await freePort()), REDIS_URL: `redis://127.0.0.1:${deadPort}`, DATABASE_URL: databaseUrl(), LOG_LEVEL: 'error' });
     expect((await running.exited).code).toBe(1);
     expect(running.output().trim()).toMatch(new RegExp(`^Redis at redis://127\\.0\\.0\\.1:${deadPort} is unreachable: .+$`));
+  });
+
+  it('exits with a clear message when the database is unreachable at start-up, without printing its password', async () => {
+    const deadPort = await freePort();
+    running = spawnGateway({ PORT: String(await freePort()), DATABASE_URL: `postgres://gateway:s3cret@127.0.0.1:${deadPort}/rtg`, LOG_LEVEL: 'error' });
+    expect((await running.exited).code).toBe(1);
+    expect(running.output().trim()).toMatch(new RegExp(`^Database postgres://\\*\\*\\*@127\\.0\\.0\\.1:${deadPort}/rtg is not usable: .+$`));
+    expect(running.output()).not.toContain('s3cret');
+  });
+
+  it('refuses REDIS_URL without DATABASE_URL with one line', async () => {
+    running = spawnGateway({ PORT: String(await freePort()), REDIS_URL: 'redis://127.0.0.1:6379', LOG_LEVEL: 'error' });
+    expect((await running.exited).code).toBe(1);
+    expect(running.output().trim()).toBe('Invalid environment: REDIS_URL: needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances');
   });
 
   it('exits with a clear message when PORT is taken', async () => {

@@ -165,7 +165,7 @@ describe('sensors, locations and HTTP ingest', () => {
     const created = await api(gateway.url, 'POST', '/sensors', token, { id: 's-1', name: 'Hall', type: 'temperature', unit: 'C', thresholds: { min: 0, max: 40 } });
     expect(created.status).toBe(201);
     expect((await api(gateway.url, 'PATCH', '/sensors/s-1', token, { name: 'Main hall' })).body).toMatchObject({ id: 's-1', name: 'Main hall', unit: 'C' });
-    expect((await api(gateway.url, 'GET', '/sensors', token)).body).toEqual([expect.objectContaining({ id: 's-1' })]);
+    expect((await api(gateway.url, 'GET', '/sensors', token)).body).toEqual({ items: [expect.objectContaining({ id: 's-1' })], nextCursor: null });
     expect((await api(gateway.url, 'DELETE', '/sensors/s-1', token)).status).toBe(200);
     await log.until(countOf('sensor:deleted'));
 
@@ -211,7 +211,7 @@ describe('sensors, locations and HTTP ingest', () => {
       expect({ body, status: response.status, message: [...response.body.details].sort() }).toEqual({ body, status: 400, message: [...messages].sort() });
     }
     expect((await api(gateway.url, 'PATCH', '/sensors/anything', token, { id: 'renamed' })).status).toBe(400);
-    expect((await api(gateway.url, 'GET', '/sensors', token)).body).toEqual([]);
+    expect((await api(gateway.url, 'GET', '/sensors', token)).body).toEqual({ items: [], nextCursor: null });
     expect((await api(gateway.url, 'GET', '/sensors')).status).toBe(401);
   });
 

@@ -1,7 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 export type TargetKind = 'gateway' | 'socketio-peer' | 'ws-peer';
 
@@ -47,10 +50,35 @@ export function freePort(): Promise<number> {
  * gateway's variable names): its own MQTT topic prefix and, for a cluster, its own Redis keys and
  * share group, so runs never see each other's traffic.
  */
-export function runEnv(unique: string, mqttUrl: string, redisUrl?: string): Record<string, string> {
+export function runEnv(unique: string, mqttUrl: string, redisUrl?: string, databaseUrl?: string): Record<string, string> {
   const env: Record<string, string> = { MQTT_URL: mqttUrl, MQTT_TOPIC_PREFIX: `${unique}/` };
   if (redisUrl) Object.assign(env, { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${unique}:`, MQTT_SHARE_GROUP: unique });
+  // A cluster shares one PostgreSQL database; a single instance gets an empty embedded one of its own.
+  if (databaseUrl) env['DATABASE_URL'] = databaseUrl;
+  else env['DATA_DIR'] = mkdtempSync(join(tmpdir(), `${unique}-data-`));
   return env;
+}
+
+/** Removes what {@link runEnv} created for a single instance (its embedded database's folder). */
+export function cleanRunEnv(env: Record<string, string>): void {
+  if (env['DATA_DIR']) rmSync(env['DATA_DIR'], { recursive: true, force: true });
+}
+
+/** A fresh PostgreSQL database for one clustered run (`BENCH_POSTGRES_URL`, default the local server), and how to drop it. */
+export async function benchDatabase(unique: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `rtg_bench_${unique.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`.slice(0, 63);
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  return { url: adminUrl.replace(/\/[^/]*$/, `/${name}`), drop: () => admin(`drop database if exists ${name} with (force)`) };
 }
 
 /**

@@ -37,6 +37,28 @@ describe('loadConfig', () => {
     });
     expect(result.config.mqtt.shareGroup).toBeUndefined();
     expect(result.config.redisUrl).toBeUndefined();
+    expect(result.config.database).toEqual({ url: undefined, dataDir: './data' });
+    expect(result.config.readings).toEqual({ retentionDays: 30, flushMs: 250, maxQueue: 100_000 });
+  });
+
+  it('takes PostgreSQL from DATABASE_URL and the readings settings', () => {
+    const result = loadConfig({
+      NODE_ENV: 'development',
+      DATABASE_URL: 'postgresql://gw:pw@db:5432/rtg',
+      DATA_DIR: '/var/lib/rtg',
+      READINGS_RETENTION_DAYS: '7',
+      READINGS_FLUSH_MS: '100',
+      READINGS_QUEUE_MAX: '5000',
+    });
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.config.database).toEqual({ url: 'postgresql://gw:pw@db:5432/rtg', dataDir: '/var/lib/rtg' });
+    expect(result.config.readings).toEqual({ retentionDays: 7, flushMs: 100, maxQueue: 5000 });
+  });
+
+  it('refuses REDIS_URL without DATABASE_URL: the embedded database cannot be shared', () => {
+    expect(errorsOf({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual(['REDIS_URL: needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances']);
+    // A malformed DATABASE_URL is reported once, as itself.
+    expect(errorsOf({ REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'mysql://u:p@db/x' })).toEqual(['DATABASE_URL: expected a URL with scheme postgres, postgresql, got "mysql://***@db/x"']);
   });
 
   it('has the device and bounds defaults: loopback broker, anonymous devices and auto-registration only in development', () => {
@@ -93,7 +115,7 @@ describe('loadConfig', () => {
   });
 
   it('turns dev conveniences off in production and defaults the share group with Redis', () => {
-    const result = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), REDIS_URL: 'redis://127.0.0.1:6379' });
+    const result = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgres://db/rtg' });
     if (!result.ok) throw new Error(result.errors.join('\n'));
     expect(result.config).toMatchObject({ devTokens: false, demoFeed: false, logFormat: 'json', mqtt: { shareGroup: 'gateway' } });
   });
@@ -113,6 +135,10 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY: expected true or false, got "maybe"'],
     [{ WS_PATH: 'socket' }, 'WS_PATH: must start with "/", got "socket"'],
     [{ REDIS_URL: 'http://user:pw@host' }, 'REDIS_URL: expected a URL with scheme redis, rediss, got "http://***@host"'],
+    [{ DATABASE_URL: 'sqlite:///tmp/x.db' }, 'DATABASE_URL: expected a URL with scheme postgres, postgresql, got "sqlite:///tmp/x.db"'],
+    [{ READINGS_RETENTION_DAYS: '0' }, 'READINGS_RETENTION_DAYS: expected an integer from 1 to 36500, got "0"'],
+    [{ READINGS_FLUSH_MS: '5' }, 'READINGS_FLUSH_MS: expected an integer from 10 to 10000, got "5"'],
+    [{ READINGS_QUEUE_MAX: 'lots' }, 'READINGS_QUEUE_MAX: expected an integer from 1000 to 10000000, got "lots"'],
     [{ MQTT_URL: 'nope' }, 'MQTT_URL: expected a URL with scheme mqtt, mqtts, tcp, ssl, ws, wss, got "nope"'],
     [{ JWT_PUBLIC_KEY: 'not a pem' }, 'JWT_PUBLIC_KEY: is not a PEM public key'],
     [{ MQTT_ALLOW_ANONYMOUS: 'maybe' }, 'MQTT_ALLOW_ANONYMOUS: expected true or false, got "maybe"'],

@@ -58,6 +58,10 @@ export interface AppConfig {
   };
   /** `OWNER_NOTIFICATIONS_PER_MINUTE`: anomaly/alarm notifications per sensor owner per minute. */
   ownerNotificationsPerMinute: number;
+  /** `DATABASE_URL` (PostgreSQL) or, unset, the embedded SQLite database in `DATA_DIR`. */
+  database: { url?: string; dataDir: string };
+  /** `READINGS_RETENTION_DAYS`, `READINGS_FLUSH_MS`, `READINGS_QUEUE_MAX`: the readings table and its batched writer. */
+  readings: { retentionDays: number; flushMs: number; maxQueue: number };
   redisUrl?: string;
   /** `REDIS_KEY_PREFIX`: every key this app writes starts with it. */
   redisKeyPrefix: string;
@@ -86,6 +90,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   if (production && devTokens) read.problem('AUTH_DEV_TOKENS', 'may be true only when NODE_ENV=development');
 
   const redisUrl = read.url('REDIS_URL', ['redis', 'rediss']);
+  const databaseUrl = read.url('DATABASE_URL', ['postgres', 'postgresql']);
+  // Several instances behind Redis need one shared database; each would otherwise keep its own file.
+  if (redisUrl && !databaseUrl && !read.raw('DATABASE_URL')) read.problem('REDIS_URL', 'needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances');
   const port = read.int('PORT', 3000, { min: 0, max: 65_535 });
   const topicPrefix = read.string('MQTT_TOPIC_PREFIX', '');
   if (topicPrefix && !/^[^+#$][^+#]*\/$/.test(topicPrefix)) read.problem('MQTT_TOPIC_PREFIX', `must end with "/" and hold no + # or leading $, got "${topicPrefix}"`);
@@ -135,6 +142,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       maxMetricsPerSensor: read.int('MAX_METRICS_PER_SENSOR', 32, { min: 1, max: 1000 }),
     },
     ownerNotificationsPerMinute: read.int('OWNER_NOTIFICATIONS_PER_MINUTE', 10, { min: 1, max: 10_000 }),
+    database: { url: databaseUrl, dataDir: read.string('DATA_DIR', './data') },
+    readings: {
+      retentionDays: read.int('READINGS_RETENTION_DAYS', 30, { min: 1, max: 36_500 }),
+      flushMs: read.int('READINGS_FLUSH_MS', 250, { min: 10, max: 10_000 }),
+      maxQueue: read.int('READINGS_QUEUE_MAX', 100_000, { min: 1_000, max: 10_000_000 }),
+    },
     redisUrl,
     redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'rtg:'),
     notificationsMaxPerUser: read.int('NOTIFICATIONS_MAX_PER_USER', 1000, { min: 1, max: 100_000 }),

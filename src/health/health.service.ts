@@ -7,14 +7,15 @@ export interface CheckResult {
 }
 
 /**
- * Dependencies register a check here (`mqtt`, `redis`); `/health` reports each one and answers
+ * Dependencies register a check here (`mqtt`, `redis`, `database`); `/health` reports each one and answers
  * 503 when a configured dependency is down. An unregistered check reads as `disabled`.
  */
 @Injectable()
 export class HealthService {
   private readonly checks = new Map<string, () => CheckResult | Promise<CheckResult>>([
     ['mqtt', () => ({ status: 'disabled' })],
-    ['redis', () => ({ status: 'disabled', detail: 'REDIS_URL unset: single instance, in-memory stores' })],
+    ['redis', () => ({ status: 'disabled', detail: 'REDIS_URL unset: single instance' })],
+    ['database', () => ({ status: 'disabled' })],
   ]);
 
   register(name: string, check: () => CheckResult | Promise<CheckResult>): void {

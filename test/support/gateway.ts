@@ -1,9 +1,11 @@
+import { rmSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
 import { TokenService, type TokenClaims } from '#auth';
 import { WebSocketService } from '#realtime';
 import { MqttIngestService } from '#telemetry';
 import { createGateway } from '../../src/bootstrap.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
+import { tempDataDir } from './database.js';
 
 export interface TestGateway {
   app: INestApplication;
@@ -51,9 +53,13 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
   return loaded.config;
 }
 
-/** Boots the real app (HTTP + Socket.IO + MQTT ingestion) on a random port of 127.0.0.1. */
+/**
+ * Boots the real app (HTTP + Socket.IO + MQTT ingestion) on a random port of 127.0.0.1. Without
+ * `DATABASE_URL` or `DATA_DIR` it gets an empty embedded database of its own, removed on close.
+ */
 export async function startGateway(env: Record<string, string> = {}, { waitForMqtt = true } = {}): Promise<TestGateway> {
-  const config = testConfig(env);
+  const ownDataDir = env['DATABASE_URL'] || env['DATA_DIR'] ? null : tempDataDir('gateway');
+  const config = testConfig(ownDataDir ? { ...env, DATA_DIR: ownDataDir } : env);
   const app = await createGateway(config);
   await app.listen(config.port, '127.0.0.1');
   if (waitForMqtt) await app.get(MqttIngestService).whenConnected();
@@ -66,6 +72,9 @@ export async function startGateway(env: Record<string, string> = {}, { waitForMq
     websocket: app.get(WebSocketService),
     mqttUrl: app.get(MqttIngestService).brokerUrl,
     token: (sub, claims = {}, expiresInSeconds = 3600) => tokens.sign({ sub, ...claims }, expiresInSeconds),
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+    },
   };
 }

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { tempDataDir } from './database.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 
@@ -25,11 +26,16 @@ export interface GatewayProcess {
   waitFor: (text: string) => Promise<void>;
 }
 
-/** Runs the built gateway (`npm run build` first) as a real process. */
+/**
+ * Runs the built gateway (`npm run build` first) as a real process. Without `DATABASE_URL` or
+ * `DATA_DIR` it gets an empty embedded database in a fresh temporary folder.
+ */
 export function spawnGateway(env: Record<string, string>): GatewayProcess {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
+  // Its own empty embedded database unless the caller names one, removed when the process exits.
+  const dataDir = env['DATABASE_URL'] || env['DATA_DIR'] ? {} : { DATA_DIR: tempDataDir('process') };
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'development', DEMO_FEED: 'false', LOG_FORMAT: 'text', NO_COLOR: '1', MQTT_BROKER_PORT: '0', ...env },
+    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'development', DEMO_FEED: 'false', LOG_FORMAT: 'text', NO_COLOR: '1', MQTT_BROKER_PORT: '0', ...dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -44,7 +50,10 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      if (dataDir.DATA_DIR) rmSync(dataDir.DATA_DIR, { recursive: true, force: true });
+      resolve({ code, signal });
+    }),
   );
   return {
     child,

@@ -37,6 +37,12 @@ export interface Location extends Entity {
   longitude?: number;
 }
 
+/** A page of a list (`GET /api/v1/sensors`, `/locations`): pass `nextCursor` as `?cursor=` for the next; null on the last. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
 /** `GET /api/v1/ws/stats`: cluster-wide. */
 export interface RealtimeStats {
   instances: number;

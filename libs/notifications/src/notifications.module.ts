@@ -1,17 +1,22 @@
-import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { Global, Module, type DynamicModule, type Type } from '@nestjs/common';
+import type { Kysely } from 'kysely';
+import { DATABASE, type Database } from '#database';
 import { NOTIFICATION_INBOX } from '#realtime';
-import { REDIS, type RedisConnection } from '#redis';
-import { RedisNotificationStore } from './store/redis-notification.store.js';
 import { NotificationsController } from './notifications.controller.js';
 import { NotificationsService, OWNER_NOTIFICATION_LIMIT } from './notifications.service.js';
-import { InMemoryNotificationStore } from './store/in-memory-notification.store.js';
-import { NOTIFICATION_STORE } from './store/notification-store.js';
+import { KyselyNotificationStore } from './store/kysely-notification.store.js';
+import { NOTIFICATION_STORE, type NotificationStore } from './store/notification-store.js';
 
 export interface NotificationsModuleOptions {
   /** Newest notifications kept per user. @default 1000 */
   maxPerUser?: number;
   /** Anomaly and alarm notifications per sensor owner per minute; the rest are held back. @default 10 */
   ownerNotificationsPerMinute?: number;
+  /**
+   * A host app's own inbox: a class implementing {@link NotificationStore}, built by Nest (so it
+   * can inject the host's repositories). Default: the gateway's database (`DatabaseModule`).
+   */
+  store?: Type<NotificationStore>;
 }
 
 /**
@@ -21,16 +26,14 @@ export interface NotificationsModuleOptions {
 @Global()
 @Module({})
 export class NotificationsModule {
-  static forRoot({ maxPerUser = 1000, ownerNotificationsPerMinute = 10 }: NotificationsModuleOptions = {}): DynamicModule {
+  static forRoot({ maxPerUser = 1000, ownerNotificationsPerMinute = 10, store }: NotificationsModuleOptions = {}): DynamicModule {
     return {
       module: NotificationsModule,
       controllers: [NotificationsController],
       providers: [
-        {
-          provide: NOTIFICATION_STORE,
-          inject: [REDIS],
-          useFactory: (redis: RedisConnection | null) => (redis ? new RedisNotificationStore(redis, maxPerUser) : new InMemoryNotificationStore(maxPerUser)),
-        },
+        store
+          ? { provide: NOTIFICATION_STORE, useClass: store }
+          : { provide: NOTIFICATION_STORE, inject: [DATABASE], useFactory: (db: Kysely<Database>) => new KyselyNotificationStore(db, maxPerUser) },
         { provide: OWNER_NOTIFICATION_LIMIT, useValue: ownerNotificationsPerMinute },
         NotificationsService,
         { provide: NOTIFICATION_INBOX, useExisting: NotificationsService },

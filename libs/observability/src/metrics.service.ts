@@ -13,6 +13,7 @@ export class MetricsService {
   readonly registry = new Registry();
   private connectionSource: () => Record<Protocol, number> = () => ({ socketio: 0, ws: 0 });
   private userSource: () => number = () => 0;
+  private readingQueueSource: () => number = () => 0;
 
   readonly connections = new Gauge({
     name: 'realtime_connections',
@@ -74,15 +75,56 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly readingsQueueDepth = new Gauge({
+    name: 'readings_write_queue_depth',
+    help: 'Accepted readings waiting to be written to the database',
+    registers: [this.registry],
+    collect: (): void => {
+      this.readingsQueueDepth.set(this.readingQueueSource());
+    },
+  });
+
+  readonly readingsWriteSeconds = new Histogram({
+    name: 'readings_write_seconds',
+    help: 'Time to write one batch of readings to the database',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly readingsWritten = new Counter({
+    name: 'readings_written_total',
+    help: 'Readings written to the database',
+    registers: [this.registry],
+  });
+
+  readonly readingsDropped = new Counter({
+    name: 'readings_dropped_total',
+    help: 'Accepted readings not stored: queue_full (the write queue was at READINGS_QUEUE_MAX), shutdown, write_failed (refused by the database)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly readingsWriteErrors = new Counter({
+    name: 'readings_write_errors_total',
+    help: 'Failed batch writes (retried while the database is unreachable)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Every reason shows from the start, at 0, so rate() works before the first rejection.
     for (const reason of REJECT_REASONS) this.mqttRejected.inc({ reason }, 0);
+    for (const reason of ['queue_full', 'shutdown', 'write_failed']) this.readingsDropped.inc({ reason }, 0);
   }
 
   /** Where the connection and user gauges read their values at scrape time. */
   observeConnections(connections: () => Record<Protocol, number>, users: () => number): void {
     this.connectionSource = connections;
     this.userSource = users;
+  }
+
+  /** Where the readings write-queue gauge reads its depth at scrape time. */
+  observeReadingQueue(depth: () => number): void {
+    this.readingQueueSource = depth;
   }
 }

@@ -9,3 +9,5 @@ export { DEVICE_CREDENTIAL_STORE, type DeviceCredentialStore } from './devices/d
 export { DeviceCredentialsService } from './devices/device-credentials.service.js';
 export { InMemoryDeviceCredentialStore } from './devices/in-memory-device-credential.store.js';
 export { GATEWAY_USERNAME } from './mqtt/broker-access.js';
+export { ReadingWriter, type ReadingWriterOptions } from './readings/reading-writer.js';
+export { AGGREGATES, ReadingsRepository, type Aggregate, type BucketPoint, type BucketQuery, type LatestReadings, type RawQuery } from './readings/readings.repository.js';

@@ -9,14 +9,20 @@ export interface TelemetryModuleOptions {
   predictionEvery?: number;
   /** Points per forecast. @default 5 */
   predictionHorizon?: number;
-  /** Recent readings kept per sensor for `GET /api/v1/readings`. @default 1000 */
-  historyPerSensor?: number;
   /** Unknown sensors are created on their first reading; otherwise their readings are refused (`unknown_sensor`). @default false */
   autoRegister?: boolean;
   /** Sensors that may exist; beyond it nothing is registered or created (`sensor_limit`, HTTP 409). @default 10000 */
   maxSensors?: number;
   /** Metrics per sensor; readings of further ones are refused (`metric_limit`). @default 32 */
   maxMetricsPerSensor?: number;
+  /** Readings older than this many days are deleted. @default 30 */
+  readingsRetentionDays?: number;
+  /** Queued readings are written to the database at least this often (ms). @default 250 */
+  readingsFlushMs?: number;
+  /** Rows per write batch (a full batch is written at once). @default 2000 */
+  readingsBatchSize?: number;
+  /** Readings waiting to be written, at most; beyond it new ones are dropped and counted. @default 100000 */
+  readingsMaxQueue?: number;
 }
 
 export type ResolvedTelemetryOptions = Required<TelemetryModuleOptions>;
@@ -29,10 +35,13 @@ export function resolveTelemetryOptions(options: TelemetryModuleOptions): Resolv
     anomalyMinReadings: 10,
     predictionEvery: 10,
     predictionHorizon: 5,
-    historyPerSensor: 1000,
     autoRegister: false,
     maxSensors: 10_000,
     maxMetricsPerSensor: 32,
+    readingsRetentionDays: 30,
+    readingsFlushMs: 250,
+    readingsBatchSize: 2000,
+    readingsMaxQueue: 100_000,
     ...options,
   };
 }

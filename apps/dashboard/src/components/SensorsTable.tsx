@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import type { EntityEvent, Sensor, SensorInput } from '#contracts';
+import type { EntityEvent, Page, Sensor, SensorInput } from '#contracts';
 import { useGateway, useTopic } from '../hooks/index.js';
 
 const EVENT_LOG_LENGTH = 20;
@@ -58,7 +58,18 @@ export function SensorsTable() {
   useEffect(() => {
     if (!hasConnected) return;
     let current = true;
-    api<Sensor[]>('GET', 'sensors').then(
+    // The list is paged (at most 1000 per page): follow nextCursor to the end.
+    const loadAll = async (): Promise<Sensor[]> => {
+      const all: Sensor[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Page<Sensor> = await api<Page<Sensor>>('GET', `sensors?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        all.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor && current);
+      return all;
+    };
+    loadAll().then(
       (list) => current && setSensors(new Map(list.map((sensor) => [sensor.id, sensor]))),
       (failure: Error) => current && setError(failure.message),
     );

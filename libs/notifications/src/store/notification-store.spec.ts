@@ -1,23 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RedisConnection } from '#redis';
-import { InMemoryNotificationStore } from './in-memory-notification.store.js';
+import { DATABASE_KINDS, openTestDatabase } from '../../../../test/support/database.js';
+import { KyselyNotificationStore } from './kysely-notification.store.js';
 import type { NotificationStore } from './notification-store.js';
-import { RedisNotificationStore } from './redis-notification.store.js';
 
 const note = (title: string) => ({ title, message: `${title}!` });
 
-let redis: RedisConnection;
 let run = 0;
-beforeAll(async () => {
-  redis = await RedisConnection.connect({ url: 'redis://127.0.0.1:6379', keyPrefix: `spec:notifications:${process.pid}:${Date.now()}:` });
-});
-afterAll(() => redis.close());
 
-/** Both implementations behind the one interface; each test gets an empty store (fresh user ids for Redis). */
-describe.each<[string, (max: number) => NotificationStore]>([
-  ['InMemoryNotificationStore', (max) => new InMemoryNotificationStore(max)],
-  ['RedisNotificationStore', (max) => new RedisNotificationStore(redis, max)],
-])('%s', (_name, create) => {
+/** The one implementation, on both engines; each test gets fresh user ids. */
+describe.each(DATABASE_KINDS)('KyselyNotificationStore on %s', (kind) => {
+  let database: Awaited<ReturnType<typeof openTestDatabase>>;
+  beforeAll(async () => {
+    database = await openTestDatabase(kind);
+  });
+  afterAll(() => database.close());
+  const create = (max: number): NotificationStore => new KyselyNotificationStore(database.connection.db, max);
+
   let u: string;
   const fresh = (max = 10) => {
     u = `user-${++run}`;
@@ -74,6 +72,8 @@ describe.each<[string, (max: number) => NotificationStore]>([
     const second = await sut.list(u, { limit: 2, unreadOnly: true, cursor: first.nextCursor! });
     expect(second).toEqual({ items: [expect.objectContaining({ title: '1', userId: u, readAt: null })], nextCursor: null });
     expect(await sut.list(u, { limit: 2, cursor: 'gone' })).toEqual({ items: [], nextCursor: null });
+    // Another user's id as a cursor is unknown too.
+    expect(await sut.list(`${u}-other`, { limit: 2, cursor: stored[0]!.id })).toEqual({ items: [], nextCursor: null });
   });
 
   it('gives every recipient of one add their own notification', async () => {
@@ -85,5 +85,19 @@ describe.each<[string, (max: number) => NotificationStore]>([
     const { unreadCount, ...body } = stored[1]!;
     expect(unreadCount).toBe(1);
     expect((await sut.list(recipients[1]!, { limit: 5 })).items).toEqual([{ ...body, readAt: null }]);
+  });
+
+  it('stores one add for more recipients than one statement takes, each with its own count and bound', async () => {
+    const sut = fresh(2);
+    const recipients = Array.from({ length: 1200 }, (_, n) => `${u}-r${n}`);
+    await sut.add([recipients[0]!, recipients[1]!], note('earlier'));
+    await sut.add([recipients[0]!], note('earlier 2'));
+    const stored = await sut.add(recipients, note('broadcast'));
+    expect(stored).toHaveLength(1200);
+    // r0 was full (2 of 2): the oldest went and the count stays 2; r1 had 1; everyone else 0.
+    expect(stored.slice(0, 3).map((n) => n.unreadCount)).toEqual([2, 2, 1]);
+    expect(new Set(stored.slice(2).map((n) => n.unreadCount))).toEqual(new Set([1]));
+    expect((await sut.list(recipients[0]!, { limit: 10 })).items.map((n) => n.title)).toEqual(['broadcast', 'earlier 2']);
+    expect(await sut.unreadCount(recipients[1199]!)).toBe(1);
   });
 });

@@ -36,8 +36,9 @@ export interface NotificationPage {
 
 /**
  * Per-user inboxes, newest kept, oldest dropped beyond the store's bound. Every method is scoped
- * by user id: a notification of another user is reported as absent. Implementations: in memory
- * (single instance) and Redis (cluster).
+ * by user id: a notification of another user is reported as absent. The gateway's implementation
+ * is {@link KyselyNotificationStore} (its database); a host app can implement this interface over
+ * its own tables and hand the class to `NotificationsModule.forRoot({ store })`.
  */
 export interface NotificationStore {
   /** Stores one notification per user (each gets its own id); returned in `userIds` order, with each user's new unread count. */
@@ -54,14 +55,3 @@ export interface NotificationStore {
 
 export const NOTIFICATION_STORE = Symbol('NOTIFICATION_STORE');
 
-/**
- * One page of an inbox given newest first. An unknown cursor (dropped by the bound, or deleted)
- * yields an empty page rather than page one again.
- */
-export function pageOf(newestFirst: StoredNotification[], { unreadOnly = false, limit, cursor }: ListQuery): NotificationPage {
-  const start = cursor === undefined ? 0 : newestFirst.findIndex((n) => n.id === cursor) + 1;
-  if (cursor !== undefined && start === 0) return { items: [], nextCursor: null };
-  const matching = newestFirst.slice(start).filter((n) => !unreadOnly || n.readAt === null);
-  const items = matching.slice(0, limit);
-  return { items, nextCursor: matching.length > limit ? items[items.length - 1]!.id : null };
-}

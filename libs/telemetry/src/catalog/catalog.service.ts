@@ -3,7 +3,7 @@ import { HttpStatus } from '@nestjs/common';
 import { ErrorCode, type Entity, type EntityEvent, type EntityEventType, type ServerEventName, type Topic } from '#contracts';
 import { ApiError } from '#http';
 import type { WebSocketService } from '#realtime';
-import type { EntityRepository } from './entity-repository.js';
+import type { EntityRepository, Page, PageQuery } from './entity-repository.js';
 
 export interface CatalogKind<T extends Entity> {
   entityType: EntityEvent['entity_type'];
@@ -36,8 +36,8 @@ export class CatalogService<T extends Entity> {
     private readonly websocket: WebSocketService,
   ) {}
 
-  list(): Promise<T[]> {
-    return this.repository.list();
+  list(page: PageQuery): Promise<Page<T>> {
+    return this.repository.list(page);
   }
 
   async get(id: string): Promise<T> {
@@ -88,7 +88,7 @@ export class CatalogService<T extends Entity> {
   /** The count, cached for a few seconds so that refusing one more entity stays cheap however often it is tried. */
   private async counter(): Promise<{ value: number; at: number }> {
     if (this.counted && Date.now() - this.counted.at <= COUNT_TTL_MS) return this.counted;
-    const value = (await this.repository.list()).length;
+    const value = await this.repository.count();
     this.counted = { value, at: Date.now() };
     return this.counted;
   }

@@ -6,23 +6,23 @@ import { MetricsService } from '#observability';
 import { WebSocketService } from '#realtime';
 import { judge } from '../anomalies/anomaly-detector.js';
 import { holtForecast, medianInterval } from '../predictions/holt.js';
-import { READING_HISTORY, type ReadingHistory } from '../readings/reading-history.js';
+import { ReadingWriter } from '../readings/reading-writer.js';
 import { SERIES_STORE, type SeriesStore } from '../series/series-store.js';
 import { TELEMETRY_OPTIONS, type ResolvedTelemetryOptions } from '../telemetry.options.js';
 import { ReadingAdmission, type Admission } from './reading-admission.service.js';
 
 /**
  * Every reading, from MQTT or HTTP, goes through here once: admit it (its sensor exists or may be
- * registered, its metric is within bounds), emit `reading:new`, keep it in the history, judge it
- * against the rolling statistics of its (sensor, metric) series, and every `predictionEvery`
- * readings emit a Holt forecast.
+ * registered, its metric is within bounds), emit `reading:new`, queue it for the database (never
+ * waited for), judge it against the rolling statistics of its (sensor, metric) series, and every
+ * `predictionEvery` readings emit a Holt forecast.
  */
 @Injectable()
 export class ReadingsPipeline {
   constructor(
     @Inject(TELEMETRY_OPTIONS) private readonly options: ResolvedTelemetryOptions,
     private readonly admission: ReadingAdmission,
-    @Inject(READING_HISTORY) private readonly history: ReadingHistory,
+    private readonly writer: ReadingWriter,
     @Inject(SERIES_STORE) private readonly series: SeriesStore,
     private readonly websocket: WebSocketService,
     private readonly notifications: NotificationsService,
@@ -44,7 +44,9 @@ export class ReadingsPipeline {
     const { sensor } = admission;
     const payload = this.deliver(reading);
 
-    await this.history.append(payload);
+    // Accepted: queued for the database at once (never waited for), whatever the steps below cost.
+    this.writer.append(payload);
+
     const observation = await this.series.observe(reading.sensorId, reading.metric, reading.value, reading.ts);
     const verdict = judge(reading.value, observation.before, observation.size, sensor.thresholds, {
       zLimit: this.options.anomalyZ,

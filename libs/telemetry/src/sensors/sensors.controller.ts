@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpStatus, Inject, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { ErrorCode, withoutUndefined, type Sensor, type Thresholds } from '#contracts';
+import { Body, Controller, Delete, Get, HttpStatus, Inject, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { ErrorCode, withoutUndefined, type Page, type Sensor, type Thresholds } from '#contracts';
 import { ApiError } from '#http';
 import { CurrentIdentity, HttpJwtGuard, type Identity } from '#auth';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { SENSORS } from '../catalog/catalog.tokens.js';
+import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../catalog/dto/page.query.js';
 import { DeviceCredentialsService } from '../devices/device-credentials.service.js';
 import { ReadingsPipeline } from '../pipeline/readings-pipeline.service.js';
 import { CreateSensorDto, UpdateSensorDto } from './dto/sensor.dto.js';
@@ -30,9 +31,10 @@ export class SensorsController {
     return this.sensors.create(withoutUndefined({ ...body, ownerId }));
   }
 
+  /** `{ items, nextCursor }` in id order; `?limit=` (1-1000, default 100) and `?cursor=<nextCursor>`. */
   @Get()
-  list(): Promise<Sensor[]> {
-    return this.sensors.list();
+  list(@Query() query: PageQueryDto): Promise<Page<Sensor>> {
+    return this.sensors.list({ limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor });
   }
 
   @Get(':id')
