@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { HandshakeAuthenticator } from './auth/handshake-authenticator.js';
 import { ReadingBatcher } from './batching/reading-batcher.js';
+import { SocketIoBackpressure } from './limits/socketio-backpressure.js';
 import { ClusterBus } from './cluster/cluster-bus.js';
 import { HttpJwtGuard } from './auth/http-jwt.guard.js';
 import { TokenService } from './auth/token.service.js';
@@ -34,6 +35,7 @@ const providers: Provider[] = [
   RealtimeStatsService,
   ClusterBus,
   ReadingBatcher,
+  SocketIoBackpressure,
   {
     provide: ConnectionLimiter,
     inject: [REALTIME_OPTIONS],
