@@ -36,6 +36,14 @@ type Reply<E extends keyof ClientEventRequests> = { ok: true } & ClientEventRequ
 
 const CLIENT_EVENTS: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe', 'notification:mark_read', 'notification:mark_all_read', 'auth:refresh'] satisfies ClientEventName[]);
 
+/**
+ * No handler listens for it. `error` never is a client event: the only listener Socket.IO puts on
+ * it is its own no-op, there so that a client's `error` event cannot throw.
+ */
+function isUnknownEvent(socket: GatewaySocket, event: string): boolean {
+  return event === 'error' || socket.listenerCount(event) === 0;
+}
+
 /** How long shutdown waits for clients to take the goodbye and close. */
 const DRAIN_TIMEOUT_MS = 5_000;
 
@@ -167,7 +175,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
    * Every client event passes here first (the socket's one middleware, so one closure per socket
    * that was already there): the rate limit, then unknown events. An event with no listener on the
    * socket (no handler any gateway bound) is answered `UNKNOWN_EVENT` on its ack, or dropped; both
-   * are counted. It never reaches Socket.IO's emit, where a client's `error` event with no listener would throw.
+   * are counted.
    */
   private limitRate(socket: GatewaySocket): void {
     const limiter = new RateLimiter(this.options.rateLimitPerSecond, Date.now());
@@ -182,7 +190,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
         socket.disconnect(true);
         return;
       }
-      const refused = verdict === 'limit' ? ErrorCode.RATE_LIMITED : socket.listenerCount(event) === 0 ? ErrorCode.UNKNOWN_EVENT : null;
+      const refused = verdict === 'limit' ? ErrorCode.RATE_LIMITED : isUnknownEvent(socket, event) ? ErrorCode.UNKNOWN_EVENT : null;
       if (refused === null) return next();
       this.metrics.eventsRefused.inc({ protocol: 'socketio', code: refused });
       const ack = packet.at(-1);
