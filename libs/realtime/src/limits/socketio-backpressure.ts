@@ -3,15 +3,20 @@ import { MetricsService } from '#observability';
 import type { EngineConnection } from '../gateway/socket.types.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
 
-/** An engine.io packet as `packetCreate` and `flush` see it. */
+/** An engine.io packet as `packetCreate` sees it. */
 interface EnginePacket {
   data?: string | Buffer | ArrayBuffer;
 }
 
-/** The engine.io server: the `connection` and `flush` events are all this needs. */
+/** The engine.io server: its `connection` event is all this needs. */
 interface EngineServer {
   on(event: 'connection', listener: (conn: EngineConnection) => void): unknown;
-  on(event: 'flush', listener: (conn: EngineConnection, packets: EnginePacket[]) => void): unknown;
+}
+
+/** An engine.io socket as `packetCreate` sees it (`writeBuffer` is private in engine.io's types). */
+interface QueueingConnection {
+  transport: { writable: boolean };
+  writeBuffer: readonly unknown[];
 }
 
 /**
@@ -21,21 +26,21 @@ interface EngineServer {
  * What waits for a client is measured where it piles up:
  * - engine.io's `writeBuffer`: packets created while the transport is not writable (websocket:
  *   the last batch is not yet written to the TCP socket; polling: no GET is pending). Counted as
- *   they are created (`packetCreate`, UTF-16 length for text, bytes for binary), reset on `flush`;
+ *   they are created (`packetCreate`: UTF-16 length for text, bytes for binary); an empty
+ *   `writeBuffer` means it was flushed, and the count starts again;
  * - for the websocket transport, the underlying `ws` socket's `bufferedAmount`: the flushed batch
  *   still in Node's socket buffer.
  *
- * Hot path: a writable transport (every client that keeps up) costs one function call and one
- * property read per packet; a `flush` costs one WeakMap delete. No closure per connection: both
- * listeners are shared (`this` is the engine.io socket for `packetCreate`).
+ * Hot path: a writable transport (every client that keeps up) costs one call of a shared listener
+ * (`this` is the engine.io socket: no closure per connection) and one property read per packet.
  */
 @Injectable()
 export class SocketIoBackpressure {
   private readonly logger = new Logger(SocketIoBackpressure.name);
-  /** Bytes created since the last flush while the transport was not writable. */
-  private readonly queuedBytes = new WeakMap<EngineConnection, number>();
+  /** Bytes of the packets in each connection's `writeBuffer` (all created while it was not writable). */
+  private readonly queuedBytes = new WeakMap<QueueingConnection, number>();
   private readonly dropping = new WeakSet<EngineConnection>();
-  private readonly onPacketCreate: (this: EngineConnection, packet: EnginePacket) => void;
+  private readonly onPacketCreate: (this: QueueingConnection, packet: EnginePacket) => void;
 
   constructor(
     private readonly metrics: MetricsService,
@@ -43,30 +48,27 @@ export class SocketIoBackpressure {
   ) {
     const { maxBufferedBytes } = options;
     const queuedBytes = this.queuedBytes;
-    const guard = this;
-    this.onPacketCreate = function (this: EngineConnection, packet: EnginePacket) {
-      // Writable: this packet and everything queued go out now (and `flush` resets the count).
+    const backpressure = this;
+    this.onPacketCreate = function (this: QueueingConnection, packet: EnginePacket) {
+      // Writable: this packet and everything queued go out now.
       if (this.transport.writable) return;
-      const queued = (queuedBytes.get(this) ?? 0) + packetSize(packet);
+      const queued = (this.writeBuffer.length === 0 ? 0 : (queuedBytes.get(this) ?? 0)) + packetSize(packet);
       queuedBytes.set(this, queued);
-      const waiting = queued + transportBufferedBytes(this);
-      if (waiting > maxBufferedBytes) guard.drop(this, waiting);
+      const waiting = queued + transportBufferedBytes(this as unknown as EngineConnection);
+      if (waiting > maxBufferedBytes) backpressure.drop(this as unknown as EngineConnection, waiting);
     };
   }
 
   attach(engine: EngineServer): void {
     engine.on('connection', (conn) => {
       try {
-        conn.on('packetCreate', this.onPacketCreate);
+        conn.on('packetCreate', this.onPacketCreate as (packet: EnginePacket) => void);
       } catch (error) {
         // Guarded like every connection listener: an unwatched connection is not kept.
         this.metrics.listenerErrors.inc({ listener: 'engine_connection' });
         this.logger.warn({ msg: 'connection listener threw', error: error instanceof Error ? error.message : String(error) });
         conn.close(true);
       }
-    });
-    engine.on('flush', (conn) => {
-      this.queuedBytes.delete(conn);
     });
   }
 
