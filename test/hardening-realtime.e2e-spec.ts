@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { WebSocket } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { MetricsService } from '#observability';
-import { ConnectionLimiter } from '#realtime';
+import { ConnectionLimiter, PlainWebSocketGateway } from '#realtime';
 import { ReadingBatcher } from '../libs/realtime/src/batching/reading-batcher.js';
 import { DEV_JWT_SECRET } from '../src/config/app-config.js';
 import { client, closeAllClients, connectAs, connectError, disconnected, recordEvents } from './support/clients.js';
@@ -92,6 +92,19 @@ describe('upgrade requests no listener can read', () => {
     // (the previous test's clients close as this one starts)
     await eventually(async () => expect(limiter.size).toBe(0));
     await bothProtocolsServe(gateway, 'after-throw');
+  });
+
+  it('frees the slot of a /ws upgrade that throws after it was admitted', async () => {
+    const limiter = gateway.app.get(ConnectionLimiter);
+    const before = await count(metrics.listenerErrors, { listener: 'ws' });
+    const server = (gateway.app.get(PlainWebSocketGateway) as unknown as { server: WebSocketServer }).server;
+    jest.spyOn(server, 'handleUpgrade').mockImplementationOnce(() => {
+      throw new Error('boom');
+    });
+    expect(await refusedPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token('unlucky')}`))).toEqual({ status: 400, body: BAD_REQUEST_BODY });
+    expect(await count(metrics.listenerErrors, { listener: 'ws' })).toBe(before + 1);
+    await eventually(async () => expect(limiter.size).toBe(0));
+    await bothProtocolsServe(gateway, 'after-late-throw');
   });
 
   it('closes, and counts, a Socket.IO transport whose connection listener throws', async () => {
@@ -384,11 +397,5 @@ describe('error bodies', () => {
     expect(await plain.next((m) => m.type === 'error')).toEqual({ type: 'error', code: 'VALIDATION_FAILED', message: 'The request is not valid' });
     const socket = await connectAs(gateway.url, gateway.token('echo'));
     expect(await socket.emitWithAck('subscribe', { topic: sent })).toEqual({ ok: false, error: { code: 'UNKNOWN_TOPIC', message: 'Unknown topic' } });
-  });
-
-  it('keep the connection usable for a plain client of ws', async () => {
-    const ws = new WebSocket(wsUrl(gateway.url, '/ws', `token=${gateway.token('plain')}`));
-    await new Promise((resolve) => ws.once('open', resolve));
-    ws.close();
   });
 });

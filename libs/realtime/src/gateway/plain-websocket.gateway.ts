@@ -200,16 +200,19 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     if (!admitted.ok) return this.refuse(socket, 503, admitted.code, 'capacity');
 
     let opened = false;
-    this.server.handleUpgrade(request, socket, head, (ws) => {
-      opened = true;
-      this.onOpen(id, ws, identity, [...new Set(requested)]);
-    });
-    // With no verifyClient and no compression, ws completes or abandons the upgrade before it
-    // returns; abandoned (the client already left), the slot is free again at once.
-    if (!opened) {
-      this.limiter.release(id);
-      this.metrics.handshakeFailures.inc({ protocol: 'ws', code: ErrorCode.BAD_REQUEST });
-      this.logger.log({ msg: 'handshake refused', protocol: 'ws', code: ErrorCode.BAD_REQUEST, reason: 'abandoned by ws' });
+    try {
+      this.server.handleUpgrade(request, socket, head, (ws) => {
+        opened = true;
+        this.onOpen(id, ws, identity, [...new Set(requested)]);
+      });
+    } finally {
+      // With no verifyClient and no compression, ws completes or abandons the upgrade before it
+      // returns; abandoned (the client already left) or thrown, the slot is free again at once.
+      if (!opened) {
+        this.limiter.release(id);
+        this.metrics.handshakeFailures.inc({ protocol: 'ws', code: ErrorCode.BAD_REQUEST });
+        this.logger.log({ msg: 'handshake refused', protocol: 'ws', code: ErrorCode.BAD_REQUEST, reason: 'abandoned by ws' });
+      }
     }
   }
 
