@@ -191,6 +191,9 @@ describe('transports that never send CONNECT', () => {
       third.send(`40${JSON.stringify({ token: gateway.token('third') })}`);
       expect(JSON.parse((await third.next('44')).slice(2))).toEqual({ message: 'Too many connections', data: { code: 'TOO_MANY_CONNECTIONS' } });
       await third.closed;
+      // Refused when it opened and silent since: not kept either (closed after a grace period).
+      const silent = await openRaw(gateway.url);
+      await silent.closed;
       expect((await connectError(client(gateway.url, { auth: { token: gateway.token('late') } }))).data).toEqual({ code: 'TOO_MANY_CONNECTIONS' });
       expect(await refusedPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token('late')}`))).toEqual({
         status: 503,
