@@ -29,7 +29,7 @@ import { authorizeTopic } from '../topics/topic-acl.js';
 import { WebSocketService } from '../websocket.service.js';
 import { PlainWebSocketGateway } from './plain-websocket.gateway.js';
 import { errorBody, replyError } from './reply-error.js';
-import type { EngineConnection, GatewayServer, GatewaySocket } from './socket.types.js';
+import type { GatewayServer, GatewaySocket } from './socket.types.js';
 import { TokenExpirySchedule } from './token-expiry-schedule.js';
 
 type Reply<E extends keyof ClientEventRequests> = { ok: true } & ClientEventRequests[E][1];
@@ -77,9 +77,8 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
   afterInit(server: GatewayServer): void {
     this.server = server;
     // Transports take their slot when they open, before any CONNECT (and before Socket.IO's own listener sees a packet).
-    const engine = server.engine as unknown as { on(event: 'connection', listener: (conn: EngineConnection) => void): unknown };
-    engine.on('connection', this.handshake.onTransportOpen);
-    this.backpressure.attach(server.engine as never);
+    server.engine.on('connection', this.handshake.onTransportOpen);
+    this.backpressure.attach(server.engine);
     server.use(this.handshake.middleware);
     this.websocket.attach(server);
     this.cluster.attach(server);
