@@ -8,7 +8,7 @@ export interface RawResponse {
   body: any;
 }
 
-/** `ws://`-free upgrade headers: a key and version ws accepts. */
+/** WebSocket upgrade headers with a key and version ws accepts. */
 export const UPGRADE_HEADERS = ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='];
 
 /**
