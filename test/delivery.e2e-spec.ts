@@ -52,7 +52,7 @@ describe('delivery to users and topics', () => {
     const user = await connectAs(gateway.url, gateway.token('subscriber'));
     expect(await user.emitWithAck('subscribe', { topic: 'readings' })).toEqual({ ok: true, topic: 'readings' });
     expect(await user.emitWithAck('subscribe', { topic: 'sensor:boiler-1' })).toEqual({ ok: true, topic: 'sensor:boiler-1' });
-    expect(await user.emitWithAck('subscribe', { topic: 'weather' })).toEqual({ ok: false, error: { code: 'UNKNOWN_TOPIC', message: "Unknown topic 'weather'" } });
+    expect(await user.emitWithAck('subscribe', { topic: 'weather' })).toEqual({ ok: false, error: { code: 'UNKNOWN_TOPIC', message: 'Unknown topic' } });
     expect(await user.emitWithAck('subscribe', { topic: 'sensor:bad/id' })).toMatchObject({ ok: false, error: { code: 'UNKNOWN_TOPIC' } });
     expect(await user.emitWithAck('subscribe', { topic: 'system' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await user.emitWithAck('subscribe', { topic: 'user:someone-else' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });

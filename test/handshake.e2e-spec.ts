@@ -177,34 +177,49 @@ describe('connection caps', () => {
     }
   });
 
-  it('admits one socket per transport connection, and frees the slot when the socket disconnects or the connection closes', async () => {
+  it('counts a transport from the moment it opens, admits one socket on it, and frees the slot when it closes', async () => {
     const gateway = await startGateway({ WEBSOCKET_MAX_CONNECTIONS: '1' });
     const raw = openRawEngineIo(gateway.url);
     const connectPacket = (token: string) => `40${JSON.stringify({ token })}`;
     try {
       await raw.next('0{');
-      raw.send(connectPacket('bad'));
-      expect(JSON.parse((await raw.next('44')).slice(2))).toEqual({ message: 'Unauthorized', data: { code: 'TOKEN_INVALID' } });
-      // The refused token left the slot free. Both CONNECTs arrive before socket.io records the
-      // first (once it has, it closes a connection that sends another): one is admitted, one refused.
+      // Open but not yet authenticated: it holds the only slot.
+      expect((await connectError(client(gateway.url, { auth: { token: gateway.token('u3') } }))).data).toEqual({ code: 'SERVER_FULL' });
+      // Both CONNECTs arrive before socket.io records the first (once it has, it closes a
+      // connection that sends another): one is admitted, one refused.
       raw.send(connectPacket(gateway.token('u1')), connectPacket(gateway.token('u2')));
       await raw.next('40{"sid"');
-      expect(JSON.parse((await raw.next('44')).slice(2))).toEqual({ message: 'One socket per connection', data: { code: 'TOO_MANY_CONNECTIONS' } });
+      expect(JSON.parse((await raw.next('44')).slice(2))).toEqual({ message: 'Too many connections', data: { code: 'TOO_MANY_CONNECTIONS' } });
       await Promise.all([raw.next('42["authenticated"'), raw.next('42["notification:unread_count"')]);
       // The first socket is untouched and still answers.
       raw.send(`427${JSON.stringify(['subscribe', { topic: 'readings' }])}`);
       expect(JSON.parse((await raw.next('437')).slice(3))).toEqual([{ ok: true, topic: 'readings' }]);
       expect((await connectError(client(gateway.url, { auth: { token: gateway.token('u3') } }))).data).toEqual({ code: 'SERVER_FULL' });
-      // A socket that disconnects frees the slot though its transport stays open: a new CONNECT on it is admitted.
+      // A socket that disconnects leaves its transport open, and counted: a new CONNECT on it is admitted.
       raw.send('41');
       await eventually(async () => expect(gateway.websocket.localSocketCount()).toBe(0));
+      expect((await connectError(client(gateway.url, { auth: { token: gateway.token('u3') } }))).data).toEqual({ code: 'SERVER_FULL' });
       raw.send(connectPacket(gateway.token('u4')));
       // The old socket gets nothing more: the next Socket.IO frame answers this CONNECT.
       expect(await raw.next('4')).toMatch(/^40\{"sid"/);
-      expect((await connectError(client(gateway.url, { auth: { token: gateway.token('u3') } }))).data).toEqual({ code: 'SERVER_FULL' });
 
       raw.close();
       expect((await connectOnceFree(gateway.url, gateway.token('u3'))).connected).toBe(true);
+    } finally {
+      raw.terminate();
+      await gateway.close();
+    }
+  });
+
+  it('closes the transport of a refused CONNECT, which frees its slot', async () => {
+    const gateway = await startGateway({ WEBSOCKET_MAX_CONNECTIONS: '1' });
+    const raw = openRawEngineIo(gateway.url);
+    try {
+      await raw.next('0{');
+      raw.send(`40${JSON.stringify({ token: 'bad' })}`);
+      expect(JSON.parse((await raw.next('44')).slice(2))).toEqual({ message: 'Unauthorized', data: { code: 'TOKEN_INVALID' } });
+      await raw.closed;
+      expect((await connectAs(gateway.url, gateway.token('u1'))).connected).toBe(true);
     } finally {
       raw.terminate();
       await gateway.close();

@@ -11,6 +11,8 @@ export interface RawEngineIo {
   send(...packets: string[]): void;
   /** The next frame starting with `prefix`, in arrival order among those that match. */
   next(prefix: string): Promise<string>;
+  /** Resolves when the connection has closed, from either side. */
+  closed: Promise<void>;
   close(): void;
   terminate(): void;
 }
@@ -26,7 +28,10 @@ export function openRawEngineIo(httpUrl: string): RawEngineIo {
     waiters.splice(waiters.indexOf(waiter), 1);
     waiter.resolve(frame);
   });
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  ws.on('error', () => undefined); // a refused or reset connection shows as `closed`
   return {
+    closed,
     send(...packets) {
       // ws keeps its net.Socket private; corking it is the only way to put frames in one write.
       const tcp = (ws as unknown as { _socket: Socket })._socket;

@@ -30,7 +30,7 @@ describe('createGatewayClient', () => {
     const client = open({ url: gateway.url, token: gateway.token('typed') });
     await nextEvent(client.socket as never, 'authenticated');
     await expect(client.subscribe('readings')).resolves.toBeUndefined();
-    await expect(client.subscribe('weather')).rejects.toEqual(new GatewayError('UNKNOWN_TOPIC', "Unknown topic 'weather'"));
+    await expect(client.subscribe('weather')).rejects.toEqual(new GatewayError('UNKNOWN_TOPIC', 'Unknown topic'));
     await expect(client.subscribe('system')).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect([...client.topics.keys()]).toEqual(['readings']);
     await client.unsubscribe('readings');

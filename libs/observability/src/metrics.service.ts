@@ -41,6 +41,27 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly listenerErrors = new Counter({
+    name: 'realtime_listener_errors_total',
+    help: 'Exceptions caught in upgrade and connection listeners (the request got 400 or its connection was closed), by listener',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+
+  readonly slowConsumers = new Counter({
+    name: 'realtime_slow_consumers_total',
+    help: 'Connections dropped because more than WS_MAX_BUFFERED_BYTES waited for them, by protocol',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
+
+  readonly eventsRefused = new Counter({
+    name: 'realtime_events_refused_total',
+    help: 'Client messages refused before any handler ran (rate limit, unknown event, bad frame), by protocol and code',
+    labelNames: ['protocol', 'code'] as const,
+    registers: [this.registry],
+  });
+
   readonly eventsIn = new Counter({
     name: 'realtime_events_in_total',
     help: 'Client messages received, by event (Socket.IO) or type (plain WebSocket); anything else counts as "unknown"',

@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type ModuleMetadata, type Provider } from '
 import { AuthModule } from '#auth';
 import { HandshakeAuthenticator } from './auth/handshake-authenticator.js';
 import { ReadingBatcher } from './batching/reading-batcher.js';
+import { SocketIoBackpressure } from './limits/socketio-backpressure.js';
 import { ClusterBus } from './cluster/cluster-bus.js';
 import { ConnectionLimiter } from './connections/connection-limiter.js';
 import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
@@ -29,6 +30,7 @@ const providers: Provider[] = [
   RealtimeStatsService,
   ClusterBus,
   ReadingBatcher,
+  SocketIoBackpressure,
   {
     provide: ConnectionLimiter,
     inject: [REALTIME_OPTIONS],

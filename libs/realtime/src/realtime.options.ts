@@ -22,7 +22,7 @@ export interface RealtimeModuleOptions {
   maxPayloadBytes?: number;
   /** Client events per second per socket; bursts of twice as many pass. @default 50 */
   rateLimitPerSecond?: number;
-  /** A plain WebSocket subscriber with more than this many bytes unsent is dropped (close 1013). @default 1048576 */
+  /** A client (Socket.IO on either transport, or plain WebSocket) with more than this many bytes waiting for it is disconnected (plain WebSocket: close 1013). @default 1048576 */
   maxBufferedBytes?: number;
   /** Several instances behind one Redis: the Redis adapter, cluster-wide presence, stats and plain WebSocket delivery. @default undefined (single instance) */
   cluster?: ClusterOptions;

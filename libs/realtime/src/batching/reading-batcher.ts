@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { ReadingPayload, ServerEventName } from '#contracts';
 import type { GatewayServer, GatewaySocket } from '../gateway/socket.types.js';
 
@@ -15,6 +15,8 @@ export function topicOfBatchRoom(room: string): string | null {
 }
 
 interface Group {
+  topic: string;
+  batchMs: number;
   room: string;
   readings: ReadingPayload[];
   timer: NodeJS.Timeout | null;
@@ -24,17 +26,27 @@ interface Group {
  * `subscribe {topic, batchMs}`: that topic's `reading:new` events reach the socket as
  * `reading:batch {readings}` at most once per `batchMs`. Sockets with the same topic and period
  * form a group (one room, one buffer, one timer, one emit). Every instance sees every publish
- * (the cluster bus forwards them), and each batches for its own sockets only.
+ * (the cluster bus forwards them), and each batches for its own sockets only. A group lives
+ * exactly as long as its room: it is freed when the room's last socket leaves (unsubscribe or
+ * disconnect; the adapter's `delete-room`), so subscribers cannot make the server hold groups for nobody.
  */
 @Injectable()
 export class ReadingBatcher {
-  private readonly logger = new Logger(ReadingBatcher.name);
   private server: GatewayServer | null = null;
   /** topic -> batchMs -> group */
   private readonly groups = new Map<string, Map<number, Group>>();
+  /** group room -> group, to free a group when its room goes */
+  private readonly groupsByRoom = new Map<string, Group>();
 
   attach(server: GatewayServer): void {
     this.server = server;
+    // Fires on leave and on disconnect alike, once, when the room's last socket goes.
+    server.of('/').adapter.on('delete-room', (room: string) => this.free(room));
+  }
+
+  /** Groups held on this instance (each has at least one socket). */
+  get groupCount(): number {
+    return this.groupsByRoom.size;
   }
 
   /**
@@ -46,13 +58,17 @@ export class ReadingBatcher {
     await this.leave(socket, topic);
     if (batchMs === undefined) return socket.join(topic);
     const room = batchRoom(topic, batchMs);
+    await socket.join([topic, batchedRoom(topic), room]);
+    // A socket that disconnected meanwhile joined nothing: no group for an empty room.
+    if (this.groupsByRoom.has(room) || !this.server?.of('/').adapter.rooms.get(room)?.has(socket.id)) return;
+    const group: Group = { topic, batchMs, room, readings: [], timer: null };
+    this.groupsByRoom.set(room, group);
     let byPeriod = this.groups.get(topic);
     if (!byPeriod) {
       byPeriod = new Map();
       this.groups.set(topic, byPeriod);
     }
-    if (!byPeriod.has(batchMs)) byPeriod.set(batchMs, { room, readings: [], timer: null });
-    await socket.join([topic, batchedRoom(topic), room]);
+    byPeriod.set(batchMs, group);
   }
 
   /** Takes the socket out of `topic` in every mode. */
@@ -70,30 +86,35 @@ export class ReadingBatcher {
       for (const [batchMs, group] of byPeriod) {
         group.readings.push(payload as ReadingPayload);
         if (!group.timer) {
-          group.timer = setTimeout(() => this.flush(topic, batchMs, group), batchMs);
+          group.timer = setTimeout(() => this.flush(group), batchMs);
           group.timer.unref();
         }
       }
     }
   }
 
-  private flush(topic: string, batchMs: number, group: Group): void {
+  private flush(group: Group): void {
     group.timer = null;
-    const members = this.server?.of('/').adapter.rooms.get(group.room)?.size ?? 0;
-    if (members === 0) {
-      // Everyone left: forget the group instead of buffering for nobody.
-      this.groups.get(topic)?.delete(batchMs);
-      if (this.groups.get(topic)?.size === 0) this.groups.delete(topic);
-      return;
-    }
     const readings = group.readings;
     group.readings = [];
-    if (readings.length > 0) this.server!.local.to(group.room).emit('reading:batch', { readings });
+    if (readings.length > 0) this.server?.local.to(group.room).emit('reading:batch', { readings });
+  }
+
+  /** The room of a group is gone: drop its buffer and timer. */
+  private free(room: string): void {
+    const group = this.groupsByRoom.get(room);
+    if (!group) return;
+    if (group.timer) clearTimeout(group.timer);
+    this.groupsByRoom.delete(room);
+    const byPeriod = this.groups.get(group.topic);
+    byPeriod?.delete(group.batchMs);
+    if (byPeriod?.size === 0) this.groups.delete(group.topic);
   }
 
   /** Stops every timer (shutdown). */
   clear(): void {
-    for (const byPeriod of this.groups.values()) for (const group of byPeriod.values()) if (group.timer) clearTimeout(group.timer);
+    for (const group of this.groupsByRoom.values()) if (group.timer) clearTimeout(group.timer);
     this.groups.clear();
+    this.groupsByRoom.clear();
   }
 }

@@ -6,8 +6,9 @@ export type AdmitVerdict = { ok: true } | { ok: false; code: typeof ErrorCode.SE
 export type ConnectionKey = string | object;
 
 /**
- * Counts this instance's connections, Socket.IO and plain WebSocket together, from the moment a
- * handshake is admitted (so concurrent handshakes cannot overshoot the cap) until release.
+ * Counts this instance's connections, Socket.IO and plain WebSocket together: a Socket.IO transport
+ * from the moment it opens (authenticated or not), a plain WebSocket from the moment its upgrade is
+ * admitted (so concurrent handshakes cannot overshoot the cap), each until release.
  * `release` is idempotent: every close path may call it.
  */
 export class ConnectionLimiter {

@@ -22,17 +22,26 @@ import { WsAckExceptionFilter } from '../filters/ws-ack-exception.filter.js';
 import { wsValidationPipe } from '../filters/ws-validation.pipe.js';
 import { NOTIFICATION_INBOX, type NotificationInbox } from '../inbox/notification-inbox.port.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
+import { SocketIoBackpressure } from '../limits/socketio-backpressure.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
 import { authorizeTopic } from '../topics/topic-acl.js';
 import { WebSocketService } from '../websocket.service.js';
 import { PlainWebSocketGateway } from './plain-websocket.gateway.js';
-import { replyError } from './reply-error.js';
+import { errorBody, replyError } from './reply-error.js';
 import type { GatewayServer, GatewaySocket } from './socket.types.js';
 import { TokenExpirySchedule } from './token-expiry-schedule.js';
 
 type Reply<E extends keyof ClientEventRequests> = { ok: true } & ClientEventRequests[E][1];
 
 const CLIENT_EVENTS: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe', 'notification:mark_read', 'notification:mark_all_read', 'auth:refresh'] satisfies ClientEventName[]);
+
+/**
+ * No handler listens for it. `error` never is a client event: the only listener Socket.IO puts on
+ * it is its own no-op, there so that a client's `error` event cannot throw.
+ */
+function isUnknownEvent(socket: GatewaySocket, event: string): boolean {
+  return event === 'error' || socket.listenerCount(event) === 0;
+}
 
 /** How long shutdown waits for clients to take the goodbye and close. */
 const DRAIN_TIMEOUT_MS = 5_000;
@@ -60,11 +69,15 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     private readonly metrics: MetricsService,
     private readonly cluster: ClusterBus,
     private readonly batcher: ReadingBatcher,
+    private readonly backpressure: SocketIoBackpressure,
     @Optional() @Inject(NOTIFICATION_INBOX) private readonly inbox: NotificationInbox | null,
   ) {}
 
   afterInit(server: GatewayServer): void {
     this.server = server;
+    // Transports take their slot when they open, before any CONNECT (and before Socket.IO's own listener sees a packet).
+    server.engine.on('connection', this.handshake.onTransportOpen);
+    this.backpressure.attach(server.engine);
     server.use(this.handshake.middleware);
     this.websocket.attach(server);
     this.cluster.attach(server);
@@ -76,12 +89,20 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
 
   async handleConnection(socket: GatewaySocket): Promise<void> {
     const { identity } = socket.data;
-    void socket.join(userRoom(identity.userId));
-    this.userSockets.add(identity.userId, socket.id);
-    this.limitRate(socket);
-    this.tokenExpiries.schedule(socket.id, identity);
-    this.logger.log({ msg: 'connected', protocol: 'socketio', connectionId: socket.id, userId: identity.userId, role: identity.role, transport: socket.conn.transport.name });
-    socket.emit('authenticated', { success: true, userId: identity.userId, role: identity.role, ...(identity.email ? { email: identity.email } : {}) });
+    // Guarded: Nest does not catch what a connection handler throws, and nothing it throws may end the process.
+    try {
+      void socket.join(userRoom(identity.userId));
+      this.userSockets.add(identity.userId, socket.id);
+      this.limitRate(socket);
+      this.tokenExpiries.schedule(socket.id, identity);
+      this.logger.log({ msg: 'connected', protocol: 'socketio', connectionId: socket.id, userId: identity.userId, role: identity.role, transport: socket.conn.transport.name });
+      socket.emit('authenticated', { success: true, userId: identity.userId, role: identity.role, ...(identity.email ? { email: identity.email } : {}) });
+    } catch (error) {
+      this.metrics.listenerErrors.inc({ listener: 'socketio_connection' });
+      this.logger.warn({ msg: 'connection handler threw', connectionId: socket.id, error: error instanceof Error ? error.message : String(error) });
+      socket.disconnect(true);
+      return;
+    }
     try {
       const unreadCount = this.inbox ? await this.inbox.unreadCount(identity.userId) : 0;
       if (socket.connected) socket.emit('notification:unread_count', { unreadCount });
@@ -105,11 +126,12 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     try {
       identity = this.tokens.verify(body.token);
     } catch (error) {
-      if (error instanceof TokenError) throw new WsException({ code: error.code, message: error.message });
+      // The fixed message: jsonwebtoken's text can name the configured issuer or audience.
+      if (error instanceof TokenError) throw new WsException(errorBody(error.code));
       throw error;
     }
     if (identity.userId !== socket.data.identity.userId) {
-      throw new WsException({ code: ErrorCode.FORBIDDEN, message: 'The new token belongs to another user' });
+      throw new WsException(errorBody(ErrorCode.FORBIDDEN));
     }
     socket.data.identity = identity;
     this.tokenExpiries.schedule(socket.id, identity);
@@ -147,27 +169,38 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     while (sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
+  /**
+   * Every client event passes here first (the socket's one middleware, so one closure per socket
+   * that was already there): the rate limit, then unknown events. An event with no listener on the
+   * socket (no handler any gateway bound) is answered `UNKNOWN_EVENT` on its ack, or dropped; both
+   * are counted.
+   */
   private limitRate(socket: GatewaySocket): void {
     const limiter = new RateLimiter(this.options.rateLimitPerSecond, Date.now());
     socket.use((packet, next) => {
       const event = packet[0];
       this.metrics.eventsIn.inc({ protocol: 'socketio', event: CLIENT_EVENTS.has(event) ? event : 'unknown' });
       const verdict = limiter.take(Date.now());
-      if (verdict === 'allow') return next();
       if (verdict === 'abuse') {
         this.logger.warn(`Disconnecting socket=${socket.id} user=${socket.data.identity.userId}: sustained rate-limit abuse`);
-        socket.emit('error', { code: ErrorCode.RATE_LIMITED, message: 'Too many events; disconnected' });
+        this.metrics.eventsRefused.inc({ protocol: 'socketio', code: ErrorCode.RATE_LIMITED });
+        socket.emit('error', errorBody(ErrorCode.RATE_LIMITED));
         socket.disconnect(true);
         return;
       }
-      replyError(socket, packet.at(-1), { code: ErrorCode.RATE_LIMITED, message: `More than ${this.options.rateLimitPerSecond} events/s` });
+      const refused = verdict === 'limit' ? ErrorCode.RATE_LIMITED : isUnknownEvent(socket, event) ? ErrorCode.UNKNOWN_EVENT : null;
+      if (refused === null) return next();
+      this.metrics.eventsRefused.inc({ protocol: 'socketio', code: refused });
+      const ack = packet.at(-1);
+      if (refused === ErrorCode.UNKNOWN_EVENT && typeof ack !== 'function') return;
+      replyError(socket, ack, errorBody(refused));
     });
   }
 
   private expire(socketId: string): void {
     const socket = this.server?.of('/').sockets.get(socketId);
     if (!socket) return;
-    socket.emit('error', { code: ErrorCode.TOKEN_EXPIRED, message: 'Token has expired; reconnect with a new one' });
+    socket.emit('error', errorBody(ErrorCode.TOKEN_EXPIRED));
     socket.disconnect(true);
   }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { ErrorCode, userRoom, type ErrorBody, type ServerEventName, type ServerEventPayloads } from '#contracts';
+import { ErrorCode, userRoom, type ServerEventName, type ServerEventPayloads } from '#contracts';
 import { MetricsService } from '#observability';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import { bearerToken, TokenError, TokenService, type Identity } from '#auth';
@@ -15,6 +15,7 @@ import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
 import { authorizeTopic } from '../topics/topic-acl.js';
+import { errorBody, refusalMessage } from './reply-error.js';
 import { MAX_TOPICS_PER_SOCKET } from './topics.gateway.js';
 import { TokenExpirySchedule } from './token-expiry-schedule.js';
 
@@ -36,6 +37,13 @@ interface PlainClient {
 
 type Incoming = { type: 'sub'; topic: string } | { type: 'unsub'; topic: string } | { type: 'ping' };
 
+type UpgradeListener = (request: IncomingMessage, socket: Socket, head: Buffer) => void;
+
+/** What ws's `handleUpgrade` accepts as a key (it refuses anything else itself, without calling back). */
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+/** RFC 7230 token characters: the subprotocol names ws accepts. */
+const SUBPROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /**
  * `/ws` (and `/api/v1/ws`) for devices and scripts without a Socket.IO client. Same tokens, ACL,
  * rate limit, payload limit and keepalive as Socket.IO; events arrive as JSON envelopes
@@ -49,6 +57,9 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
   private readonly rooms = new Map<string, Set<PlainClient>>();
   private readonly tokenExpiries = new TokenExpirySchedule((id) => this.expire(id));
   private pingTimer: NodeJS.Timeout | null = null;
+  private httpServer: HttpServer | null = null;
+  /** The HTTP server's other `upgrade` listeners (engine.io's), run behind ours with the same guard. */
+  private otherUpgradeListeners: UpgradeListener[] = [];
 
   constructor(
     private readonly tokens: TokenService,
@@ -81,7 +92,12 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
 
   onApplicationBootstrap(): void {
     const httpServer: HttpServer = this.adapterHost.httpAdapter.getHttpServer();
-    httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));
+    // An exception thrown in an `upgrade` listener escapes Node's HTTP parser and ends the process,
+    // so one listener takes every upgrade and runs the others (engine.io's) inside the same guard.
+    this.otherUpgradeListeners = httpServer.listeners('upgrade') as UpgradeListener[];
+    httpServer.removeAllListeners('upgrade');
+    httpServer.on('upgrade', this.onUpgradeRequest);
+    this.httpServer = httpServer;
     this.pingTimer = setInterval(() => this.pingAll(), this.options.pingIntervalMs);
     this.pingTimer.unref();
   }
@@ -116,34 +132,86 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     for (const client of this.clients.values()) this.send(client, frame);
   }
 
-  private onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(request.url ?? '/', 'http://gateway');
-    if (!PLAIN_WS_PATHS.includes(url.pathname)) return; // Socket.IO's own path, or nobody's: engine.io answers those.
-    if (!originAllowed(request.headers.origin, request.headers.host, this.options.corsOrigins)) return this.refuse(socket, 403, ErrorCode.FORBIDDEN, 'Origin not allowed');
-    if (!this.handshake.isAccepting) return this.refuse(socket, 503, ErrorCode.SHUTTING_DOWN, 'Server shutting down');
+  /**
+   * Every HTTP upgrade request: `/ws` is ours, anything else goes to the other listeners. Whatever
+   * any of them throws is answered 400 and counted, never left to end the process.
+   */
+  private readonly onUpgradeRequest = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
+    // Node hands the socket over with no 'error' listener: a client reset would be thrown.
+    if (!socket.listeners('error').includes(ignoreSocketError)) socket.on('error', ignoreSocketError);
+    const target = request.url ?? '';
+    // A target no URL parser reads (`//%zz`) is routable by nobody: answered here, once.
+    if (!URL.canParse(target, 'http://gateway')) return this.refuse(socket, 400, ErrorCode.BAD_REQUEST, 'unparseable request target');
+    const queryAt = target.indexOf('?');
+    const path = queryAt === -1 ? target : target.slice(0, queryAt);
+    if (PLAIN_WS_PATHS.includes(path)) {
+      try {
+        this.onUpgrade(request, socket, head, new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1)));
+      } catch (error) {
+        this.upgradeFailed(socket, error, 'ws');
+      }
+      return;
+    }
+    for (const listener of this.otherUpgradeListeners) {
+      try {
+        listener.call(this.httpServer, request, socket, head);
+      } catch (error) {
+        this.upgradeFailed(socket, error, 'upgrade');
+      }
+    }
+  };
 
-    const token = url.searchParams.get('token') || bearerToken(request.headers) || protocolToken(request.headers['sec-websocket-protocol']);
-    if (!token) return this.refuse(socket, 401, ErrorCode.TOKEN_MISSING, 'Unauthorized', 'no token');
+  private upgradeFailed(socket: Socket, error: unknown, listener: string): void {
+    this.metrics.listenerErrors.inc({ listener });
+    this.logger.warn({ msg: 'upgrade listener threw', listener, error: error instanceof Error ? error.message : String(error) });
+    if (socket.writable && socket.bytesWritten === 0) this.refuse(socket, 400, ErrorCode.BAD_REQUEST, 'listener threw', {}, false);
+    else socket.destroy();
+  }
+
+  private onUpgrade(request: IncomingMessage, socket: Socket, head: Buffer, query: URLSearchParams): void {
+    // What ws's handleUpgrade would refuse is refused here, before a slot is taken: ws answers
+    // those itself and never calls back, so a slot taken for them would never be released.
+    const malformed = malformedUpgrade(request);
+    if (malformed) return this.refuse(socket, malformed.status, ErrorCode.BAD_REQUEST, malformed.reason, malformed.headers);
+    if (!originAllowed(request.headers.origin, request.headers.host, this.options.corsOrigins)) return this.refuse(socket, 403, ErrorCode.FORBIDDEN, 'origin not allowed');
+    if (!this.handshake.isAccepting) return this.refuse(socket, 503, ErrorCode.SHUTTING_DOWN, 'shutting down');
+
+    const token = query.get('token') || bearerToken(request.headers) || protocolToken(request.headers['sec-websocket-protocol']);
+    if (!token) return this.refuse(socket, 401, ErrorCode.TOKEN_MISSING, 'no token');
     let identity: Identity;
     try {
       identity = this.tokens.verify(token);
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
-      return this.refuse(socket, 401, error.code, 'Unauthorized', error.message);
+      return this.refuse(socket, 401, error.code, error.message);
     }
-    const requested = [...(url.searchParams.get('topics')?.split(',') ?? []), ...url.searchParams.getAll('channel')].map((t) => t.trim()).filter(Boolean);
+    const requested = [...(query.get('topics')?.split(',') ?? []), ...query.getAll('channel')].map((t) => t.trim()).filter(Boolean);
+    if (requested.length > MAX_TOPICS_PER_SOCKET) return this.refuse(socket, 400, ErrorCode.TOO_MANY_TOPICS, `more than ${MAX_TOPICS_PER_SOCKET} topics`);
     for (const topic of requested) {
       const decision = authorizeTopic(topic, identity.role);
-      if (!decision.ok) return this.refuse(socket, decision.error.code === ErrorCode.FORBIDDEN ? 403 : 400, decision.error.code, decision.error.message);
+      if (!decision.ok) return this.refuse(socket, decision.error.code === ErrorCode.FORBIDDEN ? 403 : 400, decision.error.code, 'topic refused');
     }
-    if (requested.length > MAX_TOPICS_PER_SOCKET) return this.refuse(socket, 400, ErrorCode.TOO_MANY_TOPICS, `At most ${MAX_TOPICS_PER_SOCKET} topics`);
 
     const id = `ws-${randomUUID()}`;
     const address = clientAddress(request.socket.remoteAddress, request.headers, this.options.trustProxy);
     const admitted = this.limiter.tryAdmit(id, address);
-    if (!admitted.ok) return this.refuse(socket, 503, admitted.code, admitted.code === ErrorCode.SERVER_FULL ? 'Server full' : 'Too many connections from this address');
+    if (!admitted.ok) return this.refuse(socket, 503, admitted.code, 'capacity');
 
-    this.server.handleUpgrade(request, socket, head, (ws) => this.onOpen(id, ws, identity, [...new Set(requested)]));
+    let opened = false;
+    try {
+      this.server.handleUpgrade(request, socket, head, (ws) => {
+        opened = true;
+        this.onOpen(id, ws, identity, [...new Set(requested)]);
+      });
+    } finally {
+      // With no verifyClient and no compression, ws completes or abandons the upgrade before it
+      // returns; abandoned (the client already left) or thrown, the slot is free again at once.
+      if (!opened) {
+        this.limiter.release(id);
+        this.metrics.handshakeFailures.inc({ protocol: 'ws', code: ErrorCode.BAD_REQUEST });
+        this.logger.log({ msg: 'handshake refused', protocol: 'ws', code: ErrorCode.BAD_REQUEST, reason: 'abandoned by ws' });
+      }
+    }
   }
 
   private onOpen(id: string, ws: WebSocket, identity: Identity, topics: string[]): void {
@@ -168,23 +236,23 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
   private onMessage(client: PlainClient, data: RawData, isBinary: boolean): void {
     const verdict = client.limiter.take(Date.now());
     if (verdict === 'abuse') {
-      this.sendError(client, { code: ErrorCode.RATE_LIMITED, message: 'Too many messages; disconnected' });
+      this.sendError(client, ErrorCode.RATE_LIMITED);
       client.ws.close(1008, 'Rate limit');
       this.drop(client);
       return;
     }
-    if (verdict === 'limit') return this.sendError(client, { code: ErrorCode.RATE_LIMITED, message: `More than ${this.options.rateLimitPerSecond} messages/s` });
+    if (verdict === 'limit') return this.sendError(client, ErrorCode.RATE_LIMITED);
 
     const message = isBinary ? null : parseIncoming(data.toString());
     this.metrics.eventsIn.inc({ protocol: 'ws', event: message?.type ?? 'unknown' });
-    if (!message) return this.sendError(client, { code: ErrorCode.VALIDATION_FAILED, message: 'Expected a JSON text frame {"type":"sub"|"unsub"|"ping", "topic"?}' });
+    if (!message) return this.sendError(client, ErrorCode.VALIDATION_FAILED);
     if (message.type === 'ping') return this.sendJson(client, { type: 'pong', ts: Date.now() });
 
     const decision = authorizeTopic(message.topic, client.identity.role);
-    if (!decision.ok) return this.sendError(client, decision.error);
+    if (!decision.ok) return this.sendError(client, decision.error.code);
     if (message.type === 'sub') {
       if (!client.rooms.has(decision.topic) && client.rooms.size - 1 >= MAX_TOPICS_PER_SOCKET) {
-        return this.sendError(client, { code: ErrorCode.TOO_MANY_TOPICS, message: `At most ${MAX_TOPICS_PER_SOCKET} topics per connection` });
+        return this.sendError(client, ErrorCode.TOO_MANY_TOPICS);
       }
       this.join(client, decision.topic);
     } else {
@@ -230,6 +298,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
   private send(client: PlainClient, frame: string): void {
     if (client.ws.readyState !== WebSocket.OPEN) return;
     if (client.ws.bufferedAmount > this.options.maxBufferedBytes) {
+      this.metrics.slowConsumers.inc({ protocol: 'ws' });
       this.logger.warn({ msg: 'slow consumer dropped', protocol: 'ws', connectionId: client.id, userId: client.identity.userId, bufferedBytes: client.ws.bufferedAmount });
       client.ws.close(CLOSE_SLOW_CONSUMER, 'Slow consumer');
       this.drop(client);
@@ -242,8 +311,11 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     this.send(client, JSON.stringify(message));
   }
 
-  private sendError(client: PlainClient, error: ErrorBody): void {
-    this.sendJson(client, { type: 'error', code: error.code, message: error.message });
+  /** Every error frame is the code and its fixed message. */
+  private sendError(client: PlainClient, code: ErrorCode): void {
+    if (code !== ErrorCode.TOKEN_EXPIRED) this.metrics.eventsRefused.inc({ protocol: 'ws', code });
+    const { message } = errorBody(code);
+    this.sendJson(client, { type: 'error', code, message });
   }
 
   private pingAll(): void {
@@ -262,20 +334,46 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
   private expire(id: string): void {
     const client = this.clients.get(id);
     if (!client) return;
-    this.sendError(client, { code: ErrorCode.TOKEN_EXPIRED, message: 'Token has expired; reconnect with a new one' });
+    this.sendError(client, ErrorCode.TOKEN_EXPIRED);
     client.ws.close(CLOSE_TOKEN_EXPIRED, 'Token expired');
     this.drop(client);
   }
 
-  /** Answers the upgrade request with a plain HTTP error and closes the socket before any upgrade. */
-  private refuse(socket: Duplex, status: number, code: ErrorBody['code'], message: string, reason = message): void {
-    this.metrics.handshakeFailures.inc({ protocol: 'ws', code });
+  /**
+   * Answers the upgrade request with a plain HTTP error and closes the socket before any upgrade.
+   * The body is the code and its fixed message; `reason` (which may quote a library) is only logged.
+   */
+  private refuse(socket: Socket, status: number, code: ErrorCode, reason: string, headers: Record<string, string> = {}, count = true): void {
+    if (count) this.metrics.handshakeFailures.inc({ protocol: 'ws', code });
     this.logger.log({ msg: 'handshake refused', protocol: 'ws', code, reason });
-    const body = JSON.stringify({ statusCode: status, code, message });
+    const body = JSON.stringify({ statusCode: status, code, message: refusalMessage(code) });
+    const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
+}
+
+/** Shared by every upgrade socket: a reset client is not an error of ours. */
+function ignoreSocketError(): void {}
+
+/** What ws's `handleUpgrade` checks, in its order; null when it would go on to the upgrade. */
+function malformedUpgrade(request: IncomingMessage): { status: number; reason: string; headers?: Record<string, string> } | null {
+  if (request.method !== 'GET') return { status: 405, reason: 'method is not GET', headers: { Allow: 'GET' } };
+  if (request.headers.upgrade?.toLowerCase() !== 'websocket') return { status: 400, reason: 'Upgrade is not websocket' };
+  const key = request.headers['sec-websocket-key'];
+  if (key === undefined || !WEBSOCKET_KEY.test(key)) return { status: 400, reason: 'missing or invalid Sec-WebSocket-Key' };
+  const version = Number(request.headers['sec-websocket-version']);
+  if (version !== 8 && version !== 13) return { status: 400, reason: 'unsupported Sec-WebSocket-Version', headers: { 'Sec-WebSocket-Version': '13, 8' } };
+  const protocols = request.headers['sec-websocket-protocol'];
+  if (protocols !== undefined && !validSubprotocols(protocols)) return { status: 400, reason: 'invalid Sec-WebSocket-Protocol' };
+  return null;
+}
+
+/** A comma-separated list of distinct tokens, as ws's subprotocol parser demands. */
+function validSubprotocols(header: string): boolean {
+  const names = header.split(',').map((part) => part.trim());
+  return names.every((name) => SUBPROTOCOL_TOKEN.test(name)) && new Set(names).size === names.length;
 }
 
 /** `Sec-WebSocket-Protocol: bearer, <token>`. */
@@ -298,4 +396,4 @@ function parseIncoming(text: string): Incoming | null {
   return null;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 405: 'Method Not Allowed', 503: 'Service Unavailable' };

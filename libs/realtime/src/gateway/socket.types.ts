@@ -10,3 +10,6 @@ export interface SocketData {
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** The engine.io connection under a socket: a transport, counted against the caps while it is open. */
+export type EngineConnection = GatewaySocket['conn'];

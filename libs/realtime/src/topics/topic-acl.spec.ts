@@ -27,4 +27,9 @@ describe('authorizeTopic', () => {
     const decision = authorizeTopic(topic, role);
     expect(decision.ok ? 'ok' : decision.error.code).toBe(expected);
   });
+
+  it('refuses with the fixed message of the code, never the name it was given', () => {
+    expect(authorizeTopic('<script>weather', 'user')).toEqual({ ok: false, error: { code: 'UNKNOWN_TOPIC', message: 'Unknown topic' } });
+    expect(authorizeTopic('system', 'user')).toEqual({ ok: false, error: { code: 'FORBIDDEN', message: 'Not allowed' } });
+  });
 });
