@@ -282,9 +282,9 @@ describe(`fuzz: malformed input at every entry point of one gateway (FUZZ_SEED=$
       '{"topic":7,"event":{},"data":1}',
       '{"sub":123,"role":"root","expiresIn":-5}',
       '{"message":{"$gt":""},"topic":[]}',
-      `${repeat('[', 5000)}${repeat(']', 5000)}`,
-      `${repeat('{"a":', 3000)}1${repeat('}', 3000)}`,
     ];
+    /** Valid JSON, nested deep (15-30 KB, far under the body limit): validation must refuse it like any other bad body. */
+    const deepBodies = [`${repeat('[', 5000)}${repeat(']', 5000)}`, `${repeat('{"a":', 3000)}1${repeat('}', 3000)}`, `{"name":"x","type":"y","thresholds":${repeat('{"min":', 4000)}1${repeat('}', 4000)}}`];
     const contentTypes = ['application/json', 'text/plain', 'application/json; charset=utf-7', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', '', 'application/json\x01'];
     const authHeaders = () => {
       const bad = rng.pick(badTokens());
@@ -320,6 +320,12 @@ describe(`fuzz: malformed input at every entry point of one gateway (FUZZ_SEED=$
       const auth = authHeaders();
       const type = rng.pick(contentTypes);
       cases.push({ kind: 'http-bad-json-body', chunks: [request(method, path, `${auth.header}${type ? `Content-Type: ${type}\r\n` : ''}`, rng.pick(badBodies))], token: auth.token });
+    }
+    // Few: today each one logs a stack trace thousands of frames deep.
+    for (let i = 0; i < 12; i++) {
+      const [method, template] = rng.pick(routes.filter(([m]) => m === 'POST' || m === 'PATCH'));
+      const path = template.replace(':id', 'nope');
+      cases.push({ kind: 'http-deep-nesting-body', chunks: [request(method, path, `Authorization: Bearer ${adminToken}\r\nContent-Type: application/json\r\n`, rng.pick(deepBodies))] });
     }
     // Bad ids and query strings on every route.
     for (let i = 0; i < 260; i++) {
@@ -540,6 +546,11 @@ describe(`fuzz: malformed input at every entry point of one gateway (FUZZ_SEED=$
           { kind: 'sio-unknown-event', frame: (id) => `42${id}${JSON.stringify([`evt-${rng.int(1e6)}`, ...Array.from({ length: rng.int(5) }, () => rng.string(10))])}`, expect: 'unknown' },
         ]),
       );
+    }
+    // Payloads nested 3000 deep (18 KB, under WS_MAX_PAYLOAD): validation must refuse them like any other bad payload.
+    const deep = JSON.parse(`${repeat('{"topic":', 3000)}"general"${repeat('}', 3000)}`) as unknown;
+    for (let i = 0; i < 15; i++) {
+      eventCases.push({ kind: 'sio-deep-nesting-payload', frame: event(rng.pick(['subscribe', 'unsubscribe', 'notification:mark_read', 'auth:refresh']), deep), expect: 'error' });
     }
     const batches: EventCase[][] = [];
     for (let i = 0; i < eventCases.length; i += 30) batches.push(eventCases.slice(i, i + 30));
@@ -798,6 +809,16 @@ describe(`fuzz: malformed input at every entry point of one gateway (FUZZ_SEED=$
   }, SECTION_TIMEOUT_MS);
 
   it('MQTT through real clients: bad topics and payloads, NaN/Infinity/strings, bad ts, non-UTF-8, retained, QoS 2 and unknown sensors past MAX_SENSORS are dropped and counted', async () => {
+    // No device may stop ingestion, even for a moment: the gateway's own MQTT session is watched throughout.
+    const outages: string[] = [];
+    const watcher = setInterval(() => {
+      void fetch(`${gateway.url}/api/v1/health`)
+        .then(async (response) => {
+          if (response.status !== 200) outages.push(JSON.stringify(await response.json()));
+        })
+        .catch(() => undefined);
+    }, 100);
+    try {
     const devices = await Promise.all(Array.from({ length: 12 }, (_, i) => device(gateway.mqttUrl, `${RUN}-dev-${i}`)));
     // Known sensors first (all under MAX_SENSORS), so the payload cases below are refused for their payload alone.
     for (let i = 0; i < 10; i++) knownSensors.push(`${RUN}-k${i}`);
@@ -859,8 +880,11 @@ describe(`fuzz: malformed input at every entry point of one gateway (FUZZ_SEED=$
     for (let i = 0; i < metrics; i++) await settles(devices[i % devices.length]!.publishAsync(`sensors/${knownSensors[0]}/m${i}`, '1', { qos: 1 }));
     tally.add('mqtt-new-metric-flood', metrics);
     expected.mqttRejectedTotal += metrics - (MAX_METRICS_PER_SENSOR - 1);
-
-    await closeAllDevices();
+    } finally {
+      clearInterval(watcher);
+      await closeAllDevices();
+    }
+    expect(outages.slice(0, 5)).toEqual([]);
     await expectHealthy();
   }, SECTION_TIMEOUT_MS);
 
