@@ -968,7 +968,7 @@ describe(`fuzz: malformed input at every entry point of one gateway (FUZZ_SEED=$
       tally.add(one.kind);
       const lines = [`${one.method ?? 'GET'} ${one.path} HTTP/1.1`, 'Host: 127.0.0.1'];
       for (const [name, value] of Object.entries(one.headers)) if (value !== undefined) lines.push(`${name}: ${value}`);
-      const reply = await rawExchange(port, [`${lines.join('\r\n')}\r\n\r\n`], { end: false, headOnly: true, timeoutMs: 2_500 });
+      const reply = await rawExchange(port, [`${lines.join('\r\n')}\r\n\r\n`], { end: false, headOnly: true, timeoutMs: 1_500 });
       const at = `${where(one.kind, index)} ${one.method ?? 'GET'} ${one.path.slice(0, 80)}`;
       if (one.valid) {
         if (reply.status !== 101) failures.push(`${at}: a valid upgrade got ${reply.status ?? (reply.timedOut ? 'no answer' : 'a bare close')}`);
@@ -981,7 +981,7 @@ describe(`fuzz: malformed input at every entry point of one gateway (FUZZ_SEED=$
       }
       // Paths nobody serves get a bare close from Engine.IO after its upgrade timeout; every refusal of a path we serve is an HTTP answer.
       if (one.kind === 'upgrade-unknown-path') return;
-      if (reply.status === null) failures.push(`${at}: ${reply.timedOut ? 'no answer within 2.5 s' : 'closed without an HTTP answer'}`);
+      if (reply.status === null) failures.push(`${at}: ${reply.timedOut ? 'no answer within 1.5 s' : 'closed without an HTTP answer'}`);
       else if (reply.status >= 500) failures.push(`${at}: ${reply.status} ${reply.text.slice(0, 200)}`);
       else if (one.code && !reply.text.includes(`"code":"${one.code}"`)) failures.push(`${at}: expected ${one.code}, got ${reply.text.slice(0, 200)}`);
     });
