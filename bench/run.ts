@@ -4,18 +4,22 @@
  * to core 0 (this load generator runs on core 1), and writes bench/RESULTS.md. The `-cluster`
  * scenarios start two instances of each side on Redis (127.0.0.1:6379, or BENCH_REDIS_URL).
  * `--gateway-node-args=<flags>` tries extra Node flags on the gateway's process.
+ * `memory-mqtt` and `memory-batching` measure the gateway alone (RSS and live heap growth after a
+ * forced GC): `--mqtt-messages=<n>` and `--batch-pairs=<n>` change their sizes.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connections, fanout, ingest, perUser, type Run, type StepResult } from './lib/scenarios.js';
+import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, type MemoryResult, type Run, type StepResult } from './lib/scenarios.js';
 import { benchDatabase, cleanRunEnv, hasTaskset, runEnv, startTarget, type TargetKind } from './lib/targets.js';
 
-const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster'] as const;
+const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster', 'memory-mqtt', 'memory-batching'] as const;
 /** Scenarios run on two instances sharing Redis (adapter, presence) and an MQTT shared subscription. */
 const CLUSTERED: ReadonlySet<Scenario> = new Set(['fanout-cluster', 'peruser-cluster']);
+/** What outsiders can make the gateway hold: measured on the gateway alone (a bare peer registers nothing and has no batching). */
+const GATEWAY_ONLY: ReadonlySet<Scenario> = new Set(['memory-mqtt', 'memory-batching']);
 type Scenario = (typeof SCENARIOS)[number];
 type Figures = Record<string, number>;
 
@@ -29,6 +33,10 @@ const { values, positionals } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     /** Extra Node flags for the gateway's process, to try a tuning (e.g. `--max-semi-space-size=32`). */
     'gateway-node-args': { type: 'string', default: '' },
+    /** memory-mqtt: readings per run (default 1,000,000; 20,000 with --quick). */
+    'mqtt-messages': { type: 'string' },
+    /** memory-batching: subscribe/unsubscribe pairs per run (default 100,000; 2,000 with --quick). */
+    'batch-pairs': { type: 'string' },
   },
 });
 const chosen = positionals[0] ?? 'all';
@@ -58,6 +66,8 @@ const sizes = quick
       ingest: { subscribers: 10, messages: 500 },
       peruser: { users: 50, devices: 2, notifications: 2 },
       batching: { subscribers: 50, rates: [20, 50], seconds: 1 },
+      memoryMqtt: 20_000,
+      memoryBatching: 2_000,
     }
   : {
       connections: [1000, 5000, 10000],
@@ -65,12 +75,69 @@ const sizes = quick
       ingest: { subscribers: 100, messages: 20000 },
       peruser: { users: 1000, devices: 2, notifications: 5 },
       batching: { subscribers: 1000, rates: [25, 50, 100, 200, 400, 800, 1600, 3200, 6400], seconds: 3 },
+      memoryMqtt: 1_000_000,
+      memoryBatching: 100_000,
     };
+if (values['mqtt-messages']) sizes.memoryMqtt = Number(values['mqtt-messages']);
+if (values['batch-pairs']) sizes.memoryBatching = Number(values['batch-pairs']);
+/**
+ * The memory scenarios stop themselves: after this long, or once the target's RSS passes this
+ * (without the bounds of issue #13, a million new sensor ids would take gigabytes).
+ */
+const MEMORY_BOUNDS = { maxSeconds: 1200, maxRssBytes: 3 * 2 ** 30 };
+const MB = 2 ** 20;
 /** The batching target: `batchMs: 50`, p99 <= 150 ms; the peer (which has no batching) is held to the same p99. */
 const BATCH_MS = 50;
 const BATCH_P99_LIMIT_MS = 150;
 
+/** RSS and live heap growth of a memory scenario, in MB, after a forced GC on both sides. */
+const memoryFigures = (label: string, result: MemoryResult): Figures => ({
+  [`RSS growth MB (${label})`]: (result.rssAfterBytes - result.rssBeforeBytes) / MB,
+  [`live heap growth MB (${label})`]: (result.heapAfterBytes - result.heapBeforeBytes) / MB,
+  [`RSS after MB (${label})`]: result.rssAfterBytes / MB,
+  [`stopped by a bound (${label}; 1 = yes)`]: result.stoppedEarly ? 1 : 0,
+});
+
+/**
+ * memory-mqtt: two fresh gateways, SENSOR_AUTO_REGISTER on then off (MAX_SENSORS and
+ * MAX_METRICS_PER_SENSOR at their defaults), each given the same readings to random sensor ids.
+ * memory-batching: one gateway, batch subscribe/unsubscribe pairs.
+ */
+async function measureMemory(scenario: Scenario): Promise<Figures> {
+  const figures: Figures = {};
+  const variants: [string, Record<string, string>][] =
+    scenario === 'memory-mqtt'
+      ? [
+          ['auto-register on', { SENSOR_AUTO_REGISTER: 'true' }],
+          ['auto-register off', { SENSOR_AUTO_REGISTER: 'false' }],
+        ]
+      : [['batch pairs', {}]];
+  for (const [label, extra] of variants) {
+    const unique = `bench-${process.pid}-${Date.now()}`;
+    const env = { ...runEnv(unique, mqttUrl), ...extra };
+    const target = await startTarget('gateway', env, values['gateway-node-args'].split(' ').filter(Boolean), { inspect: true });
+    const run: Run = { target, targets: [target], mqttUrl, prefix: `${unique}/` };
+    try {
+      if (scenario === 'memory-mqtt') {
+        const result = await mqttMemory(run, sizes.memoryMqtt, MEMORY_BOUNDS);
+        console.log(`  ${label}: ${result.sent} sent, ${result.processed} counted in ${result.seconds.toFixed(0)} s${result.stoppedEarly ? `, stopped early: ${result.stoppedEarly}` : ''}; rejected ${JSON.stringify(result.rejected)}`);
+        Object.assign(figures, memoryFigures(label, result), { [`messages sent (${label})`]: result.sent, [`messages counted (${label})`]: result.processed, [`readings/s (${label})`]: result.processed / result.seconds });
+        for (const [reason, count] of Object.entries(result.rejected)) figures[`rejected ${reason} (${label})`] = count;
+      } else {
+        const result = await batchMemory(run, sizes.memoryBatching, MEMORY_BOUNDS);
+        console.log(`  ${result.pairs} pairs (${result.refused} refused) in ${result.seconds.toFixed(0)} s${result.stoppedEarly ? `, stopped early: ${result.stoppedEarly}` : ''}`);
+        Object.assign(figures, memoryFigures(label, result), { pairs: result.pairs, 'pairs refused': result.refused, 'pairs/s': result.pairs / result.seconds });
+      }
+    } finally {
+      await target.stop();
+      cleanRunEnv(env);
+    }
+  }
+  return figures;
+}
+
 async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
+  if (GATEWAY_ONLY.has(scenario)) return measureMemory(scenario);
   const unique = `bench-${process.pid}-${Date.now()}`;
   const prefix = `${unique}/`;
   const profile = kind !== 'gateway' ? [] : [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...values['gateway-node-args'].split(' ').filter(Boolean)];
@@ -115,6 +182,9 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
         const qos1 = await ingest(run, sizes.ingest.subscribers, sizes.ingest.messages, 1);
         return { 'QoS0 readings/s': qos0.readingsPerSecond, 'QoS0 loss %': qos0.lossRatio * 100, 'QoS1 readings/s': qos1.readingsPerSecond, 'QoS1 loss %': qos1.lossRatio * 100 };
       }
+      case 'memory-mqtt':
+      case 'memory-batching':
+        break; // measured by measureMemory
       case 'peruser':
       case 'peruser-cluster': {
         const result = await perUser(run, sizes.peruser.users, sizes.peruser.devices, sizes.peruser.notifications);
@@ -146,8 +216,8 @@ async function main(): Promise<void> {
   // --render-only: rewrite RESULTS.md from results.json (after editing NOTES.md), measuring nothing.
   for (const scenario of values['render-only'] ? [] : chosen === 'all' ? SCENARIOS : [chosen as Scenario]) {
     // S5 is plain WebSocket: its reference is the plain ws peer (the socket.io peer has no /ws).
-    const reference: TargetKind = scenario === 'wsfanout' ? 'ws-peer' : 'socketio-peer';
-    const kinds: TargetKind[] = ['gateway', reference];
+    const reference: TargetKind | null = GATEWAY_ONLY.has(scenario) ? null : scenario === 'wsfanout' ? 'ws-peer' : 'socketio-peer';
+    const kinds: TargetKind[] = reference ? ['gateway', reference] : ['gateway'];
     const samples: Record<string, Figures[]> = Object.fromEntries(kinds.map((kind) => [kind, []]));
     for (let round = 0; round < rounds; round++) {
       // Alternate who goes first, so drift on the machine does not favour one side.
@@ -164,7 +234,13 @@ async function main(): Promise<void> {
       return { metric, ...Object.fromEntries(kinds.map((kind) => [kind, cell(kind)])) };
     });
     stored[scenario] = { when: new Date().toISOString(), quick, rounds, reference, rows };
-    console.table(rows.map((row: any) => ({ metric: row.metric, ...Object.fromEntries(kinds.map((k) => [k, fmt(row[k].median)])), 'gateway/reference': fmt(row.gateway.median / row[reference].median) })));
+    console.table(
+      rows.map((row: any) => ({
+        metric: row.metric,
+        ...Object.fromEntries(kinds.map((k) => [k, fmt(row[k].median)])),
+        ...(reference ? { 'gateway/reference': fmt(row.gateway.median / row[reference].median) } : {}),
+      })),
+    );
   }
   writeFileSync(RESULTS_JSON, `${JSON.stringify(stored, null, 2)}\n`);
   writeFileSync(RESULTS_MD, render(stored));
@@ -187,10 +263,12 @@ function render(stored: Record<string, any>): string {
   for (const [scenario, result] of Object.entries(stored)) {
     const kinds = Object.keys(result.rows[0]).filter((key) => key !== 'metric');
     lines.push(`## ${scenario}`, '', `\`npm run bench -- ${scenario}${result.quick ? ' --quick' : ''} --rounds ${result.rounds}\` (${result.when})`, '');
-    lines.push(`| metric | ${kinds.join(' | ')} | gateway / ${result.reference} |`, `|---|${kinds.map(() => '---|').join('')}---|`);
+    // Gateway-only scenarios (memory) have no reference, hence no ratio column.
+    const ratio = result.reference ? ` gateway / ${result.reference} |` : '';
+    lines.push(`| metric | ${kinds.join(' | ')} |${ratio}`, `|---|${kinds.map(() => '---|').join('')}${result.reference ? '---|' : ''}`);
     for (const row of result.rows) {
       const cells = kinds.map((kind) => `${fmt(row[kind].median)} [${fmt(row[kind].min)}-${fmt(row[kind].max)}]`);
-      lines.push(`| ${row.metric} | ${cells.join(' | ')} | ${fmt(row.gateway.median / row[result.reference].median)} |`);
+      lines.push(`| ${row.metric} | ${cells.join(' | ')} |${result.reference ? ` ${fmt(row.gateway.median / row[result.reference].median)} |` : ''}`);
     }
     lines.push('');
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { connections, fanout, ingest, perUser, type Run } from '../bench/lib/scenarios.js';
+import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, type Run } from '../bench/lib/scenarios.js';
 import { benchDatabase, cleanRunEnv, runEnv, startTarget, type TargetKind } from '../bench/lib/targets.js';
 
 /** No speed is asserted here: the fan-out knee is taken on loss alone, since a loaded test machine may take over 100 ms for a delivery. */
@@ -68,4 +68,37 @@ describe.each<TargetKind>(['gateway', 'socketio-peer'])('two instances on Redis,
       { instances: 2 },
     );
   });
+});
+
+describe('memory scenarios against the gateway (smoke)', () => {
+  const bounds = { maxSeconds: 30, maxRssBytes: 2 ** 31 };
+
+  it('memory-mqtt counts every reading, with SENSOR_AUTO_REGISTER on and off, and memory-batching completes every pair', async () => {
+    const mqttUrl = 'mqtt://127.0.0.1:1883';
+    for (const register of ['true', 'false']) {
+      const unique = `bench-smoke-${process.pid}-${Date.now()}-memory-${register}`;
+      const env: Record<string, string> = { ...runEnv(unique, mqttUrl), SENSOR_AUTO_REGISTER: register };
+      const target = await startTarget('gateway', env, [], { inspect: true });
+      try {
+        const result = await mqttMemory({ target, targets: [target], mqttUrl, prefix: env['MQTT_TOPIC_PREFIX']! }, 300, bounds);
+        // Accepted or rejected, every reading is counted once; none is lost or double-counted.
+        expect(result).toMatchObject({ sent: 300, processed: 300, stoppedEarly: null });
+        expect(Number.isFinite(result.rssAfterBytes - result.rssBeforeBytes) && Number.isFinite(result.heapAfterBytes - result.heapBeforeBytes)).toBe(true);
+      } finally {
+        await target.stop();
+        cleanRunEnv(env);
+      }
+    }
+
+    const unique = `bench-smoke-${process.pid}-${Date.now()}-batching`;
+    const env = runEnv(unique, mqttUrl);
+    const target = await startTarget('gateway', env, [], { inspect: true });
+    try {
+      const result = await batchMemory({ target, targets: [target], mqttUrl, prefix: env['MQTT_TOPIC_PREFIX']! }, 100, bounds, 2, 5);
+      expect(result).toMatchObject({ pairs: 100, refused: 0, stoppedEarly: null });
+    } finally {
+      await target.stop();
+      cleanRunEnv(env);
+    }
+  }, 90_000);
 });

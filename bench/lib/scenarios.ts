@@ -287,3 +287,197 @@ export async function perUser(run: Run, users: number, devices: number, notifica
     sockets.forEach((socket) => socket.close());
   }
 }
+
+/** What a memory scenario leaves behind in the target: RSS and live heap after a forced GC, before and after. */
+export interface MemoryResult {
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
+  heapBeforeBytes: number;
+  heapAfterBytes: number;
+  seconds: number;
+  /** Set when a bound (time, or the target's RSS) stopped the scenario before it finished. */
+  stoppedEarly: string | null;
+}
+
+/** Reads the target's memory after a full GC (through its inspector) and a moment to give pages back. */
+async function settledMemory(run: Run, inspector: Inspector): Promise<{ rss: number; heap: number }> {
+  const heap = await inspector.liveHeapBytes();
+  await sleep(500);
+  await inspector.call('HeapProfiler.collectGarbage');
+  return { rss: rssBytes(run.target.pid), heap };
+}
+
+/** A small seeded PRNG (mulberry32), so a run's sensor ids and metrics repeat from one run to the next. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The target's MQTT counters: accepted, and rejected by reason. */
+async function mqttCounters(run: Run): Promise<{ accepted: number; rejected: Record<string, number> }> {
+  const text = await (await fetch(`${run.target.url}/api/v1/metrics`)).text();
+  let accepted = 0;
+  const rejected: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (line.startsWith('mqtt_messages_accepted_total ')) accepted = Number(line.split(' ')[1]);
+    const reason = /^mqtt_messages_rejected_total\{reason="([^"]+)"\} (\S+)$/.exec(line);
+    if (reason) rejected[reason[1]!] = Number(reason[2]);
+  }
+  return { accepted, rejected };
+}
+
+export interface MqttMemoryResult extends MemoryResult {
+  sent: number;
+  /** Accepted plus rejected, as the target counted them. */
+  processed: number;
+  rejected: Record<string, number>;
+}
+
+export interface MemoryBounds {
+  /** Stop sending after this long. */
+  maxSeconds: number;
+  /** Stop sending once the target's RSS passes this (today's unbounded registration would otherwise take the machine). */
+  maxRssBytes: number;
+}
+
+/**
+ * `messages` QoS 0 readings to random sensor ids and metrics (a few hot sensors get many metrics, the
+ * rest are new ids), sent as fast as the target ingests them (at most `window` ahead of what it has
+ * counted), then its memory once ingestion has settled. Registration of unknown sensors is decided by
+ * the target's environment (`SENSOR_AUTO_REGISTER`, `MAX_SENSORS`, `MAX_METRICS_PER_SENSOR`).
+ */
+export async function mqttMemory(run: Run, messages: number, { maxSeconds, maxRssBytes }: MemoryBounds, window = 5_000): Promise<MqttMemoryResult> {
+  if (run.target.inspectPort === undefined) throw new Error('mqttMemory needs a target started with { inspect: true }');
+  const inspector = await Inspector.attach(run.target.inspectPort);
+  const client = await publisher(run);
+  const random = seeded(1_000_003);
+  const id = (prefix: string, digits: number) => `${prefix}${Math.floor(random() * 36 ** digits).toString(36)}`;
+  const hot = Array.from({ length: 100 }, (_, i) => `hot-${i}`);
+  const processed = async () => {
+    const { accepted, rejected } = await mqttCounters(run);
+    return accepted + Object.values(rejected).reduce((a, b) => a + b, 0);
+  };
+  try {
+    // One reading first, so the pipeline's first-use allocations are in the baseline, not in the growth.
+    const base = await processed();
+    client.publish(`${run.prefix}sensors/warm-up/v`, '1', { qos: 0 });
+    for (let waited = 0; (await processed()) <= base && waited < 5_000; waited += 50) await sleep(50);
+    const start = await processed();
+    const before = await settledMemory(run, inspector);
+    const started = Date.now();
+    let stoppedEarly: string | null = null;
+    let sent = 0;
+    let done = start;
+    let lastProgress = Date.now();
+    while (sent < messages) {
+      if (Date.now() - started > maxSeconds * 1000) {
+        stoppedEarly = `time limit (${maxSeconds} s)`;
+        break;
+      }
+      if (rssBytes(run.target.pid) > maxRssBytes) {
+        stoppedEarly = `target RSS over ${(maxRssBytes / 2 ** 20).toFixed(0)} MB`;
+        break;
+      }
+      const batch = Math.min(messages - sent, window - (sent - (done - start)));
+      for (let i = 0; i < batch; i++) {
+        const sensor = random() < 0.1 ? hot[Math.floor(random() * hot.length)]! : id('s', 8);
+        client.publish(`${run.prefix}sensors/${sensor}/${id('m', 3)}`, (random() * 100).toFixed(2), { qos: 0 });
+        if (i % 500 === 499) await sleep(0);
+      }
+      sent += Math.max(0, batch);
+      await sleep(100);
+      const now = await processed();
+      if (now !== done) lastProgress = Date.now();
+      done = now;
+      // QoS 0: what the broker dropped never arrives. After 5 s without progress, count it lost and go on.
+      if (Date.now() - lastProgress > 5_000) {
+        done = start + sent;
+        lastProgress = Date.now();
+      }
+    }
+    // Settled: everything sent is counted, or nothing more is counted for 3 s.
+    let last = -1;
+    let lastChange = Date.now();
+    while ((await processed()) - start < sent && Date.now() - lastChange < 3_000) {
+      const now = await processed();
+      if (now !== last) {
+        last = now;
+        lastChange = Date.now();
+      }
+      await sleep(200);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const after = await settledMemory(run, inspector);
+    const { rejected } = await mqttCounters(run);
+    return {
+      sent,
+      processed: (await processed()) - start,
+      rejected,
+      rssBeforeBytes: before.rss,
+      rssAfterBytes: after.rss,
+      heapBeforeBytes: before.heap,
+      heapAfterBytes: after.heap,
+      seconds,
+      stoppedEarly,
+    };
+  } finally {
+    inspector.close();
+    await client.endAsync();
+  }
+}
+
+export interface BatchMemoryResult extends MemoryResult {
+  pairs: number;
+  /** Acks that were not `{ ok: true }` (a refusal is not a leak, but it is not a pair either). */
+  refused: number;
+}
+
+/**
+ * `pairs` of `subscribe {topic, batchMs}` then `unsubscribe {topic}` from `sockets` Socket.IO clients,
+ * each pair on a topic and period of its own (`sensor:<id>`, 1-1000 ms), `concurrency` pairs in flight
+ * per socket; then the target's memory with every subscription gone.
+ */
+export async function batchMemory(run: Run, pairs: number, { maxSeconds, maxRssBytes }: MemoryBounds, sockets = 10, concurrency = 20): Promise<BatchMemoryResult> {
+  if (run.target.inspectPort === undefined) throw new Error('batchMemory needs a target started with { inspect: true }');
+  const inspector = await Inspector.attach(run.target.inspectPort);
+  const { sockets: clients } = await openSockets(run, sockets);
+  const random = seeded(2_000_003);
+  try {
+    // One pair first, so the batcher's first-use allocations are in the baseline.
+    await clients[0]!.emitWithAck('subscribe', { topic: 'sensor:warm-up', batchMs: 50 });
+    await clients[0]!.emitWithAck('unsubscribe', { topic: 'sensor:warm-up' });
+    const before = await settledMemory(run, inspector);
+    const started = Date.now();
+    let next = 0;
+    let done = 0;
+    let refused = 0;
+    let stoppedEarly: string | null = null;
+    const worker = async (socket: LeanSocketIo) => {
+      while (next < pairs && stoppedEarly === null) {
+        const n = next++;
+        const topic = `sensor:b${n.toString(36)}-${Math.floor(random() * 36 ** 6).toString(36)}`;
+        const subscribed = await socket.emitWithAck('subscribe', { topic, batchMs: 1 + Math.floor(random() * 1000) });
+        const unsubscribed = await socket.emitWithAck('unsubscribe', { topic });
+        if (subscribed?.ok !== true || unsubscribed?.ok !== true) refused += 1;
+        done += 1;
+        if (done % 1000 === 0) {
+          if (Date.now() - started > maxSeconds * 1000) stoppedEarly = `time limit (${maxSeconds} s)`;
+          else if (rssBytes(run.target.pid) > maxRssBytes) stoppedEarly = `target RSS over ${(maxRssBytes / 2 ** 20).toFixed(0)} MB`;
+        }
+      }
+    };
+    await Promise.all(clients.flatMap((socket) => Array.from({ length: concurrency }, () => worker(socket))));
+    const seconds = (Date.now() - started) / 1000;
+    const after = await settledMemory(run, inspector);
+    return { pairs: done, refused, rssBeforeBytes: before.rss, rssAfterBytes: after.rss, heapBeforeBytes: before.heap, heapAfterBytes: after.heap, seconds, stoppedEarly };
+  } finally {
+    clients.forEach((socket) => socket.close());
+    inspector.close();
+  }
+}
