@@ -85,6 +85,12 @@ export class CatalogService<T extends Entity> {
     return removed;
   }
 
+  /** True when `maxEntities` exist already (by the cached count): a flood of new ids is refused without touching the store. */
+  async isFull(): Promise<boolean> {
+    const max = this.kind.maxEntities;
+    return max !== undefined && (await this.counter()).value >= max;
+  }
+
   /** The count, cached for a few seconds so that refusing one more entity stays cheap however often it is tried. */
   private async counter(): Promise<{ value: number; at: number }> {
     if (this.counted && Date.now() - this.counted.at <= COUNT_TTL_MS) return this.counted;
