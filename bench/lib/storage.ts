@@ -125,16 +125,21 @@ export async function writerAlone(databaseUrl: string, seconds: number): Promise
   return { readingsPerSecond: accepted / elapsed, accepted, dropped, rows: await countReadings(databaseUrl) };
 }
 
+export interface SeriesTiming {
+  /** Readings in the queried series over the day. */
+  rows: number;
+  httpMs: { median: number; max: number };
+  directMs: { median: number; max: number };
+  /** EXPLAIN (ANALYZE, BUFFERS) of the direct query, for the notes. */
+  plan: string;
+}
+
 export interface QueryResult {
   /** Rows loaded, and how long the bulk load (and VACUUM ANALYZE) took. */
   rows: number;
   loadSeconds: number;
-  /** Readings in the queried series (one per 100 ms over the day). */
-  seriesRows: number;
-  httpMs: { median: number; max: number };
-  directMs: { median: number; max: number };
-  /** EXPLAIN (ANALYZE) of the direct query, for the notes. */
-  plan: string;
+  /** By series: `second` holds a reading a second over the day, `dense` ten a second. */
+  series: Record<'second' | 'dense', SeriesTiming>;
 }
 
 const DAY_MS = 86_400_000;
@@ -142,27 +147,30 @@ const HOUR_MS = 3_600_000;
 
 /**
  * `storage-query`: `rows` readings loaded straight into PostgreSQL (INSERT ... SELECT generate_series,
- * on two connections), one series holding a reading every 100 ms of a day and the rest spread over
- * 1000 other sensors in the same day; then the day's hourly averages of that series, `samples` times
- * through `GET /api/v1/readings?bucket=1h&agg=avg` and as the repository's SQL directly. The
- * answers are checked against each other and against 24 buckets.
+ * on three connections): a series with a reading every second of a day, one with a reading every
+ * 100 ms, and the rest spread over 1000 other sensors in the same day. Then each series' hourly
+ * averages over the day, `samples` times through `GET /api/v1/readings?bucket=1h&agg=avg` and as the
+ * repository's SQL directly; the two answers are checked against each other and against 24 buckets.
  */
 export async function storageQuery(run: Run, databaseUrl: string, rows: number, samples: number): Promise<QueryResult> {
   const dayStart = Math.floor((Date.now() - 2 * DAY_MS) / DAY_MS) * DAY_MS;
-  const seriesRows = Math.min(DAY_MS / 100, Math.floor(rows / 10));
-  const others = rows - seriesRows;
+  // With --quick (few rows) the two series shrink with the total, still spread over the whole day.
+  const sizes = { second: Math.min(DAY_MS / 1000, Math.floor(rows / 20)), dense: Math.min(DAY_MS / 100, Math.floor(rows / 4)) };
+  const others = rows - sizes.second - sizes.dense;
   const loaded = Date.now();
   const step = Math.floor(DAY_MS / Math.ceil(others / 1000));
-  const half = Math.floor(others / 2);
   await Promise.all([
     pgQuery(
       databaseUrl,
-      `insert into readings (sensor_id, metric, ts, value) select 'day', 'v', $1::bigint + i * ${Math.floor(DAY_MS / seriesRows)}, 20 + 5 * sin(i / 6000.0) + random() from generate_series(0, $2::int - 1) i`,
-      [dayStart, seriesRows],
+      `insert into readings (sensor_id, metric, ts, value)
+        select 'second', 'v', $1::bigint + i * ${Math.floor(DAY_MS / sizes.second)}, 20 + 5 * sin(i / 600.0) + random() from generate_series(0, $2::int - 1) i
+        union all
+        select 'dense', 'v', $1::bigint + i * ${Math.floor(DAY_MS / sizes.dense)}, 20 + 5 * sin(i / 6000.0) + random() from generate_series(0, $3::int - 1) i`,
+      [dayStart, sizes.second, sizes.dense],
     ),
     ...[
-      [0, half],
-      [half, others],
+      [0, Math.floor(others / 2)],
+      [Math.floor(others / 2), others],
     ].map(([from, to]) =>
       pgQuery(
         databaseUrl,
@@ -177,29 +185,31 @@ export async function storageQuery(run: Run, databaseUrl: string, rows: number, 
 
   const from = dayStart;
   const to = dayStart + DAY_MS - 1;
-  const http = async (): Promise<{ ms: number; items: { ts: number; value: number }[] }> => {
-    const started = performance.now();
-    const response = await fetch(`${run.target.url}/api/v1/readings?sensorId=day&metric=v&from=${from}&to=${to}&bucket=1h&agg=avg`, { headers: { authorization: `Bearer ${token('bench-reader')}` } });
-    if (!response.ok) throw new Error(`GET /api/v1/readings answered ${response.status}: ${await response.text()}`);
-    const body = (await response.json()) as { items: { ts: number; value: number }[] };
-    return { ms: performance.now() - started, items: body.items };
-  };
+  const reader = token('bench-reader');
   // The repository's statement (readings.repository.ts `buckets`), on one connection kept open.
   const statement = `select (ts / ${HOUR_MS}) * ${HOUR_MS} as ts, avg(value) as value from readings where sensor_id = $1 and metric = $2 and ts >= $3 and ts <= $4 group by (ts / ${HOUR_MS}) * ${HOUR_MS} order by (ts / ${HOUR_MS}) * ${HOUR_MS}`;
   const direct = new pg.Client({ connectionString: databaseUrl });
   await direct.connect();
-  try {
+  const summary = (xs: number[]) => ({ median: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!, max: Math.max(...xs) });
+  const timeSeries = async (sensorId: string, seriesRows: number): Promise<SeriesTiming> => {
+    const http = async (): Promise<{ ms: number; items: { ts: number; value: number }[] }> => {
+      const started = performance.now();
+      const response = await fetch(`${run.target.url}/api/v1/readings?sensorId=${sensorId}&metric=v&from=${from}&to=${to}&bucket=1h&agg=avg`, { headers: { authorization: `Bearer ${reader}` } });
+      if (!response.ok) throw new Error(`GET /api/v1/readings answered ${response.status}: ${await response.text()}`);
+      const body = (await response.json()) as { items: { ts: number; value: number }[] };
+      return { ms: performance.now() - started, items: body.items };
+    };
     const viaSql = async () => {
       const started = performance.now();
-      const result = await direct.query(statement, ['day', 'v', from, to]);
+      const result = await direct.query(statement, [sensorId, 'v', from, to]);
       return { ms: performance.now() - started, items: result.rows.map((row) => ({ ts: Number(row.ts), value: Number(row.value) })) };
     };
     // Warm both paths once (the first query of a connection plans and reads pages in).
     const [first, firstSql] = [await http(), await viaSql()];
-    if (first.items.length !== 24 || firstSql.items.length !== 24) throw new Error(`expected 24 hourly buckets, got ${first.items.length} (HTTP) and ${firstSql.items.length} (SQL)`);
+    if (first.items.length !== 24 || firstSql.items.length !== 24) throw new Error(`${sensorId}: expected 24 hourly buckets, got ${first.items.length} (HTTP) and ${firstSql.items.length} (SQL)`);
     first.items.forEach((item, i) => {
       const other = firstSql.items[i]!;
-      if (item.ts !== other.ts || Math.abs(item.value - other.value) > 1e-9) throw new Error(`bucket ${i} differs: ${JSON.stringify(item)} against ${JSON.stringify(other)}`);
+      if (item.ts !== other.ts || Math.abs(item.value - other.value) > 1e-9) throw new Error(`${sensorId}: bucket ${i} differs: ${JSON.stringify(item)} against ${JSON.stringify(other)}`);
     });
     const httpMs: number[] = [];
     const directMs: number[] = [];
@@ -207,9 +217,11 @@ export async function storageQuery(run: Run, databaseUrl: string, rows: number, 
       httpMs.push((await http()).ms);
       directMs.push((await viaSql()).ms);
     }
-    const plan = (await direct.query(`explain (analyze, buffers) ${statement}`, ['day', 'v', from, to])).rows.map((row) => row['QUERY PLAN']).join('\n');
-    const summary = (xs: number[]) => ({ median: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!, max: Math.max(...xs) });
-    return { rows: total, loadSeconds, seriesRows, httpMs: summary(httpMs), directMs: summary(directMs), plan };
+    const plan = (await direct.query(`explain (analyze, buffers) ${statement}`, [sensorId, 'v', from, to])).rows.map((row) => row['QUERY PLAN']).join('\n');
+    return { rows: seriesRows, httpMs: summary(httpMs), directMs: summary(directMs), plan };
+  };
+  try {
+    return { rows: total, loadSeconds, series: { second: await timeSeries('second', sizes.second), dense: await timeSeries('dense', sizes.dense) } };
   } finally {
     await direct.end();
   }
