@@ -151,7 +151,7 @@ async function measureMemory(scenario: Scenario): Promise<Figures> {
 const NO_STORAGE_ENV = { READINGS_QUEUE_MAX: '1000', READINGS_FLUSH_MS: '10000' };
 
 /**
- * storage-ingest: the same fan-out climb (1000 sockets of `readings`, `batchMs: 50`, p99 <= 150 ms)
+ * storage-ingest: the same fan-out climb (1000 sockets of `readings`, `batchMs: 50`, up to the first loss)
  * against a gateway whose writer is held to a trickle (the baseline) and one that writes every
  * reading to PostgreSQL; then the writer alone, fed as fast as it takes readings.
  * storage-query: 10 million readings, the day's hourly averages of one series over HTTP and in SQL.
@@ -184,7 +184,9 @@ async function measureStorage(scenario: Scenario): Promise<Figures> {
         ['no storage', NO_STORAGE_ENV, false],
         ['PostgreSQL', {}, true],
       ] as const) {
-        const result = await session('gateway', true, extra, false, (run, url) => storageFanout(run, url, subscribers, rates, seconds, { mustWrite }));
+        // The climb ends on loss (or, with storage, on a reading not written), not on p99: on this shared machine a
+        // 150 ms limit ended both sides at their first step. p99 is recorded at each side's knee and at the first rate.
+        const result = await session('gateway', true, extra, false, (run, url) => storageFanout(run, url, subscribers, rates, seconds, { mustWrite, p99LimitMs: Infinity }));
         result.steps.forEach((s) =>
           console.log(`  ${label} @${s.rate}/s: loss ${(s.lossRatio * 100).toFixed(2)}%, p99 ${s.p99} ms, written ${s.writtenPerSecond.toFixed(0)}/s (${(s.writtenRatio * 100).toFixed(1)}%)`),
         );
@@ -193,6 +195,7 @@ async function measureStorage(scenario: Scenario): Promise<Figures> {
           [`fan-out knee readings/s (${label})`]: result.knee,
           [`readings delivered/s @knee (${label})`]: result.atKnee?.deliveriesPerSecond ?? 0,
           [`p99 ms @knee (${label})`]: result.atKnee?.p99 ?? NaN,
+          [`p99 ms @${rates[0]}/s (${label})`]: result.steps[0]?.p99 ?? NaN,
           [`readings written/s @knee (${label})`]: result.atKnee?.writtenPerSecond ?? 0,
           [`rows in database / published (${label})`]: result.rows / result.published,
         });

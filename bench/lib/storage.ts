@@ -38,7 +38,7 @@ export async function writerCounters(run: Run): Promise<{ written: number; depth
 }
 
 export interface StorageStep extends StepResult {
-  /** Readings written to the database per second, from the step's start until its queue was empty. */
+  /** Readings of the step written to the database, per second of the step (its rate when all were written). */
   writtenPerSecond: number;
   /** Readings the step published that the writer wrote (1 = all of them). */
   writtenRatio: number;
@@ -75,7 +75,6 @@ export async function storageFanout(
   const withinLimits = (s: StorageStep) => s.lossRatio === 0 && s.p99 <= p99LimitMs && (!mustWrite || s.writtenRatio >= 1);
   const measured = async (rate: number, stepSeconds: number): Promise<StorageStep> => {
     const before = await writerCounters(run);
-    const started = Date.now();
     const result = await step(run, client, receivers, subscribers, rate, stepSeconds, 'store');
     const sent = Math.round(rate * stepSeconds);
     published += sent;
@@ -83,7 +82,7 @@ export async function storageFanout(
     let after = await writerCounters(run);
     for (const deadline = Date.now() + 5_000; after.depth > 0 && Date.now() < deadline; after = await writerCounters(run)) await sleep(50);
     const written = after.written - before.written;
-    return { ...result, writtenPerSecond: written / ((Date.now() - started) / 1000), writtenRatio: written / sent };
+    return { ...result, writtenPerSecond: written / stepSeconds, writtenRatio: written / sent };
   };
   try {
     await measured(rates[0]!, Math.min(1, seconds)); // warm-up, not counted (see `fanout`)
