@@ -3,7 +3,7 @@ import { ConsoleLogger, Logger, ValidationPipe, type INestApplication } from '@n
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ErrorCode } from '#contracts';
-import { httpErrorBody, useHttpErrorFilter } from '#http';
+import { httpErrorBody, useBodyDepthLimit, useHttpErrorFilter } from '#http';
 import { DatabaseConnection } from '#database';
 import { useRealtimeAdapter } from '#realtime';
 import { RedisConnection } from '#redis';
@@ -41,6 +41,8 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   // Every HTTP error, ours or the framework's, answers { statusCode, code, message, details? } (CONTRACT.md §13).
   useHttpErrorFilter(app);
+  // Bodies nested past MAX_JSON_DEPTH get 400 VALIDATION_FAILED before the ValidationPipe recurses into them.
+  useBodyDepthLimit(app);
   useRealtimeAdapter(app);
   serveDashboard(app, config.dashboardDir);
   const health = app.get(HealthService);

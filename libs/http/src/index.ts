@@ -1,2 +1,3 @@
 export { ApiError, httpErrorBody } from './api-error.js';
 export { HttpErrorFilter, toHttpError, useHttpErrorFilter } from './http-error.filter.js';
+export { refuseDeepBodies, useBodyDepthLimit } from './json-depth.middleware.js';

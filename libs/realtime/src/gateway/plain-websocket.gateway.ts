@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { ErrorCode, userRoom, type ServerEventName, type ServerEventPayloads } from '#contracts';
+import { ErrorCode, jsonTextTooDeep, userRoom, type ServerEventName, type ServerEventPayloads } from '#contracts';
 import { MetricsService } from '#observability';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import { bearerToken, TokenError, TokenService, type Identity } from '#auth';
@@ -383,6 +383,8 @@ function protocolToken(header: string | undefined): string | undefined {
 }
 
 function parseIncoming(text: string): Incoming | null {
+  // No frame of the protocol nests; one nested past MAX_JSON_DEPTH is refused before it is parsed.
+  if (jsonTextTooDeep(text)) return null;
   let message: unknown;
   try {
     message = JSON.parse(text);
