@@ -228,7 +228,12 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
       if (client.pongTimer) clearTimeout(client.pongTimer);
       client.pongTimer = null;
     });
-    ws.on('error', (error) => this.logger.debug(`ws ${id} error: ${error.message}`));
+    ws.on('error', (error: Error & { code?: string }) => {
+      // ws closes the connection itself (1002, 1007, 1009) for a frame that breaks RFC 6455 or WS_MAX_PAYLOAD.
+      const reason = frameRefusal(error.code);
+      if (reason) this.metrics.framesRefused.inc({ protocol: 'ws', reason });
+      this.logger.debug(`ws ${id} error: ${error.message}`);
+    });
     ws.on('close', (code) => this.onClose(client, code));
     this.sendJson(client, { type: 'connection', status: 'connected', userId: identity.userId, topics, timestamp: new Date().toISOString() });
   }
@@ -374,6 +379,14 @@ function malformedUpgrade(request: IncomingMessage): { status: number; reason: s
 function validSubprotocols(header: string): boolean {
   const names = header.split(',').map((part) => part.trim());
   return names.every((name) => SUBPROTOCOL_TOKEN.test(name)) && new Set(names).size === names.length;
+}
+
+/** The `realtime_frames_refused_total` reason of a ws error code (`WS_ERR_*`); null for errors of the socket itself. */
+function frameRefusal(code: string | undefined): string | null {
+  if (!code?.startsWith('WS_ERR_')) return null;
+  if (code === 'WS_ERR_INVALID_UTF8') return 'invalid_utf8';
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH') return 'too_large';
+  return 'protocol_error';
 }
 
 /** `Sec-WebSocket-Protocol: bearer, <token>`. */
