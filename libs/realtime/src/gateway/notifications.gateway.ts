@@ -114,8 +114,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
           userId: identity.userId,
           role: identity.role,
           ...(identity.email ? { email: identity.email } : {}),
-          epoch,
-          offset,
+          ...(epoch === undefined ? {} : { epoch, offset }),
           ...(since === undefined ? {} : { recovered }),
         });
       });

@@ -113,8 +113,14 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     let frame: string | null = null;
     for (const client of group.members) {
       if (frame === null) {
-        const { positions, epoch } = publication.metaFor(group.streams);
-        frame = `{"topic":${JSON.stringify(group.streams[0])},"event":${JSON.stringify(publication.event)},"ts":${publication.ts},"payload":${publication.payloadJson},"positions":${JSON.stringify(positions)},"epoch":${JSON.stringify(epoch)}}`;
+        const topic = group.streams[0] ?? group.room?.stream ?? Object.keys(publication.positions)[0];
+        const head = `{"topic":${JSON.stringify(topic)},"event":${JSON.stringify(publication.event)},"ts":${publication.ts},"payload":${publication.payloadJson}`;
+        if (group.streams.length === 0) {
+          frame = `${head}}`; // no offsets (Redis away): nothing to resume from
+        } else {
+          const { positions, epoch } = publication.metaFor(group.streams);
+          frame = `${head},"positions":${JSON.stringify(positions)},"epoch":${JSON.stringify(epoch)}}`;
+        }
       }
       this.send(client, frame);
     }
@@ -268,7 +274,7 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
       const { topic, since, replay } = message;
       const request: SubscribeRequest = since ? { since } : replay === undefined ? {} : { replay };
       // The ack goes out from the join itself, before the replayed frames.
-      const ack = ({ topic: joined, epoch, offset, recovered }: JoinAck) => this.sendJson(client, { type: 'ack', op: 'sub', topic: joined, epoch, offset, recovered });
+      const ack = ({ topic: joined, epoch, offset, recovered }: JoinAck) => this.sendJson(client, { type: 'ack', op: 'sub', topic: joined, ...(epoch === undefined ? {} : { epoch, offset }), recovered });
       this.hub.subscribe(client.id, topic, request, ack).catch(refused);
     } else {
       this.hub.unsubscribe(client.id, message.topic).then((topic) => this.sendJson(client, { type: 'ack', op: 'unsub', topic }), refused);

@@ -83,5 +83,7 @@ export class SocketIoTransport implements HubTransport<SocketIoSubscriber> {
 
 /** Socket.IO's typed `emit` cannot follow a generic event name, so the one cast lives here. */
 function emitWithMeta(target: { emit: (...args: any[]) => unknown }, publication: StreamPublication, meta: StreamMeta): void {
-  target.emit(publication.event, publication.payload, meta);
+  // No stream named: a publication without offsets (Redis away), sent as a plain event.
+  for (const _ in meta.positions) return void target.emit(publication.event, publication.payload, meta);
+  target.emit(publication.event, publication.payload);
 }

@@ -26,7 +26,11 @@ export interface Subscriber {
  * publication once for the group, then write it to each member. Never per member.
  */
 export interface DeliveryGroup<S extends Subscriber = Subscriber> {
-  /** The streams of the publication that these subscribers hold: the keys of their `meta`. */
+  /**
+   * The streams of the publication that these subscribers hold: the keys of their `meta`. Empty
+   * for a publication the history could not store (Redis away, delivered locally): send it without
+   * `meta` then.
+   */
   readonly streams: readonly string[];
   /** At least one subscriber; iterate once. */
   readonly members: Iterable<S>;

@@ -2,8 +2,9 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { ErrorCode, ERROR_MESSAGES, userRoom, type ErrorBody, type ServerEventName, type ServerEventPayloads } from '#contracts';
 import { MetricsService } from '#observability';
 import { ReadingBatcher } from '../batching/reading-batcher.js';
+import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
 import { JoinError, StreamJoiner, type JoinRequest } from '../streams/stream-joiner.js';
-import type { StreamHistory, StreamListener, StreamPosition, StreamPublication } from '../streams/stream-history.js';
+import { StreamPublication, type StreamHistory, type StreamListener, type StreamPosition } from '../streams/stream-history.js';
 import { authorizeTopic } from '../topics/topic-acl.js';
 import type { DeliveryGroup, HoldOptions, HubTransport, Subscriber } from './subscriber.js';
 
@@ -24,11 +25,11 @@ export class HubError extends Error {
   }
 }
 
-/** The ack of a join: `{ topic, epoch, offset, recovered }`. */
+/** The ack of a join: `{ topic, epoch, offset, recovered }` (no epoch and offset while the history is unreachable). */
 export interface JoinAck {
   topic: string;
-  epoch: string;
-  offset: number;
+  epoch?: string;
+  offset?: number;
   recovered: boolean;
 }
 
@@ -77,12 +78,19 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
   private readonly joiner: StreamJoiner;
   private readonly stopListening: () => void;
   private publishFailing = false;
+  /** Publications delivered without offsets (the history was unreachable): sent without `meta`. */
+  private readonly unpositioned = new WeakSet<StreamPublication>();
+  /** Whether the history's store is reachable (Redis); always in memory. */
+  private readonly available: () => boolean;
 
   constructor(
     @Inject(STREAM_HISTORY) private readonly history: StreamHistory & { start?: () => Promise<void> },
     private readonly batcher: ReadingBatcher,
     private readonly metrics: MetricsService,
+    @Inject(REALTIME_OPTIONS) options: ResolvedRealtimeOptions,
   ) {
+    const cluster = options.cluster;
+    this.available = cluster ? () => cluster.isReady() : () => true;
     this.joiner = new StreamJoiner(history);
     this.stopListening = history.listen(this);
   }
@@ -101,8 +109,10 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
 
   /**
    * One publication to `streams`: one store call (one Redis round trip in a cluster); every
-   * instance delivers it from the live feed. Fire and forget: a failure (Redis away) is logged
-   * once per outage and counted; nobody gets the event then (it has no offset to give).
+   * instance delivers it from the live feed. Fire and forget. When the store fails (Redis away)
+   * the failure is logged once per outage and counted, and the event still reaches this
+   * instance's subscribers, without `meta` (it has no offsets: it cannot be recovered, and the
+   * other instances do not get it).
    */
   publish<E extends ServerEventName>(streams: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
     this.history.publish(streams, event, payload).then(
@@ -111,9 +121,17 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
         this.publishFailing = false;
       },
       (error: Error) => {
+        // A bad stream name or too many streams is the caller's bug: nothing to deliver.
+        if (error instanceof RangeError) return void this.logger.error(`Refused publication of '${event}': ${error.message}`);
         this.metrics.listenerErrors.inc({ listener: 'stream_publish' });
-        if (!this.publishFailing) this.logger.error(`Could not publish '${event}': ${error.message}`);
+        if (!this.publishFailing) this.logger.error(`Could not publish '${event}' (delivered on this instance only, without positions): ${error.message}`);
         this.publishFailing = true;
+        const positions: Record<string, number> = {};
+        const epoch: Record<string, string> = {};
+        for (const stream of streams) [positions[stream], epoch[stream]] = [0, ''];
+        const local = StreamPublication.fromValue(event, payload, Date.now(), positions, epoch);
+        this.unpositioned.add(local);
+        this.publication(local);
       },
     );
   }
@@ -237,9 +255,10 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
       else (active ??= [first]).push(stream);
     }
     if (first === null) return;
+    const metaless = this.unpositioned.has(p);
     try {
-      if (active === null) this.deliverWhole(p, first, EMPTY, null, reading);
-      else this.deliverOverlapping(p, active, reading);
+      if (active === null) this.deliverWhole(p, first, EMPTY, null, reading, metaless);
+      else this.deliverOverlapping(p, active, reading, metaless);
     } catch (error) {
       this.metrics.listenerErrors.inc({ listener: 'hub_delivery' });
       this.logger.error(`Delivering '${p.event}' failed: ${(error as Error).message}`);
@@ -265,7 +284,7 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
    * stream's whole group, which excludes the streams that overlap with it. User rooms never
    * overlap (a connection holds one), so a notification to many users is one group per room.
    */
-  private deliverOverlapping(p: StreamPublication, active: string[], reading: boolean): void {
+  private deliverOverlapping(p: StreamPublication, active: string[], reading: boolean, metaless: boolean): void {
     let largest = active[0]!;
     for (const stream of active) if (this.members.get(stream)!.size > this.members.get(largest)!.size) largest = stream;
     const overlapping = new Map<string, Set<string>>();
@@ -295,9 +314,9 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
         }
       }
     }
-    for (const stream of active) this.deliverWhole(p, stream, overlapping.has(stream) ? [...overlapping.get(stream)!] : EMPTY, seen, reading);
+    for (const stream of active) this.deliverWhole(p, stream, overlapping.has(stream) ? [...overlapping.get(stream)!] : EMPTY, seen, reading, metaless);
     for (const { streams, byTransport } of groups.values()) {
-      for (const [transport, entries] of byTransport) transport.deliver(p, { streams, members: entries.map((e) => e.subscriber) });
+      for (const [transport, entries] of byTransport) transport.deliver(p, { streams: metaless ? EMPTY : streams, members: entries.map((e) => e.subscriber) });
     }
   }
 
@@ -311,14 +330,14 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
   }
 
   /** Every transport's subscribers of `stream` holding none of `except` (and not batched for a reading). */
-  private deliverWhole(p: StreamPublication, stream: string, except: readonly string[], skip: Set<Entry> | null, reading: boolean): void {
+  private deliverWhole(p: StreamPublication, stream: string, except: readonly string[], skip: Set<Entry> | null, reading: boolean, metaless: boolean): void {
     const members = this.members.get(stream)!;
     const filterBatched = reading && members.batched > 0;
     for (const [transport, set] of members.byTransport) {
       if (set.size === 0) continue;
       const filtered = filterBatched || (skip !== null && skip.size > 0);
       const group: DeliveryGroup = {
-        streams: [stream],
+        streams: metaless ? EMPTY : [stream],
         members: filtered ? wholeMembers(set, stream, skip, filterBatched) : subscribersOf(set),
         room: { stream, except },
       };
@@ -330,6 +349,14 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
 
   private async join(entry: Entry, stream: string, request: JoinRequest, ready: (ack: JoinAck) => void): Promise<JoinAck> {
     const { subscriber } = entry;
+    if (!this.available()) {
+      // The history is unreachable (Redis away): hold the stream for live delivery now, without a
+      // position, rather than keep the subscriber waiting for the outage to end.
+      const ack: JoinAck = { topic: stream, recovered: false };
+      ready(ack);
+      this.attach(entry, stream, { from: Number.MAX_SAFE_INTEGER, epoch: '', ...((request as HoldOptions).batchMs ? { batchMs: (request as HoldOptions).batchMs } : {}) });
+      return ack;
+    }
     let first: number | undefined;
     let ack: JoinAck | undefined;
     try {
@@ -348,7 +375,7 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
         },
         attach: () => {
           if (entry.closed || !ack) return;
-          this.attach(entry, stream, { from: first ?? ack.offset + 1, epoch: ack.epoch, ...((request as HoldOptions).batchMs === undefined ? {} : { batchMs: (request as HoldOptions).batchMs }) });
+          this.attach(entry, stream, { from: first ?? ack.offset! + 1, epoch: ack.epoch!, ...((request as HoldOptions).batchMs === undefined ? {} : { batchMs: (request as HoldOptions).batchMs }) });
         },
       });
     } catch (error) {
