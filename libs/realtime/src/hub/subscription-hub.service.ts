@@ -63,6 +63,33 @@ interface StreamMembers {
 const EMPTY: readonly string[] = [];
 
 /**
+ * Joins whose replay is delivered in one turn of the event loop. A join's last step (ack, replay,
+ * attach) is synchronous; a reconnect storm (thousands of sockets recovering 100 events each)
+ * would otherwise run every one of them in one macrotask and stall the loop for seconds. Between
+ * turns, I/O and timers run; a join waiting for its turn keeps buffering the live feed, so the
+ * seam stays exact.
+ */
+const JOINS_PER_TURN = 8;
+
+/** Hands out at most {@link JOINS_PER_TURN} turns per event-loop iteration. */
+class JoinTurns {
+  private used = 0;
+  private resetScheduled = false;
+
+  async take(): Promise<void> {
+    while (this.used >= JOINS_PER_TURN) await new Promise((resolve) => setImmediate(resolve));
+    this.used += 1;
+    if (!this.resetScheduled) {
+      this.resetScheduled = true;
+      setImmediate(() => {
+        this.used = 0;
+        this.resetScheduled = false;
+      });
+    }
+  }
+}
+
+/**
  * The one place that knows who holds which stream on this instance, for every transport
  * (docs/recovery-design.md section 4). It checks the ACL and the per-connection limit, joins a
  * subscriber to a stream through {@link StreamJoiner} (since / replay / plain, with no gap and no
@@ -91,7 +118,21 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
   ) {
     const cluster = options.cluster;
     this.available = cluster ? () => cluster.isReady() : () => true;
-    this.joiner = new StreamJoiner(history);
+    // The joiner's barrier also waits for a turn: its synchronous delivery step comes right after.
+    const turns = new JoinTurns();
+    const paced: StreamHistory = {
+      publish: (streams, event, payload) => history.publish(streams, event, payload),
+      position: (stream) => history.position(stream),
+      recover: (stream, since) => history.recover(stream, since),
+      latest: (stream, n) => history.latest(stream, n),
+      listen: (listener) => history.listen(listener),
+      sync: async () => {
+        await history.sync();
+        await turns.take();
+      },
+      close: () => history.close(),
+    };
+    this.joiner = new StreamJoiner(paced);
     this.stopListening = history.listen(this);
   }
 
