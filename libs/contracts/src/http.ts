@@ -52,6 +52,13 @@ export interface RealtimeStats {
   topics: Record<string, { subscribers: number }>;
 }
 
+/** `POST /api/v1/events/ticket`: a single-use ticket for `GET /api/v1/events?ticket=` (SSE, CONTRACT.md §10). */
+export interface SseTicketResponse {
+  ticket: string;
+  /** ms since the epoch; the ticket is valid 60 s and only once. */
+  expiresAt: number;
+}
+
 /** `GET /api/v1/notifications`: the caller's inbox, newest first. */
 export interface NotificationsPage {
   items: NotificationView[];

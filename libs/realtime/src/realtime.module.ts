@@ -19,6 +19,9 @@ import {
 import { WebSocketService } from './websocket.service.js';
 import { RealtimeOpsController } from './http/realtime-ops.controller.js';
 import { RealtimeStatsService } from './stats/realtime-stats.service.js';
+import { REDIS, type RedisConnection } from '#redis';
+import { SseTicketController } from './sse/sse-ticket.controller.js';
+import { InMemorySseTicketStore, RedisSseTicketStore, SSE_TICKETS } from './sse/sse-tickets.js';
 
 const providers: Provider[] = [
   UserSocketsRegistry,
@@ -36,7 +39,15 @@ const providers: Provider[] = [
     inject: [REALTIME_OPTIONS],
     useFactory: (options: ResolvedRealtimeOptions) => new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp),
   },
+  {
+    // With the app's Redis (REDIS_URL), a ticket minted on one instance is redeemed on any other.
+    provide: SSE_TICKETS,
+    inject: [REALTIME_OPTIONS, { token: REDIS, optional: true }],
+    useFactory: (options: ResolvedRealtimeOptions, redis: RedisConnection | null | undefined) =>
+      redis ? new RedisSseTicketStore(redis, options.sseTicketTtlMs) : new InMemorySseTicketStore(options.sseTicketTtlMs),
+  },
 ];
+const controllers = [RealtimeOpsController, SseTicketController];
 const exported = [WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway];
 
 /** Holds the resolved options of one `forRootAsync` call, so its factory runs once for this module and for `AuthModule`. */
@@ -66,7 +77,7 @@ export class RealtimeModule {
     return {
       module: RealtimeModule,
       global: true,
-      controllers: [RealtimeOpsController],
+      controllers,
       imports: options.jwt ? [AuthModule.forRoot({ jwt: options.jwt })] : [],
       providers: [{ provide: REALTIME_OPTIONS, useValue: resolveRealtimeOptions(options) }, ...providers],
       exports: [REALTIME_OPTIONS, ...exported],
@@ -93,7 +104,7 @@ export class RealtimeModule {
     return {
       module: RealtimeModule,
       global: true,
-      controllers: [RealtimeOpsController],
+      controllers,
       imports: [optionsModule, ...auth],
       providers,
       exports: [optionsModule, ...exported],

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { isRole } from '#contracts';
+import { isRole, type SseTicketResponse } from '#contracts';
 import type { Identity } from '#auth';
 import type { RedisConnection } from '#redis';
 
 /** What `POST /api/v1/events/ticket` answers. */
-export interface SseTicket {
-  ticket: string;
-  /** ms since the epoch. */
-  expiresAt: number;
-}
+export type SseTicket = SseTicketResponse;
+
+/** The store of this deployment: {@link RedisSseTicketStore} with Redis, else {@link InMemorySseTicketStore}. */
+export const SSE_TICKETS = Symbol('SSE_TICKETS');
 
 /**
  * Single-use tickets for `GET /api/v1/events?ticket=` (a browser's `EventSource` cannot send
