@@ -12,14 +12,16 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, type MemoryResult, type Run, type StepResult } from './lib/scenarios.js';
+import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, reconnectStorm, type MemoryResult, type Run, type StepResult } from './lib/scenarios.js';
 import { benchDatabase, cleanRunEnv, hasTaskset, runEnv, startTarget, type TargetKind } from './lib/targets.js';
 
-const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster', 'memory-mqtt', 'memory-batching'] as const;
+const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster', 'memory-mqtt', 'memory-batching', 'reconnect-storm'] as const;
 /** Scenarios run on two instances sharing Redis (adapter, presence) and an MQTT shared subscription. */
 const CLUSTERED: ReadonlySet<Scenario> = new Set(['fanout-cluster', 'peruser-cluster']);
 /** What outsiders can make the gateway hold: measured on the gateway alone (a bare peer registers nothing and has no batching). */
 const GATEWAY_ONLY: ReadonlySet<Scenario> = new Set(['memory-mqtt', 'memory-batching']);
+/** The gateway with no reference: the bare peer has no stream history to recover from. */
+const NO_REFERENCE: ReadonlySet<Scenario> = new Set([...GATEWAY_ONLY, 'reconnect-storm']);
 type Scenario = (typeof SCENARIOS)[number];
 type Figures = Record<string, number>;
 
@@ -68,6 +70,7 @@ const sizes = quick
       batching: { subscribers: 50, rates: [20, 50], seconds: 1 },
       memoryMqtt: 20_000,
       memoryBatching: 2_000,
+      storm: { sockets: 100, missed: 20 },
     }
   : {
       connections: [1000, 5000, 10000],
@@ -77,6 +80,7 @@ const sizes = quick
       batching: { subscribers: 1000, rates: [25, 50, 100, 200, 400, 800, 1600, 3200, 6400], seconds: 3 },
       memoryMqtt: 1_000_000,
       memoryBatching: 100_000,
+      storm: { sockets: 2000, missed: 100 },
     };
 if (values['mqtt-messages']) sizes.memoryMqtt = Number(values['mqtt-messages']);
 if (values['batch-pairs']) sizes.memoryBatching = Number(values['batch-pairs']);
@@ -185,6 +189,12 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
       case 'memory-mqtt':
       case 'memory-batching':
         break; // measured by measureMemory
+      case 'reconnect-storm': {
+        const { sockets, missed } = sizes.storm;
+        const result = await reconnectStorm(run, sockets, missed);
+        console.log(`  ${result.recovered}/${sockets} sockets recovered ${missed} events each in ${result.seconds.toFixed(2)} s; longest event-loop stall ${result.maxStallMs.toFixed(0)} ms`);
+        return { sockets, 'events recovered each': missed, 'sockets recovered': result.recovered, 'seconds until all recovered': result.seconds, 'longest event-loop stall ms': result.maxStallMs };
+      }
       case 'peruser':
       case 'peruser-cluster': {
         const result = await perUser(run, sizes.peruser.users, sizes.peruser.devices, sizes.peruser.notifications);
@@ -216,7 +226,7 @@ async function main(): Promise<void> {
   // --render-only: rewrite RESULTS.md from results.json (after editing NOTES.md), measuring nothing.
   for (const scenario of values['render-only'] ? [] : chosen === 'all' ? SCENARIOS : [chosen as Scenario]) {
     // S5 is plain WebSocket: its reference is the plain ws peer (the socket.io peer has no /ws).
-    const reference: TargetKind | null = GATEWAY_ONLY.has(scenario) ? null : scenario === 'wsfanout' ? 'ws-peer' : 'socketio-peer';
+    const reference: TargetKind | null = NO_REFERENCE.has(scenario) ? null : scenario === 'wsfanout' ? 'ws-peer' : 'socketio-peer';
     const kinds: TargetKind[] = reference ? ['gateway', reference] : ['gateway'];
     const samples: Record<string, Figures[]> = Object.fromEntries(kinds.map((kind) => [kind, []]));
     for (let round = 0; round < rounds; round++) {

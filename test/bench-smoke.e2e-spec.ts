@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, type Run } from '../bench/lib/scenarios.js';
+import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, reconnectStorm, type Run } from '../bench/lib/scenarios.js';
 import { benchDatabase, cleanRunEnv, runEnv, startTarget, type TargetKind } from '../bench/lib/targets.js';
 
 /** No speed is asserted here: the fan-out knee is taken on loss alone, since a loaded test machine may take over 100 ms for a delivery. */
@@ -100,5 +100,15 @@ describe('memory scenarios against the gateway (smoke)', () => {
       await target.stop();
       cleanRunEnv(env);
     }
+  }, 90_000);
+});
+
+describe('reconnect storm against the gateway (smoke)', () => {
+  it('brings every socket back with every missed event, and reads the event-loop stall', async () => {
+    await withTargets('gateway', async (run) => {
+      const result = await reconnectStorm(run, 20, 10);
+      expect(result.recovered).toBe(20);
+      expect(Number.isFinite(result.maxStallMs) && Number.isFinite(result.seconds)).toBe(true);
+    });
   }, 90_000);
 });

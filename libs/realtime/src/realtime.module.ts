@@ -9,6 +9,10 @@ import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 import { NotificationsGateway } from './gateway/notifications.gateway.js';
 import { PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
 import { TopicsGateway } from './gateway/topics.gateway.js';
+import { SocketIoTransport } from './gateway/socketio.transport.js';
+import { STREAM_HISTORY, SubscriptionHub } from './hub/subscription-hub.service.js';
+import { InMemoryStreamHistory } from './streams/in-memory-stream-history.js';
+import { RedisStreamHistory } from './streams/redis-stream-history.js';
 import {
   REALTIME_OPTIONS,
   resolveRealtimeOptions,
@@ -34,6 +38,15 @@ const providers: Provider[] = [
   ClusterBus,
   ReadingBatcher,
   SocketIoBackpressure,
+  SubscriptionHub,
+  SocketIoTransport,
+  {
+    // Redis when clustered: one script per publication keeps history and every instance's feed in step.
+    provide: STREAM_HISTORY,
+    inject: [REALTIME_OPTIONS],
+    useFactory: (options: ResolvedRealtimeOptions) =>
+      options.cluster ? new RedisStreamHistory(options.cluster.redis, options.history) : new InMemoryStreamHistory(options.history),
+  },
   {
     provide: ConnectionLimiter,
     inject: [REALTIME_OPTIONS],
@@ -48,7 +61,7 @@ const providers: Provider[] = [
   },
 ];
 const controllers = [RealtimeOpsController, SseTicketController];
-const exported = [WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway];
+const exported = [WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway, SubscriptionHub];
 
 /** Holds the resolved options of one `forRootAsync` call, so its factory runs once for this module and for `AuthModule`. */
 @Module({})

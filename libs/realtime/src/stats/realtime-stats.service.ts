@@ -1,14 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { parseTopic, type RealtimeStats } from '#contracts';
+import type { InstanceStats as LocalStats, RealtimeStats } from '#contracts';
 import { PlainWebSocketGateway } from '../gateway/plain-websocket.gateway.js';
 import { WebSocketService } from '../websocket.service.js';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
-
-/** One instance's share: users are sent by id so that a user on two instances counts once. */
-interface LocalStats extends Omit<RealtimeStats, 'users'> {
-  userIds: string[];
-}
+import { SubscriptionHub } from '../hub/subscription-hub.service.js';
 
 /** Connections, users and subscribers per topic, both protocols together, over every live instance. */
 @Injectable()
@@ -18,12 +14,13 @@ export class RealtimeStatsService {
     private readonly plain: PlainWebSocketGateway,
     private readonly userSockets: UserSocketsRegistry,
     private readonly cluster: ClusterBus,
+    private readonly hub: SubscriptionHub,
   ) {
-    cluster.handle('stats:local', (reply: (stats: LocalStats) => void) => reply(this.local()));
+    cluster.handle('stats:local', (reply) => reply(this.local()));
   }
 
   async snapshot(): Promise<RealtimeStats> {
-    const all = [this.local(), ...(await this.cluster.ask<LocalStats>('stats:local'))];
+    const all = [this.local(), ...(await this.cluster.ask('stats:local'))];
     const topics: Record<string, { subscribers: number }> = {};
     for (const stats of all) {
       for (const [topic, { subscribers }] of Object.entries(stats.topics)) topics[topic] = { subscribers: (topics[topic]?.subscribers ?? 0) + subscribers };
@@ -39,16 +36,9 @@ export class RealtimeStatsService {
   }
 
   private local(): LocalStats {
-    const rooms = this.websocket.localRooms();
+    // The hub is the one record of who holds which topic, every transport together.
     const topics: Record<string, { subscribers: number }> = {};
-    const add = (topic: string, count: number) => {
-      topics[topic] = { subscribers: (topics[topic]?.subscribers ?? 0) + count };
-    };
-    for (const [room, members] of rooms) {
-      const kind = parseTopic(room).kind;
-      if (kind === 'static' || kind === 'sensor') add(room, members.size);
-    }
-    for (const [topic, count] of this.plain.topicSubscribers()) add(topic, count);
+    for (const [topic, subscribers] of this.hub.topicSubscribers()) topics[topic] = { subscribers };
     const socketio = this.websocket.localSocketCount();
     const ws = this.plain.connectionCount;
     return { instances: 1, connections: socketio + ws, connectionsByProtocol: { socketio, ws }, userIds: this.userSockets.userIds(), topics };
