@@ -23,8 +23,9 @@ import {
 import { WebSocketService } from './websocket.service.js';
 import { RealtimeOpsController } from './http/realtime-ops.controller.js';
 import { RealtimeStatsService } from './stats/realtime-stats.service.js';
-import { REDIS, type RedisConnection } from '#redis';
 import { SseTicketController } from './sse/sse-ticket.controller.js';
+import { SseController } from './sse/sse.controller.js';
+import { SseTransport } from './sse/sse.transport.js';
 import { InMemorySseTicketStore, RedisSseTicketStore, SSE_TICKETS } from './sse/sse-tickets.js';
 
 const providers: Provider[] = [
@@ -40,6 +41,7 @@ const providers: Provider[] = [
   SocketIoBackpressure,
   SubscriptionHub,
   SocketIoTransport,
+  SseTransport,
   {
     // Redis when clustered: one script per publication keeps history and every instance's feed in step.
     provide: STREAM_HISTORY,
@@ -53,14 +55,14 @@ const providers: Provider[] = [
     useFactory: (options: ResolvedRealtimeOptions) => new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp),
   },
   {
-    // With the app's Redis (REDIS_URL), a ticket minted on one instance is redeemed on any other.
+    // Clustered: in Redis (the cluster's connection), so a ticket minted on one instance is redeemed on any other, once.
     provide: SSE_TICKETS,
-    inject: [REALTIME_OPTIONS, { token: REDIS, optional: true }],
-    useFactory: (options: ResolvedRealtimeOptions, redis: RedisConnection | null | undefined) =>
-      redis ? new RedisSseTicketStore(redis, options.sseTicketTtlMs) : new InMemorySseTicketStore(options.sseTicketTtlMs),
+    inject: [REALTIME_OPTIONS],
+    useFactory: (options: ResolvedRealtimeOptions) =>
+      options.cluster ? new RedisSseTicketStore(options.cluster.redis, options.sseTicketTtlMs) : new InMemorySseTicketStore(options.sseTicketTtlMs),
   },
 ];
-const controllers = [RealtimeOpsController, SseTicketController];
+const controllers = [RealtimeOpsController, SseTicketController, SseController];
 const exported = [WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway, SubscriptionHub];
 
 /** Holds the resolved options of one `forRootAsync` call, so its factory runs once for this module and for `AuthModule`. */
