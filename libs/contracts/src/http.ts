@@ -47,7 +47,7 @@ export interface Page<T> {
 export interface RealtimeStats {
   instances: number;
   connections: number;
-  connectionsByProtocol: { socketio: number; ws: number };
+  connectionsByProtocol: { socketio: number; ws: number; sse: number };
   users: number;
   topics: Record<string, { subscribers: number }>;
 }
