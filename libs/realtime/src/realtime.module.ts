@@ -23,6 +23,10 @@ import {
 import { WebSocketService } from './websocket.service.js';
 import { RealtimeOpsController } from './http/realtime-ops.controller.js';
 import { RealtimeStatsService } from './stats/realtime-stats.service.js';
+import { SseTicketController } from './sse/sse-ticket.controller.js';
+import { SseController } from './sse/sse.controller.js';
+import { SseTransport } from './sse/sse.transport.js';
+import { InMemorySseTicketStore, RedisSseTicketStore, SSE_TICKETS } from './sse/sse-tickets.js';
 
 const providers: Provider[] = [
   UserSocketsRegistry,
@@ -37,6 +41,7 @@ const providers: Provider[] = [
   SocketIoBackpressure,
   SubscriptionHub,
   SocketIoTransport,
+  SseTransport,
   {
     // Redis when clustered: one script per publication keeps history and every instance's feed in step.
     provide: STREAM_HISTORY,
@@ -49,7 +54,15 @@ const providers: Provider[] = [
     inject: [REALTIME_OPTIONS],
     useFactory: (options: ResolvedRealtimeOptions) => new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp),
   },
+  {
+    // Clustered: in Redis (the cluster's connection), so a ticket minted on one instance is redeemed on any other, once.
+    provide: SSE_TICKETS,
+    inject: [REALTIME_OPTIONS],
+    useFactory: (options: ResolvedRealtimeOptions) =>
+      options.cluster ? new RedisSseTicketStore(options.cluster.redis, options.sseTicketTtlMs) : new InMemorySseTicketStore(options.sseTicketTtlMs),
+  },
 ];
+const controllers = [RealtimeOpsController, SseTicketController, SseController];
 const exported = [WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway, SubscriptionHub];
 
 /** Holds the resolved options of one `forRootAsync` call, so its factory runs once for this module and for `AuthModule`. */
@@ -79,7 +92,7 @@ export class RealtimeModule {
     return {
       module: RealtimeModule,
       global: true,
-      controllers: [RealtimeOpsController],
+      controllers,
       imports: options.jwt ? [AuthModule.forRoot({ jwt: options.jwt })] : [],
       providers: [{ provide: REALTIME_OPTIONS, useValue: resolveRealtimeOptions(options) }, ...providers],
       exports: [REALTIME_OPTIONS, ...exported],
@@ -106,7 +119,7 @@ export class RealtimeModule {
     return {
       module: RealtimeModule,
       global: true,
-      controllers: [RealtimeOpsController],
+      controllers,
       imports: [optionsModule, ...auth],
       providers,
       exports: [optionsModule, ...exported],

@@ -34,6 +34,8 @@ export interface RealtimeModuleOptions {
   pingIntervalMs?: number;
   /** A peer that does not answer a ping within this many ms is dropped. @default 10000 */
   pingTimeoutMs?: number;
+  /** Lifetime of an SSE ticket (`POST /api/v1/events/ticket`); the contract says 60 s, tests shorten it. @default 60000 */
+  sseTicketTtlMs?: number;
 }
 
 export interface ClusterOptions {
@@ -66,6 +68,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions): Resolved
     maxBufferedBytes: 1024 * 1024,
     pingIntervalMs: 30_000,
     pingTimeoutMs: 10_000,
+    sseTicketTtlMs: 60_000,
     history: {},
     ...withoutUndefined(options),
   };

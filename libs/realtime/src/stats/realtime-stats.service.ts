@@ -5,8 +5,9 @@ import { WebSocketService } from '../websocket.service.js';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
 import { SubscriptionHub } from '../hub/subscription-hub.service.js';
+import { SseTransport } from '../sse/sse.transport.js';
 
-/** Connections, users and subscribers per topic, both protocols together, over every live instance. */
+/** Connections, users and subscribers per topic, every transport together, over every live instance. */
 @Injectable()
 export class RealtimeStatsService {
   constructor(
@@ -15,6 +16,7 @@ export class RealtimeStatsService {
     private readonly userSockets: UserSocketsRegistry,
     private readonly cluster: ClusterBus,
     private readonly hub: SubscriptionHub,
+    private readonly sse: SseTransport,
   ) {
     cluster.handle('stats:local', (reply) => reply(this.local()));
   }
@@ -29,7 +31,12 @@ export class RealtimeStatsService {
     return {
       instances: all.length,
       connections: sum((s) => s.connections),
-      connectionsByProtocol: { socketio: sum((s) => s.connectionsByProtocol.socketio), ws: sum((s) => s.connectionsByProtocol.ws) },
+      connectionsByProtocol: {
+        socketio: sum((s) => s.connectionsByProtocol.socketio),
+        ws: sum((s) => s.connectionsByProtocol.ws),
+        // An instance of an older version sends no `sse` count.
+        sse: sum((s) => s.connectionsByProtocol.sse ?? 0),
+      },
       users: new Set(all.flatMap((s) => s.userIds)).size,
       topics,
     };
@@ -41,6 +48,7 @@ export class RealtimeStatsService {
     for (const [topic, subscribers] of this.hub.topicSubscribers()) topics[topic] = { subscribers };
     const socketio = this.websocket.localSocketCount();
     const ws = this.plain.connectionCount;
-    return { instances: 1, connections: socketio + ws, connectionsByProtocol: { socketio, ws }, userIds: this.userSockets.userIds(), topics };
+    const sse = this.sse.connectionCount;
+    return { instances: 1, connections: socketio + ws + sse, connectionsByProtocol: { socketio, ws, sse }, userIds: this.userSockets.userIds(), topics };
   }
 }
