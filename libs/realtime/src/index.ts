@@ -13,3 +13,5 @@ export type { ClusterOptions, RealtimeModuleAsyncOptions, RealtimeModuleOptions 
 export { authorizeTopic } from './topics/topic-acl.js';
 export { WebSocketService } from './websocket.service.js';
 export * from './streams/index.js';
+export { WsAckExceptionFilter } from './filters/ws-ack-exception.filter.js';
+export { wsValidationPipe } from './filters/ws-validation.pipe.js';
