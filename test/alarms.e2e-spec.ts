@@ -151,11 +151,11 @@ describe('alarms over MQTT on one gateway', () => {
   });
 });
 
-describe('inactivity', () => {
+describe('inactivity, escalation and deleted sensors', () => {
   let gateway: TestGateway;
 
   beforeAll(async () => {
-    gateway = await startGateway({ INACTIVITY_MIN_SECONDS: '0.5', INACTIVITY_FACTOR: '3' });
+    gateway = await startGateway({ INACTIVITY_MIN_SECONDS: '0.5', INACTIVITY_FACTOR: '3', ALARM_ESCALATE_AFTER: '1' });
   });
   afterEach(async () => {
     closeAllClients();
@@ -186,6 +186,42 @@ describe('inactivity', () => {
     await publish(sensor, 'sensors/quiet-1/temp', '20');
     await log.until((events) => alarmEvents(events as EventLog, 'quiet-1').some((e) => e.event === 'alarm:cleared'));
     expect(alarmEvents(log, 'quiet-1').find((e) => e.event === 'alarm:cleared')!.alarm).toMatchObject({ id: raised!.alarm.id, status: 'cleared' });
+  });
+  it('notifies the owner again about an unacknowledged critical alarm once ALARM_ESCALATE_AFTER has passed, and stops once it is acknowledged', async () => {
+    const service = gateway.token('ops', { role: 'service' });
+    expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'hot-1', name: 'Hot', type: 'temp', ownerId: 'owner-h', thresholds: { max: 50 } })).status).toBe(201);
+    for (let i = 0; i < 10; i++) await api(gateway.url, 'POST', '/readings', service, { sensorId: 'hot-1', metric: 'temp', value: 20 });
+    expect((await api(gateway.url, 'POST', '/readings', service, { sensorId: 'hot-1', metric: 'temp', value: 90 })).status).toBe(202);
+    const owner = gateway.token('owner-h');
+    const titles = async () => ((await api(gateway.url, 'GET', '/notifications', owner)).body.items as { title: string }[]).map((n) => n.title);
+    // (The series also goes quiet here, so an inactivity warning joins them: only the critical ones count.)
+    const critical = async () => (await titles()).filter((title) => title.toLowerCase().includes('critical'));
+    await eventually(async () => expect((await critical()).slice(-2)).toEqual(['Unacknowledged critical: Hot temp', 'Critical: Hot temp']));
+    const alarm = ((await api(gateway.url, 'GET', '/alarms?sensorId=hot-1&severity=critical', owner)).body.items as AlarmPayload[]).find((a) => a.type === 'threshold');
+    expect((await api(gateway.url, 'POST', `/alarms/${alarm!.id}/ack`, owner)).status).toBe(200);
+    // One escalation may have been under way while acknowledging; then, three more sweeps bring nothing new.
+    await sleep(1_500);
+    const afterAck = (await critical()).length;
+    await sleep(3_000);
+    expect(await critical()).toHaveLength(afterAck);
+    expect((await critical()).filter((title) => title === 'Critical: Hot temp')).toHaveLength(1);
+  });
+
+  it('clears the active alarms of a deleted sensor and raises nothing more for it', async () => {
+    const service = gateway.token('ops', { role: 'service' });
+    expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'gone-1', name: 'Gone', type: 'temp', thresholds: { max: 50 } })).status).toBe(201);
+    const watcher = await connectAs(gateway.url, gateway.token('watcher'));
+    await watcher.emitWithAck('subscribe', { topic: 'alarms' });
+    const log = recordEvents(watcher);
+    for (let i = 0; i < 10; i++) await api(gateway.url, 'POST', '/readings', service, { sensorId: 'gone-1', metric: 'temp', value: 20 });
+    await api(gateway.url, 'POST', '/readings', service, { sensorId: 'gone-1', metric: 'temp', value: 90 });
+    await log.until((events) => alarmEvents(events as EventLog, 'gone-1').length === 1);
+    expect((await api(gateway.url, 'DELETE', '/sensors/gone-1', service)).status).toBe(200);
+    await log.until((events) => alarmEvents(events as EventLog, 'gone-1').some((e) => e.event === 'alarm:cleared'));
+    expect((await api(gateway.url, 'GET', '/alarms?sensorId=gone-1&status=active', service)).body.items).toEqual([]);
+    // Its series is forgotten: its silence raises no inactivity (three sweeps past the deadline).
+    await sleep(3_000);
+    expect(alarmEvents(log, 'gone-1').map((e) => e.event)).toEqual(['alarm:created', 'alarm:cleared']);
   });
 });
 
