@@ -4,7 +4,7 @@ import { OnEvent } from '@nestjs/event-emitter';
 import type { Kysely } from 'kysely';
 import { ErrorCode, sensorTopic, type AlarmPayload, type AlarmType, type AnomalyPayload } from '#contracts';
 import type { Identity } from '#auth';
-import { DATABASE, type Database } from '#database';
+import { DATABASE_CONNECTION, type Database, type DatabaseConnection } from '#database';
 import { NotificationsService } from '#notifications';
 import { WebSocketService } from '#realtime';
 import { READING_JUDGED, SENSOR_FORGOTTEN, type ReadingJudgedEvent, type SensorForgottenEvent } from '#telemetry';
@@ -40,6 +40,7 @@ const seriesKey = (sensorId: string, metric: string): string => `${sensorId}/${m
 export class AlarmsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AlarmsService.name);
   private readonly tracker: InactivityTracker<SensorRef>;
+  private readonly db: Kysely<Database>;
   /** Series key -> types with an active alarm. */
   private active = new Map<string, Set<AlarmType>>();
   private readonly chains = new Map<string, Promise<void>>();
@@ -52,23 +53,31 @@ export class AlarmsService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(ALARMS_OPTIONS) private readonly options: ResolvedAlarmsOptions,
     @Inject(ALARM_CLOCK) private readonly clock: Clock,
     private readonly store: KyselyAlarmStore,
-    @Inject(DATABASE) private readonly db: Kysely<Database>,
+    @Inject(DATABASE_CONNECTION) database: DatabaseConnection,
     private readonly websocket: WebSocketService,
     private readonly notifications: NotificationsService,
   ) {
     this.tracker = new InactivityTracker({ factor: options.inactivityFactor, minMs: options.inactivityMinSeconds * 1000 }, clock);
+    this.db = database.db;
+    // Alarm work already queued finishes while the database is still open (after HTTP and MQTT stop).
+    database.beforeClose(() => this.drain());
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.sync();
+    // A database that is briefly away must not stop the start: the next sweeps read the list again.
+    await this.sync().catch((error: Error) => this.logger.warn(`Reading the active alarms failed: ${error.message}`));
     this.timer = setInterval(() => void this.sweep(), this.options.sweepMs);
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): Promise<void> {
+    return this.drain();
+  }
+
+  private async drain(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await Promise.allSettled([...this.chains.values()]);
+    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
   }
 
   @OnEvent(READING_JUDGED)
