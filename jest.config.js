@@ -27,6 +27,7 @@ export default {
     '^#redis$': '<rootDir>/libs/redis/src/index.ts',
     '^#client$': '<rootDir>/libs/client/src/index.ts',
     '^#database$': '<rootDir>/libs/database/src/index.ts',
+    '^#alarms$': '<rootDir>/libs/alarms/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },

@@ -1,4 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { AlarmsModule } from '#alarms';
 import { DatabaseModule, type DatabaseConnection } from '#database';
 import { GamificationModule } from '#gamification';
 import { NotificationsModule } from '#notifications';
@@ -25,6 +27,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        // In-process domain events: the pipeline announces `reading.judged`, alarms listen.
+        EventEmitterModule.forRoot(),
         DatabaseModule.forRoot(database),
         RedisModule.forRoot(redis),
         RealtimeModule.forRoot({ ...config.realtime, cluster, history: config.history }),
@@ -36,6 +40,7 @@ export class AppModule {
           pipeline: { ...config.pipeline, readingsRetentionDays: config.readings.retentionDays, readingsFlushMs: config.readings.flushMs, readingsMaxQueue: config.readings.maxQueue },
           mqtt: { ...config.mqtt, demoFeed: config.demoFeed } }),
         GamificationModule,
+        AlarmsModule.forRoot(config.alarms),
       ],
     };
   }

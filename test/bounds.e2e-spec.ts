@@ -176,19 +176,25 @@ describe('sensor ownership', () => {
     expect((await api(gateway.url, 'DELETE', '/sensors/own-4', service)).status).toBe(200);
   });
 
-  it('rate-limits anomaly notifications to one owner, while every anomaly is still published', async () => {
+  it('rate-limits alarm notifications to one owner, while every anomaly and alarm is still published', async () => {
     const service = gateway.token('svc', { role: 'service' });
     expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'noisy-1', name: 'Noisy', type: 'test', ownerId: 'olga', thresholds: { max: 10 } })).status).toBe(201);
     const feed = await connectAs(gateway.url, gateway.token('analyst'));
     await feed.emitWithAck('subscribe', { topic: 'anomalies' });
+    await feed.emitWithAck('subscribe', { topic: 'alarms' });
     const log = recordEvents(feed);
     const start = Date.now() - 60_000;
-    for (let i = 0; i < 10; i++) await api(gateway.url, 'POST', '/readings', service, { sensorId: 'noisy-1', metric: 'm', value: 5, ts: start + i * 1000 });
-    for (let i = 10; i < 16; i++) expect((await api(gateway.url, 'POST', '/readings', service, { sensorId: 'noisy-1', metric: 'm', value: 100 + i, ts: start + i * 1000 })).status).toBe(202);
+    // Six metrics, each with its own alarm (one alarm per series: a repeat would not notify at all).
+    for (let metric = 0; metric < 6; metric++) {
+      for (let i = 0; i < 10; i++) await api(gateway.url, 'POST', '/readings', service, { sensorId: 'noisy-1', metric: `m${metric}`, value: 5, ts: start + i * 1000 });
+      expect((await api(gateway.url, 'POST', '/readings', service, { sensorId: 'noisy-1', metric: `m${metric}`, value: 100 + metric, ts: start + 10_000 })).status).toBe(202);
+    }
     await log.until(countOf('anomaly:detected', 6));
+    await log.until(countOf('alarm:created', 6));
 
-    const inbox = await api(gateway.url, 'GET', '/notifications', gateway.token('olga'));
-    expect(inbox.body.items).toHaveLength(2);
-    expect(inbox.body.items.map((n: { title: string }) => n.title)).toEqual(['Critical: Noisy m', 'Critical: Noisy m']);
+    await eventually(async () => {
+      const inbox = await api(gateway.url, 'GET', '/notifications', gateway.token('olga'));
+      expect(inbox.body.items.map((n: { title: string }) => n.title)).toEqual(['Critical: Noisy m1', 'Critical: Noisy m0']);
+    });
   });
 });

@@ -11,6 +11,8 @@ import { closeAllDevices, device, publish } from './support/mqtt.js';
 const DASHBOARD_DIR = resolve('apps/dashboard/dist');
 /** `DASHBOARD_SCREENSHOT=docs/dashboard.png` refreshes the README's picture. */
 const SCREENSHOT = resolve(process.env.DASHBOARD_SCREENSHOT ?? 'test/.out/dashboard.png');
+/** The Alarms page, next to it (`docs/alarms.png` with the setting above). */
+const ALARMS_SCREENSHOT = resolve(dirname(SCREENSHOT), 'alarms.png');
 
 /** The built dashboard in headless Chromium, against a real gateway fed by the MQTT simulator. */
 describe('dashboard in a browser', () => {
@@ -123,6 +125,46 @@ describe('dashboard in a browser', () => {
     expect(await page.getByRole('alert').innerText()).toContain('thresholds.min must not be greater than thresholds.max');
     expect(await page.locator('[data-testid="connection"]').getAttribute('data-status')).toBe('connected');
   });
+
+  it('lists an alarm on the Alarms page, acknowledges it in one tab and shows it in the other, and marks its chart and the header badge', async () => {
+    const service = gateway.token('alarm-service', { role: 'service' });
+    expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'tank-e2e', name: 'Tank', type: 'level', thresholds: { max: 80 } })).status).toBe(201);
+    const first = await openDashboard(await newContext(), gateway.url, 'operator-1');
+    const second = await openDashboard(await newContext(), gateway.url, 'operator-2');
+    await first.getByRole('link', { name: 'Alarms', exact: true }).click();
+    await second.getByRole('link', { name: 'Alarms', exact: true }).click();
+    await first.getByRole('heading', { name: 'Alarms' }).waitFor();
+    await second.getByRole('heading', { name: 'Alarms' }).waitFor();
+
+    const tank = await device(gateway.mqttUrl);
+    for (let i = 0; i < 10; i++) await publish(tank, 'sensors/tank-e2e/level', String(50 + (i % 3)));
+    for (let i = 0; i < 3; i++) await publish(tank, 'sensors/tank-e2e/level', '95');
+    const row = '[data-testid="alarm"][data-sensor="tank-e2e"]';
+    // Live: the alarm appears in both tabs without a reload, repeats counted in place.
+    await first.locator(row, { hasText: 'threshold' }).waitFor();
+    await second.locator(`${row} td:nth-child(4)`, { hasText: '3' }).waitFor();
+    expect(await first.locator(row).count()).toBe(1);
+    await waitForAttributeAtLeast(second, '[data-testid="alarm-badge"]', 'data-active', 1);
+
+    await first.locator(row).getByRole('button', { name: 'Acknowledge' }).click();
+    await second.locator(`${row}[data-acknowledged="true"]`, { hasText: 'acknowledged by operator-1' }).waitFor();
+    expect(await second.locator(row).getByRole('button', { name: 'Acknowledge' }).isDisabled()).toBe(true);
+
+    // The Live page marks the tank's chart.
+    await second.getByRole('link', { name: 'Live' }).click();
+    await second.locator('[data-testid="chart"][data-series="tank-e2e/level"][data-alarm="critical"]').waitFor();
+    expect(await second.locator('[data-testid="chart"][data-series="tank-e2e/level"] [data-testid="chart-alarm"]').innerText()).toContain('threshold critical (ack)');
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await first.screenshot({ path: ALARMS_SCREENSHOT });
+
+    // Cleared in the second tab: it leaves the first tab's list of active alarms.
+    await second.getByRole('link', { name: 'Alarms', exact: true }).click();
+    await second.locator(row).getByRole('button', { name: 'Clear' }).click();
+    await first.locator(row).waitFor({ state: 'detached' });
+    await first.getByLabel('Status').selectOption('cleared');
+    await first.locator(`${row}[data-status="cleared"]`, { hasText: 'cleared by operator-2' }).waitFor();
+    // Four browser tabs' worth of sign-ins on a shared machine: more than the default 30 s may pass.
+  }, 60_000);
 
   it('shows cluster stats to an admin and the refusal to anyone else', async () => {
     const admin = await openDashboard(await newContext(), gateway.url, 'ops', 'admin');

@@ -122,7 +122,7 @@ describe('two instances on one PostgreSQL and Redis', () => {
     const client = new pg.Client({ connectionString: db.env['DATABASE_URL'] });
     await client.connect();
     try {
-      expect((await client.query('select name from kysely_migration')).rows).toEqual([{ name: '0001-initial' }]);
+      expect((await client.query('select name from kysely_migration order by name')).rows).toEqual([{ name: '0001-initial' }, { name: '0002-alarms' }]);
     } finally {
       await client.end();
     }

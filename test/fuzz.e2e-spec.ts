@@ -251,6 +251,10 @@ describe(`fuzz: malformed input at every entry point of one gateway (FUZZ_SEED=$
       ['GET', '/api/v1/notifications'],
       ['PATCH', '/api/v1/notifications/:id/read'],
       ['DELETE', '/api/v1/notifications/:id'],
+      ['GET', '/api/v1/alarms'],
+      ['GET', '/api/v1/alarms/counts'],
+      ['POST', '/api/v1/alarms/:id/ack'],
+      ['POST', '/api/v1/alarms/:id/clear'],
       ['POST', '/api/v1/publish'],
       ['GET', '/api/v1/ws/stats'],
       ['GET', '/api/v1/ws/stats/:topic'],
@@ -568,7 +572,7 @@ describe(`fuzz: malformed input at every entry point of one gateway (FUZZ_SEED=$
     // Payloads nested 3000 deep (18 KB, under WS_MAX_PAYLOAD): validation must refuse them like any other bad payload.
     const deep = JSON.parse(`${repeat('{"topic":', 3000)}"general"${repeat('}', 3000)}`) as unknown;
     for (let i = 0; i < 15; i++) {
-      eventCases.push({ kind: 'sio-deep-nesting-payload', frame: event(rng.pick(['subscribe', 'unsubscribe', 'notification:mark_read', 'auth:refresh']), deep), expect: 'error' });
+      eventCases.push({ kind: 'sio-deep-nesting-payload', frame: event(rng.pick(['subscribe', 'unsubscribe', 'notification:mark_read', 'auth:refresh', 'alarm:ack', 'alarm:clear']), deep), expect: 'error' });
     }
     const batches: EventCase[][] = [];
     for (let i = 0; i < eventCases.length; i += 30) batches.push(eventCases.slice(i, i + 30));

@@ -134,6 +134,15 @@ describe('loadConfig', () => {
     expect(result.config).toMatchObject({ devTokens: false, demoFeed: false, logFormat: 'json', mqtt: { shareGroup: 'gateway' } });
   });
 
+  it('has the alarm defaults (escalation off) and reads the alarm variables', () => {
+    const defaults = loadConfig({ NODE_ENV: 'development' });
+    if (!defaults.ok) throw new Error(defaults.errors.join('\n'));
+    expect(defaults.config.alarms).toEqual({ clearAfter: 5, inactivityFactor: 5, inactivityMinSeconds: 30, escalateAfterSeconds: 0 });
+    const set = loadConfig({ NODE_ENV: 'development', ALARM_CLEAR_AFTER: '3', INACTIVITY_FACTOR: '2.5', INACTIVITY_MIN_SECONDS: '0.5', ALARM_ESCALATE_AFTER: '600' });
+    if (!set.ok) throw new Error(set.errors.join('\n'));
+    expect(set.config.alarms).toEqual({ clearAfter: 3, inactivityFactor: 2.5, inactivityMinSeconds: 0.5, escalateAfterSeconds: 600 });
+  });
+
   it('serves the dashboard from DASHBOARD_DIR, or not at all with DASHBOARD=false', () => {
     const elsewhere = loadConfig({ NODE_ENV: 'development', DASHBOARD_DIR: '/srv/dashboard' });
     const off = loadConfig({ NODE_ENV: 'development', DASHBOARD: 'false', DASHBOARD_DIR: '/srv/dashboard' });
@@ -161,6 +170,10 @@ describe('loadConfig', () => {
     [{ MAX_METRICS_PER_SENSOR: 'many' }, 'MAX_METRICS_PER_SENSOR: expected an integer from 1 to 1000, got "many"'],
     [{ MQTT_DEVICE_RATE_LIMIT: '-1' }, 'MQTT_DEVICE_RATE_LIMIT: expected an integer from 1 to 100000, got "-1"'],
     [{ OWNER_NOTIFICATIONS_PER_MINUTE: '0' }, 'OWNER_NOTIFICATIONS_PER_MINUTE: expected an integer from 1 to 10000, got "0"'],
+    [{ ALARM_CLEAR_AFTER: '0' }, 'ALARM_CLEAR_AFTER: expected an integer from 1 to 10000, got "0"'],
+    [{ INACTIVITY_FACTOR: '0' }, 'INACTIVITY_FACTOR: expected a number above 0 to 1000, got "0"'],
+    [{ INACTIVITY_MIN_SECONDS: 'soon' }, 'INACTIVITY_MIN_SECONDS: expected a number above 0 to 2592000, got "soon"'],
+    [{ ALARM_ESCALATE_AFTER: '-5' }, 'ALARM_ESCALATE_AFTER: expected an integer from 0 to 2592000, got "-5"'],
     [{ MQTT_USERNAME: 'gw' }, 'MQTT_USERNAME: applies to an external broker only: set MQTT_URL too'],
     [{ MQTT_URL: 'mqtt://b:1883', MQTT_PASSWORD: 'pw' }, 'MQTT_PASSWORD: needs MQTT_USERNAME'],
     [{ MQTT_URL: 'mqtts://b:8883', MQTT_CA_FILE: '/nonexistent/ca.pem' }, 'MQTT_CA_FILE: cannot read "/nonexistent/ca.pem"'],

@@ -56,6 +56,8 @@ export interface AppConfig {
     /** `MAX_METRICS_PER_SENSOR` */
     maxMetricsPerSensor: number;
   };
+  /** `ALARM_CLEAR_AFTER`, `INACTIVITY_FACTOR`, `INACTIVITY_MIN_SECONDS`, `ALARM_ESCALATE_AFTER` (seconds, 0 = off). */
+  alarms: { clearAfter: number; inactivityFactor: number; inactivityMinSeconds: number; escalateAfterSeconds: number };
   /** `OWNER_NOTIFICATIONS_PER_MINUTE`: anomaly/alarm notifications per sensor owner per minute. */
   ownerNotificationsPerMinute: number;
   /** `DATABASE_URL` (PostgreSQL) or, unset, the embedded SQLite database in `DATA_DIR`. */
@@ -142,6 +144,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       autoRegister: read.bool('SENSOR_AUTO_REGISTER', !production),
       maxSensors: read.int('MAX_SENSORS', 10_000, { min: 1, max: 10_000_000 }),
       maxMetricsPerSensor: read.int('MAX_METRICS_PER_SENSOR', 32, { min: 1, max: 1000 }),
+    },
+    alarms: {
+      clearAfter: read.int('ALARM_CLEAR_AFTER', 5, { min: 1, max: 10_000 }),
+      inactivityFactor: read.number('INACTIVITY_FACTOR', 5, { min: 0, exclusiveMin: true, max: 1000 }),
+      inactivityMinSeconds: read.number('INACTIVITY_MIN_SECONDS', 30, { min: 0, exclusiveMin: true, max: 30 * 86_400 }),
+      escalateAfterSeconds: read.int('ALARM_ESCALATE_AFTER', 0, { min: 0, max: 30 * 86_400 }),
     },
     ownerNotificationsPerMinute: read.int('OWNER_NOTIFICATIONS_PER_MINUTE', 10, { min: 1, max: 10_000 }),
     database: { url: databaseUrl, dataDir: read.string('DATA_DIR', './data') },

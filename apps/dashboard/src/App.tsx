@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { AdminStats } from './components/AdminStats.js';
+import { AlarmBadge } from './components/AlarmBadge.js';
+import { AlarmsPage } from './components/AlarmsPage.js';
 import { AnomalyFeed } from './components/AnomalyFeed.js';
 import { ConnectionBadge } from './components/ConnectionBadge.js';
 import { LoginPanel } from './components/LoginPanel.js';
@@ -10,7 +12,7 @@ import { GatewayProvider } from './hooks/index.js';
 import { devSession, loadSession, saveSession, type Session } from './session.js';
 
 const ORIGIN = window.location.origin;
-const PAGES = { live: 'Live', sensors: 'Sensors', admin: 'Admin' } as const;
+const PAGES = { live: 'Live', alarms: 'Alarms', sensors: 'Sensors', admin: 'Admin' } as const;
 type Page = keyof typeof PAGES;
 
 function pageFromHash(): Page {
@@ -54,6 +56,7 @@ export function App() {
           ))}
         </nav>
         <ConnectionBadge />
+        <AlarmBadge />
         <NotificationBell />
         <button type="button" className="link" onClick={() => signIn(null)}>
           Sign out
@@ -66,6 +69,7 @@ export function App() {
             <AnomalyFeed />
           </div>
         )}
+        {page === 'alarms' && <AlarmsPage />}
         {page === 'sensors' && <SensorsTable />}
         {page === 'admin' && <AdminStats />}
       </main>

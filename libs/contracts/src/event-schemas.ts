@@ -18,6 +18,23 @@ const entityEvent: Spec = {
   'metadata?': 'unknown',
 };
 const reading: Spec = { sensorId: 'string', metric: 'string', value: 'number', 'unit?': 'string', ts: 'number' };
+const alarm: Spec = {
+  id: 'string',
+  sensorId: 'string',
+  metric: 'string',
+  type: "'anomaly'|'threshold'|'inactivity'",
+  severity: "'warning'|'critical'",
+  status: "'active'|'cleared'",
+  acknowledged: 'boolean',
+  startTs: 'number',
+  lastTs: 'number',
+  count: 'number',
+  'ackTs?': 'number',
+  'ackBy?': 'string',
+  'clearTs?': 'number',
+  'clearBy?': 'string',
+  details: 'unknown',
+};
 const notificationChanged: Spec = { notificationId: 'string', 'success?': 'boolean' };
 
 export const EVENT_SCHEMAS = {
@@ -49,6 +66,10 @@ export const EVENT_SCHEMAS = {
     ts: 'number',
   },
   'prediction:completed': { sensorId: 'string', metric: 'string', model: 'string', points: [{ ts: 'number', value: 'number' }], ts: 'number' },
+  'alarm:created': alarm,
+  'alarm:updated': alarm,
+  'alarm:acknowledged': alarm,
+  'alarm:cleared': alarm,
   'system:event': { level: "'info'|'warning'|'error'", message: 'string', 'data?': 'unknown', timestamp: 'iso' },
   'notification:new': {
     notification: { id: 'string', title: 'string', message: 'string', 'data?': 'unknown', createdAt: 'iso', read: 'boolean' },

@@ -54,6 +54,33 @@ export interface AnomalyPayload {
   ts: number;
 }
 
+export type AlarmType = 'anomaly' | 'threshold' | 'inactivity';
+export type AlarmSeverity = 'warning' | 'critical';
+export type AlarmStatus = 'active' | 'cleared';
+
+/**
+ * An alarm (CONTRACT.md §12): at most one active per (sensorId, metric, type). Times are ms since
+ * the epoch; `ackBy`/`clearBy` are user ids (`clearBy` absent when it cleared by itself).
+ */
+export interface AlarmPayload {
+  id: string;
+  sensorId: string;
+  metric: string;
+  type: AlarmType;
+  severity: AlarmSeverity;
+  status: AlarmStatus;
+  acknowledged: boolean;
+  startTs: number;
+  lastTs: number;
+  count: number;
+  ackTs?: number;
+  ackBy?: string;
+  clearTs?: number;
+  clearBy?: string;
+  /** What raised it: the value, the expected band or the thresholds, or the silence and the usual interval. */
+  details: Record<string, unknown>;
+}
+
 export interface PredictionPayload {
   sensorId: string;
   metric: string;
@@ -139,6 +166,10 @@ export interface ServerEventPayloads {
   'location:deleted': EntityEvent;
   'anomaly:detected': AnomalyPayload;
   'prediction:completed': PredictionPayload;
+  'alarm:created': AlarmPayload;
+  'alarm:updated': AlarmPayload;
+  'alarm:acknowledged': AlarmPayload;
+  'alarm:cleared': AlarmPayload;
   'system:event': SystemEventPayload;
   'notification:new': NotificationNewPayload;
   'notification:read': NotificationChangedPayload;
@@ -236,6 +267,8 @@ export interface ClientEventRequests {
   'notification:mark_read': [{ notificationId: string }, { notificationId: string; unreadCount: number }];
   'notification:mark_all_read': [Record<string, never>, { unreadCount: number }];
   'auth:refresh': [{ token: string }, { userId: string; expiresAt: number | null }];
+  'alarm:ack': [{ alarmId: string }, { alarm: AlarmPayload }];
+  'alarm:clear': [{ alarmId: string }, { alarm: AlarmPayload }];
 }
 export type ClientEventName = keyof ClientEventRequests;
 

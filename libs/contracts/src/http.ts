@@ -66,6 +66,14 @@ export interface NotificationsPage {
   unreadCount: number;
 }
 
+/** `GET /api/v1/alarms/counts`: for badges. `active` by severity; `unacknowledged` among the active. */
+export interface AlarmCounts {
+  active: number;
+  cleared: number;
+  unacknowledged: number;
+  bySeverity: { warning: number; critical: number };
+}
+
 /** `POST /api/v1/auth/dev-token`. */
 export interface DevTokenRequest {
   sub: string;

@@ -1,7 +1,7 @@
 import type { Role } from './identity.js';
 
 /** Topics with a fixed name. `system` is for admins only. */
-export const STATIC_TOPICS = ['general', 'sensors', 'readings', 'locations', 'anomalies', 'predictions', 'system'] as const;
+export const STATIC_TOPICS = ['general', 'sensors', 'readings', 'locations', 'anomalies', 'predictions', 'alarms', 'system'] as const;
 export type StaticTopic = (typeof STATIC_TOPICS)[number];
 
 /** A sensor id or metric name: also one MQTT topic level, so no `/`, `+` or `#`. */

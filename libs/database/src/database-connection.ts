@@ -80,6 +80,9 @@ export class DatabaseConnection {
     } as PoolConfig);
     // An idle client losing its server must not crash the process; the pool replaces it.
     pool.on('error', (error) => DatabaseConnection.logger.warn(`PostgreSQL idle client: ${error.message}`));
+    // So must one that loses it mid-query (a restart, a terminated backend): the query fails with the
+    // error, but the client's own 'error' event, unheard while checked out, would end the process.
+    pool.on('connect', (client) => client.on('error', (error) => DatabaseConnection.logger.warn(`PostgreSQL client: ${error.message}`)));
     return new DatabaseConnection(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', redactUrl(url));
   }
 

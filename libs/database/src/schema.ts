@@ -69,6 +69,32 @@ export interface LatestReadingsTable {
   unit: string | null;
 }
 
+/** Alarms (CONTRACT.md §12); at most one `active` row per (sensor_id, metric, type), by a partial unique index. */
+export interface AlarmsTable {
+  seq: Generated<number>;
+  id: string;
+  sensor_id: string;
+  metric: string;
+  type: string;
+  severity: string;
+  status: string;
+  /** 0 or 1 (one type on both engines). */
+  acknowledged: number;
+  start_ts: number;
+  last_ts: number;
+  count: number;
+  ack_ts: number | null;
+  ack_by: string | null;
+  clear_ts: number | null;
+  clear_by: string | null;
+  /** JSON. */
+  details: string;
+  normal_streak: number;
+  peak_severity: string;
+  previous_peak: string | null;
+  notified_at: number;
+}
+
 export interface Database {
   sensors: SensorsTable;
   locations: LocationsTable;
@@ -76,6 +102,7 @@ export interface Database {
   device_credentials: DeviceCredentialsTable;
   readings: ReadingsTable;
   latest_readings: LatestReadingsTable;
+  alarms: AlarmsTable;
 }
 
 /** Which engine is behind the Kysely instance, for the few statements that differ. */

@@ -15,3 +15,5 @@ export { WebSocketService } from './websocket.service.js';
 export * from './streams/index.js';
 export { HubError, MAX_TOPICS_PER_SOCKET, STREAM_HISTORY, SubscriptionHub, type JoinAck, type SubscribeRequest as HubSubscribeRequest } from './hub/subscription-hub.service.js';
 export type { DeliveryGroup, HoldOptions, HubProtocol, HubTransport, Subscriber } from './hub/subscriber.js';
+export { WsAckExceptionFilter } from './filters/ws-ack-exception.filter.js';
+export { wsValidationPipe } from './filters/ws-validation.pipe.js';

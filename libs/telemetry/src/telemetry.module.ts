@@ -53,7 +53,7 @@ class ReadingRetentionLifecycle implements OnApplicationBootstrap, OnApplication
 
 /**
  * Sensors, locations, readings: MQTT ingestion (Nest microservice transport), the readings
- * pipeline (anomalies, forecasts) and the REST API. Needs `RealtimeModule`, `NotificationsModule`,
+ * pipeline (anomalies, forecasts) and the REST API. Needs `RealtimeModule`, `EventEmitterModule` (it announces `reading.judged`),
  * `DatabaseModule` (sensors, locations, device credentials, every reading) and `RedisModule`
  * (whose connection, when there is one, holds the pipeline's per-series state).
  */

@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
-import { useGateway, useTopic, type Api } from '../hooks/index.js';
+import type { AlarmPayload } from '#contracts';
+import { useActiveAlarms, useGateway, useTopic, type Api } from '../hooks/index.js';
+import { activeBySeries } from './alarm-data.js';
 import { historyCoverage, historyPath, historyPoints, RANGES, SeriesBook, toColumns, type MetricSeries, type RangeName } from './chart-data.js';
 
 const MAX_CHARTS = 12;
@@ -111,6 +113,7 @@ export function SensorCharts() {
     redraw();
   });
 
+  const alarms = activeBySeries(useActiveAlarms().values());
   const all = [...book.series.values()].sort((a, b) => a.key.localeCompare(b.key));
   return (
     <section className="charts" aria-label="Live readings">
@@ -129,7 +132,7 @@ export function SensorCharts() {
       {all.length === 0 && <p className="muted">Waiting for readings… publish one with `mosquitto_pub -t sensors/boiler-1/temperature -m 21.5`.</p>}
       <div className="chart-grid">
         {all.slice(0, MAX_CHARTS).map((series) => (
-          <MetricChart key={series.key} series={series} version={version} />
+          <MetricChart key={series.key} series={series} version={version} alarms={alarms.get(series.key) ?? NO_ALARMS} />
         ))}
       </div>
       {all.length > MAX_CHARTS && <p className="muted">and {all.length - MAX_CHARTS} more series not drawn</p>}
@@ -162,7 +165,10 @@ function chartOptions(series: MetricSeries, width: number): uPlot.Options {
   };
 }
 
-function MetricChart({ series, version }: { series: MetricSeries; version: number }) {
+const NO_ALARMS: AlarmPayload[] = [];
+
+/** One series' chart; its active alarms (if any) mark its frame and caption. */
+function MetricChart({ series, version, alarms }: { series: MetricSeries; version: number; alarms: AlarmPayload[] }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -185,10 +191,17 @@ function MetricChart({ series, version }: { series: MetricSeries; version: numbe
   }, [series, version]);
 
   const latest = series.readings.at(-1);
+  const worst = alarms.find((alarm) => alarm.severity === 'critical') ?? alarms[0];
   return (
-    <figure className="chart" data-testid="chart" data-series={series.key} data-first-ts={series.readings[0]?.ts} data-last-ts={series.readings.at(-1)?.ts} data-points={series.readings.length} data-anomalies={series.anomalies.length} data-forecast={series.forecast.length}>
+    <figure className={worst ? `chart alarmed ${worst.severity}` : 'chart'} data-testid="chart" data-alarm={worst?.severity ?? ''} data-series={series.key} data-first-ts={series.readings[0]?.ts} data-last-ts={series.readings.at(-1)?.ts} data-points={series.readings.length} data-anomalies={series.anomalies.length} data-forecast={series.forecast.length}>
       <figcaption>
         <strong>{series.sensorId}</strong> {series.metric}
+        {worst && (
+          <a href="#alarms" className="chart-alarm" data-testid="chart-alarm">
+            {' '}
+            ⚠ {alarms.map((alarm) => `${alarm.type} ${alarm.severity}${alarm.acknowledged ? ' (ack)' : ''}`).join(', ')}
+          </a>
+        )}
         {latest && (
           <span className="latest">
             {' '}

@@ -4,3 +4,4 @@ export { useEvent, useRecovery, useTopic, type TopicOptions, type TopicState } f
 export { useNotifications, type NotificationsState } from './use-notifications.js';
 export { ApiError, createApi, fetchDevToken, type Api } from './api.js';
 export { createTopicLeases, type TopicLease, type TopicLeases } from './topic-leases.js';
+export { useActiveAlarms, useAlarmCounts, useAlarmEvents } from './use-alarms.js';

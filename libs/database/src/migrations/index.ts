@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import type { DatabaseDialect } from '../schema.js';
 import { initial } from './0001-initial.js';
+import { alarms } from './0002-alarms.js';
 
 /**
  * Every migration, in order, in code (no files to find at run time). Names sort in the order they
@@ -12,6 +13,7 @@ export class GatewayMigrations implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
     return {
       '0001-initial': initial(this.dialect),
+      '0002-alarms': alarms(this.dialect),
     };
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { sensorTopic, type ParsedReading, type ReadingPayload, type Sensor } from '#contracts';
-import { NotificationsService } from '#notifications';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { sensorTopic, type AnomalyPayload, type ParsedReading, type ReadingPayload } from '#contracts';
 import { MetricsService } from '#observability';
 import { WebSocketService } from '#realtime';
 import { judge } from '../anomalies/anomaly-detector.js';
@@ -9,13 +9,16 @@ import { holtForecast, medianInterval } from '../predictions/holt.js';
 import { ReadingWriter } from '../readings/reading-writer.js';
 import { SERIES_STORE, type SeriesStore } from '../series/series-store.js';
 import { TELEMETRY_OPTIONS, type ResolvedTelemetryOptions } from '../telemetry.options.js';
+import { READING_JUDGED, SENSOR_FORGOTTEN, type ReadingJudgedEvent, type SensorForgottenEvent } from './pipeline.events.js';
 import { ReadingAdmission, type Admission } from './reading-admission.service.js';
 
 /**
  * Every reading, from MQTT or HTTP, goes through here once: admit it (its sensor exists or may be
  * registered, its metric is within bounds), emit `reading:new`, queue it for the database (never
- * waited for), judge it against the rolling statistics of its (sensor, metric) series, and every
- * `predictionEvery` readings emit a Holt forecast.
+ * waited for), judge it against the rolling statistics of its (sensor, metric) series (an anomalous
+ * reading is kept and shown but joins neither the window nor the forecast), announce the verdict
+ * as the domain event `reading.judged` (alarms and owner notifications listen), and every
+ * `predictionEvery` admitted readings emit a Holt forecast.
  */
 @Injectable()
 export class ReadingsPipeline {
@@ -25,7 +28,7 @@ export class ReadingsPipeline {
     private readonly writer: ReadingWriter,
     @Inject(SERIES_STORE) private readonly series: SeriesStore,
     private readonly websocket: WebSocketService,
-    private readonly notifications: NotificationsService,
+    private readonly events: EventEmitter2,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -47,12 +50,12 @@ export class ReadingsPipeline {
     // Accepted: queued for the database at once (never waited for), whatever the steps below cost.
     this.writer.append(payload);
 
-    const observation = await this.series.observe(reading.sensorId, reading.metric, reading.value, reading.ts);
-    const verdict = judge(reading.value, observation.before, observation.size, sensor.thresholds, {
-      zLimit: this.options.anomalyZ,
-      minReadings: this.options.anomalyMinReadings,
-    });
-    if (verdict) await this.reportAnomaly(sensor, reading, verdict);
+    const gate = { zLimit: this.options.anomalyZ, minReadings: this.options.anomalyMinReadings, thresholds: sensor.thresholds };
+    const observation = await this.series.observe(reading.sensorId, reading.metric, reading.value, reading.ts, gate);
+    const verdict = judge(reading.value, observation.before, observation.size, sensor.thresholds, gate);
+    const anomaly = verdict ? this.reportAnomaly(reading, verdict) : null;
+    const judged: ReadingJudgedEvent = { sensor, reading: payload, verdict, anomaly };
+    this.events.emit(READING_JUDGED, judged);
     if (observation.forecastWindow) this.forecast(reading, observation.forecastWindow);
     return admission;
   }
@@ -61,6 +64,8 @@ export class ReadingsPipeline {
   async forget(sensorId: string): Promise<void> {
     this.admission.forget(sensorId);
     await this.series.forget(sensorId);
+    const forgotten: SensorForgottenEvent = { sensorId };
+    this.events.emit(SENSOR_FORGOTTEN, forgotten);
   }
 
   private deliver(reading: ParsedReading): ReadingPayload {
@@ -70,8 +75,8 @@ export class ReadingsPipeline {
     return payload;
   }
 
-  private async reportAnomaly(sensor: Sensor, reading: ParsedReading, verdict: NonNullable<ReturnType<typeof judge>>): Promise<void> {
-    const anomaly = {
+  private reportAnomaly(reading: ParsedReading, verdict: NonNullable<ReturnType<typeof judge>>): AnomalyPayload {
+    const anomaly: AnomalyPayload = {
       id: randomUUID(),
       sensorId: reading.sensorId,
       metric: reading.metric,
@@ -82,13 +87,7 @@ export class ReadingsPipeline {
       ts: reading.ts,
     };
     this.websocket.emitToTopic(['anomalies', sensorTopic(reading.sensorId)], 'anomaly:detected', anomaly);
-    if (!sensor.ownerId) return;
-    const why = verdict.reason === 'threshold' ? 'outside its thresholds' : `${verdict.score} standard deviations from the mean`;
-    await this.notifications.notifyOwner(sensor.ownerId, {
-      title: `${verdict.severity === 'critical' ? 'Critical' : 'Warning'}: ${sensor.name} ${reading.metric}`,
-      message: `${reading.metric} = ${reading.value} is ${why} (expected ${round(verdict.expected.mean)} ± ${round(verdict.expected.std)})`,
-      data: { anomaly },
-    });
+    return anomaly;
   }
 
   private forecast(reading: ParsedReading, { values, timestamps }: { values: number[]; timestamps: number[] }): void {

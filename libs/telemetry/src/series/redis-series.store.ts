@@ -1,10 +1,13 @@
 import type { RedisConnection } from '#redis';
-import type { Observation, SeriesStore } from './series-store.js';
+import type { Gate, Observation, SeriesStore } from './series-store.js';
 
 /**
  * The same sliding Welford update as RollingWindow, run atomically in Redis so that readings of
  * one series arriving at different instances share one window. O(1) per reading.
- * KEYS: stats hash, window list. ARGV: value, ts, capacity, forecastEvery.
+ * An anomalous reading (the same rule as `judge`: thresholds, then |z| over the limit, only once
+ * the window holds `minReadings`) leaves everything as it was and is answered `admitted = 0`.
+ * KEYS: stats hash, window list. ARGV: value, ts, capacity, forecastEvery, zLimit, minReadings,
+ * thresholds min and max ('' for none).
  */
 const OBSERVE = `
 local x = tonumber(ARGV[1])
@@ -18,6 +21,19 @@ local since = tonumber(st[4]) or 0
 local std = 0
 if n > 1 then std = math.sqrt(m2 / (n - 1)) end
 local beforeMean, beforeStd, beforeN = mean, std, n
+if n >= tonumber(ARGV[6]) then
+  local anomalous
+  if (ARGV[7] ~= '' and x < tonumber(ARGV[7])) or (ARGV[8] ~= '' and x > tonumber(ARGV[8])) then
+    anomalous = true
+  elseif std > 0 then
+    anomalous = math.abs(x - mean) / std > tonumber(ARGV[5])
+  else
+    anomalous = x ~= mean
+  end
+  if anomalous then
+    return { string.format('%.17g', beforeMean), string.format('%.17g', beforeStd), beforeN, 0, {}, 0 }
+  end
+end
 redis.call('RPUSH', KEYS[2], ARGV[2] .. ',' .. ARGV[1])
 if n < cap then
   n = n + 1
@@ -41,7 +57,7 @@ end
 redis.call('HSET', KEYS[1], 'mean', string.format('%.17g', mean), 'm2', string.format('%.17g', m2), 'n', n, 'since', since)
 local window = {}
 if due == 1 then window = redis.call('LRANGE', KEYS[2], 0, -1) end
-return { string.format('%.17g', beforeMean), string.format('%.17g', beforeStd), beforeN, due, window }
+return { string.format('%.17g', beforeMean), string.format('%.17g', beforeStd), beforeN, due, window, 1 }
 `;
 
 export class RedisSeriesStore implements SeriesStore {
@@ -51,17 +67,27 @@ export class RedisSeriesStore implements SeriesStore {
     private readonly forecastEvery: number,
   ) {}
 
-  async observe(sensorId: string, metric: string, value: number, ts: number): Promise<Observation> {
+  async observe(sensorId: string, metric: string, value: number, ts: number, gate: Gate): Promise<Observation> {
     const tag = `{${sensorId}/${metric}}`;
     const reply = (await this.redis.client.eval(OBSERVE, {
       keys: [this.redis.key('series', tag, 'stats'), this.redis.key('series', tag, 'window')],
-      arguments: [String(value), String(ts), String(this.windowSize), String(this.forecastEvery)],
-    })) as [string, string, number, number, string[]];
-    const [mean, std, size, due, window] = reply;
+      arguments: [
+        String(value),
+        String(ts),
+        String(this.windowSize),
+        String(this.forecastEvery),
+        String(gate.zLimit),
+        String(gate.minReadings),
+        gate.thresholds?.min === undefined ? '' : String(gate.thresholds.min),
+        gate.thresholds?.max === undefined ? '' : String(gate.thresholds.max),
+      ],
+    })) as [string, string, number, number, string[], number];
+    const [mean, std, size, due, window, admitted] = reply;
     const entries = window.map((entry) => entry.split(','));
     return {
       before: { mean: Number(mean), std: Number(std) },
       size: Number(size),
+      admitted: Number(admitted) === 1,
       forecastWindow: due === 1 ? { timestamps: entries.map(([t]) => Number(t)), values: entries.map(([, v]) => Number(v)) } : null,
     };
   }

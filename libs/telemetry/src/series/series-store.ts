@@ -1,10 +1,22 @@
+import { judge, type DetectorOptions, type Thresholds } from '../anomalies/anomaly-detector.js';
 import { RollingWindow } from '../anomalies/rolling-window.js';
+
+/** How a reading is judged before it may join its window: the detector's options and the sensor's thresholds. */
+export interface Gate extends DetectorOptions {
+  thresholds?: Thresholds;
+}
 
 export interface Observation {
   /** The window's statistics before this reading joined it. */
   before: { mean: number; std: number };
   /** Readings in the window before this one. */
   size: number;
+  /**
+   * False for an anomalous reading (by {@link judge} against `before`): it left the window, the
+   * statistics and the forecast counter untouched, so one spike bends neither the detector nor the
+   * forecast.
+   */
+  admitted: boolean;
   /** The window (oldest first) when a forecast is due with this reading, else null. */
   forecastWindow: { values: number[]; timestamps: number[] } | null;
 }
@@ -14,7 +26,7 @@ export interface Observation {
  * one instance; in Redis for a cluster, where readings of one sensor land on any instance.
  */
 export interface SeriesStore {
-  observe(sensorId: string, metric: string, value: number, ts: number): Promise<Observation>;
+  observe(sensorId: string, metric: string, value: number, ts: number, gate: Gate): Promise<Observation>;
   /** Drops every series of a deleted sensor, so deleting and re-creating sensors leaves nothing behind. */
   forget(sensorId: string): Promise<void>;
 }
@@ -29,7 +41,7 @@ export class InMemorySeriesStore implements SeriesStore {
     private readonly forecastEvery: number,
   ) {}
 
-  async observe(sensorId: string, metric: string, value: number, ts: number): Promise<Observation> {
+  async observe(sensorId: string, metric: string, value: number, ts: number, gate: Gate): Promise<Observation> {
     const key = `${sensorId}/${metric}`;
     let state = this.series.get(key);
     if (!state) {
@@ -38,11 +50,12 @@ export class InMemorySeriesStore implements SeriesStore {
     }
     const before = state.window.stats();
     const size = state.window.size;
+    if (judge(value, before, size, gate.thresholds, gate) !== null) return { before, size, admitted: false, forecastWindow: null };
     state.window.add(value, ts);
     state.sinceForecast += 1;
     const due = state.sinceForecast >= this.forecastEvery;
     if (due) state.sinceForecast = 0;
-    return { before, size, forecastWindow: due ? state.window.series() : null };
+    return { before, size, admitted: true, forecastWindow: due ? state.window.series() : null };
   }
 
   async forget(sensorId: string): Promise<void> {

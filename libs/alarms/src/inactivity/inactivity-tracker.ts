@@ -1,0 +1,118 @@
+import type { Clock } from '../alarm-state-machine.js';
+
+export interface InactivityOptions {
+  /** Silent for this many times the series' median interval raises inactivity. */
+  factor: number;
+  /** ... but never sooner than this (ms). */
+  minMs: number;
+  /** Readings a series needs before its silence means anything. @default 10 */
+  minReadings?: number;
+}
+
+export interface SilentSeries<C> {
+  sensorId: string;
+  metric: string;
+  /** Since the last reading (ms). */
+  silentForMs: number;
+  medianIntervalMs: number;
+  /** What the caller attached to the series' last reading (its sensor). */
+  context: C;
+}
+
+/** The median is taken over this many of the latest intervals: enough to ignore a few odd gaps. */
+const INTERVALS = 15;
+
+interface Series<C> {
+  sensorId: string;
+  metric: string;
+  readings: number;
+  last: number;
+  /** Ring of the latest intervals (ms). */
+  intervals: Float64Array;
+  next: number;
+  /** When silence becomes inactivity; Infinity before `minReadings`. */
+  deadline: number;
+  medianMs: number;
+  inactive: boolean;
+  context: C;
+}
+
+/**
+ * When each (sensor, metric) series last reported, and how often it usually does. A reading costs
+ * O(1) (a median of at most 15 intervals); a sweep is one pass over the series comparing one number
+ * each, whatever the number of sockets, so 10,000 series sweep in well under a millisecond. The
+ * number of series is bounded by the pipeline's admission (MAX_SENSORS x MAX_METRICS_PER_SENSOR).
+ * Time is arrival time by the injected clock: a device's own clock cannot make it look silent.
+ */
+export class InactivityTracker<C = undefined> {
+  private readonly series = new Map<string, Series<C>>();
+  private readonly minReadings: number;
+
+  constructor(
+    private readonly options: InactivityOptions,
+    private readonly clock: Clock,
+  ) {
+    this.minReadings = options.minReadings ?? 10;
+  }
+
+  get size(): number {
+    return this.series.size;
+  }
+
+  /** A reading arrived. True when the series had been reported silent: its inactivity is over. */
+  seen(sensorId: string, metric: string, context: C): boolean {
+    const now = this.clock.now();
+    const key = `${sensorId}/${metric}`;
+    const state = this.series.get(key);
+    if (!state) {
+      this.series.set(key, {
+        sensorId,
+        metric,
+        readings: 1,
+        last: now,
+        intervals: new Float64Array(INTERVALS),
+        next: 0,
+        deadline: Number.POSITIVE_INFINITY,
+        medianMs: 0,
+        inactive: false,
+        context,
+      });
+      return false;
+    }
+    const wasInactive = state.inactive;
+    state.intervals[state.next % INTERVALS] = Math.max(0, now - state.last);
+    state.next += 1;
+    state.readings += 1;
+    state.last = now;
+    state.context = context;
+    state.inactive = false;
+    if (state.readings >= this.minReadings) {
+      state.medianMs = median(state.intervals, Math.min(state.next, INTERVALS));
+      state.deadline = now + Math.max(this.options.factor * state.medianMs, this.options.minMs);
+    }
+    return wasInactive;
+  }
+
+  /** The series that have gone silent since the last sweep; each is reported once until it reports again. */
+  sweep(): SilentSeries<C>[] {
+    const now = this.clock.now();
+    const silent: SilentSeries<C>[] = [];
+    for (const state of this.series.values()) {
+      if (state.inactive || now < state.deadline) continue;
+      state.inactive = true;
+      silent.push({ sensorId: state.sensorId, metric: state.metric, silentForMs: now - state.last, medianIntervalMs: state.medianMs, context: state.context });
+    }
+    return silent;
+  }
+
+  /** A deleted sensor: its series go, and nothing is raised for them. */
+  forget(sensorId: string): void {
+    for (const [key, state] of this.series) if (state.sensorId === sensorId) this.series.delete(key);
+  }
+}
+
+function median(ring: Float64Array, count: number): number {
+  const values = Array.from(ring.subarray(0, count)).sort((a, b) => a - b);
+  const middle = Math.floor(count / 2);
+  return count % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2;
+}
