@@ -66,7 +66,7 @@ describe('JSON nested past MAX_JSON_DEPTH', () => {
     }
     // A deep second argument is refused too.
     expect(await raw.emitWithAck('subscribe', { topic: 'general' }, JSON.parse(nested(MAX_JSON_DEPTH + 1)))).toEqual({ ok: false, error: VALIDATION_FAILED });
-    expect(await socket.emitWithAck('subscribe', { topic: 'general' })).toEqual({ ok: true, topic: 'general' });
+    expect(await socket.emitWithAck('subscribe', { topic: 'general' })).toMatchObject({ ok: true, topic: 'general' });
     expect(socket.connected).toBe(true);
     expect(await counted(metrics, 'socketio', 'VALIDATION_FAILED')).toBe(before + 6);
   });

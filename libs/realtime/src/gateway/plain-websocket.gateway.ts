@@ -32,6 +32,8 @@ interface PlainClient extends Subscriber {
   ws: WebSocket;
   limiter: RateLimiter;
   pongTimer: NodeJS.Timeout | null;
+  /** The frame being handled: the next one waits for it, so replies keep the order of the requests. */
+  handled: Promise<void>;
 }
 
 type Incoming = { type: 'sub'; topic: string; since?: StreamPosition; replay?: number } | { type: 'unsub'; topic: string } | { type: 'ping' };
@@ -219,7 +221,7 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
   }
 
   private onOpen(id: string, ws: WebSocket, identity: Identity, topics: string[]): void {
-    const client: PlainClient = { id, transport: this, ws, identity, limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()), pongTimer: null };
+    const client: PlainClient = { id, transport: this, ws, identity, limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()), pongTimer: null, handled: Promise.resolve() };
     this.clients.set(id, client);
     this.userSockets.add(identity.userId, id);
     this.hub.register(client);
@@ -263,7 +265,12 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
       return;
     }
     if (verdict === 'limit') return this.sendError(client, ErrorCode.RATE_LIMITED);
+    // A ping sent behind a subscribe is answered after that subscribe's ack, never before it.
+    client.handled = client.handled.then(() => this.handle(client, data, isBinary));
+  }
 
+  private async handle(client: PlainClient, data: RawData, isBinary: boolean): Promise<void> {
+    if (!this.clients.has(client.id)) return;
     const message = isBinary ? null : parseIncoming(data.toString());
     this.metrics.eventsIn.inc({ protocol: 'ws', event: message?.type ?? 'unknown' });
     if (!message) return this.sendError(client, ErrorCode.VALIDATION_FAILED);
@@ -280,9 +287,9 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
       const request: SubscribeRequest = since ? { since } : replay === undefined ? {} : { replay };
       // The ack goes out from the join itself, before the replayed frames.
       const ack = ({ topic: joined, epoch, offset, recovered }: JoinAck) => this.sendJson(client, { type: 'ack', op: 'sub', topic: joined, ...(epoch === undefined ? {} : { epoch, offset }), recovered });
-      this.hub.subscribe(client.id, topic, request, ack).catch(refused);
+      await this.hub.subscribe(client.id, topic, request, ack).catch(refused);
     } else {
-      this.hub.unsubscribe(client.id, message.topic).then((topic) => this.sendJson(client, { type: 'ack', op: 'unsub', topic }), refused);
+      await this.hub.unsubscribe(client.id, message.topic).then((topic) => this.sendJson(client, { type: 'ack', op: 'unsub', topic }), refused);
     }
   }
 
