@@ -50,6 +50,10 @@ export interface RealtimeStats {
   connectionsByProtocol: { socketio: number; ws: number };
   users: number;
   topics: Record<string, { subscribers: number }>;
+  /** The sensor module's shape of `topics` (CONTRACT.md §14): how many topics have subscribers. */
+  total_channels: number;
+  /** The sensor module's shape of `topics`: `connections` is `subscribers`. */
+  channels: Record<string, { connections: number }>;
 }
 
 /** `GET /api/v1/notifications`: the caller's inbox, newest first. */

@@ -18,9 +18,17 @@ import { authorizeTopic } from '../topics/topic-acl.js';
 import { errorBody, refusalMessage } from './reply-error.js';
 import { MAX_TOPICS_PER_SOCKET } from './topics.gateway.js';
 import { TokenExpirySchedule } from './token-expiry-schedule.js';
+import { flatFrameJson } from '../compat/flat-frame.js';
+import { dialectOf, publicAccessAllowed, requestedTopics, sensorConnectionFrame, SENSOR_DIALECT_PATHS, type PlainDialect } from '../compat/sensor-dialect.js';
 
-/** The plain WebSocket endpoint and its alias. */
-export const PLAIN_WS_PATHS = ['/ws', '/api/v1/ws'];
+/** The plain WebSocket endpoint, and the paths of the sensor module's dialect (CONTRACT.md §14). */
+export const PLAIN_WS_PATHS = ['/ws', ...SENSOR_DIALECT_PATHS];
+
+/**
+ * Who a tokenless client on a public channel is (`WS_PUBLIC_CHANNELS`). Never registered as a
+ * user, never in a user room, and it may send nothing but `ping` (`PlainClient.anonymous`).
+ */
+const ANONYMOUS: Identity = Object.freeze({ userId: 'anonymous', role: 'user', expiresAt: null });
 
 /** Close codes: 1013 "try again later" for slow consumers, 4401 for an expired token. */
 const CLOSE_SLOW_CONSUMER = 1013;
@@ -30,6 +38,10 @@ interface PlainClient {
   id: string;
   ws: WebSocket;
   identity: Identity;
+  /** Connected without a token to public channels only: reads them, sends nothing but `ping`. */
+  anonymous: boolean;
+  /** `/ws` envelopes or the sensor module's flat frames. */
+  dialect: PlainDialect;
   rooms: Set<string>;
   limiter: RateLimiter;
   pongTimer: NodeJS.Timeout | null;
@@ -60,6 +72,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
   private httpServer: HttpServer | null = null;
   /** The HTTP server's other `upgrade` listeners (engine.io's), run behind ours with the same guard. */
   private otherUpgradeListeners: UpgradeListener[] = [];
+  private readonly publicChannels: ReadonlySet<string>;
 
   constructor(
     private readonly tokens: TokenService,
@@ -77,6 +90,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
       // `Sec-WebSocket-Protocol: bearer, <token>`: answer with `bearer`, never echo the token.
       handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
     });
+    this.publicChannels = new Set(options.publicChannels);
   }
 
   get connectionCount(): number {
@@ -113,6 +127,8 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     if (this.clients.size === 0) return;
     const ts = Date.now();
     const delivered = new Set<PlainClient>();
+    // The dialect's flat frame names no topic: one per publish, whatever room it goes through.
+    let flat: string | null = null;
     for (const room of rooms) {
       const members = this.rooms.get(room);
       if (!members || members.size === 0) continue;
@@ -120,8 +136,8 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
       for (const client of members) {
         if (delivered.has(client)) continue;
         delivered.add(client);
-        frame ??= JSON.stringify({ topic: room, event, ts, payload });
-        this.send(client, frame);
+        if (client.dialect === 'sensor') this.send(client, (flat ??= flatFrameJson({ event, payload })));
+        else this.send(client, (frame ??= JSON.stringify({ topic: room, event, ts, payload })));
       }
     }
   }
@@ -129,7 +145,12 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
   broadcast<E extends ServerEventName>(event: E, payload: ServerEventPayloads[E]): void {
     if (this.clients.size === 0) return;
     const frame = JSON.stringify({ topic: 'broadcast', event, ts: Date.now(), payload });
-    for (const client of this.clients.values()) this.send(client, frame);
+    let flat: string | null = null;
+    for (const client of this.clients.values()) {
+      // A broadcast is no channel: tokenless clients read their public channels and nothing else.
+      if (client.anonymous) continue;
+      this.send(client, client.dialect === 'sensor' ? (flat ??= flatFrameJson({ event, payload })) : frame);
+    }
   }
 
   /**
@@ -146,7 +167,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     const path = queryAt === -1 ? target : target.slice(0, queryAt);
     if (PLAIN_WS_PATHS.includes(path)) {
       try {
-        this.onUpgrade(request, socket, head, new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1)));
+        this.onUpgrade(request, socket, head, path, new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1)));
       } catch (error) {
         this.upgradeFailed(socket, error, 'ws');
       }
@@ -168,7 +189,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     else socket.destroy();
   }
 
-  private onUpgrade(request: IncomingMessage, socket: Socket, head: Buffer, query: URLSearchParams): void {
+  private onUpgrade(request: IncomingMessage, socket: Socket, head: Buffer, path: string, query: URLSearchParams): void {
     // What ws's handleUpgrade would refuse is refused here, before a slot is taken: ws answers
     // those itself and never calls back, so a slot taken for them would never be released.
     const malformed = malformedUpgrade(request);
@@ -176,16 +197,18 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     if (!originAllowed(request.headers.origin, request.headers.host, this.options.corsOrigins)) return this.refuse(socket, 403, ErrorCode.FORBIDDEN, 'origin not allowed');
     if (!this.handshake.isAccepting) return this.refuse(socket, 503, ErrorCode.SHUTTING_DOWN, 'shutting down');
 
+    const requested = requestedTopics(query);
     const token = query.get('token') || bearerToken(request.headers) || protocolToken(request.headers['sec-websocket-protocol']);
-    if (!token) return this.refuse(socket, 401, ErrorCode.TOKEN_MISSING, 'no token');
-    let identity: Identity;
+    // Without a token only public channels, and only on the dialect's open path: anything else is refused as before.
+    const anonymous = !token && publicAccessAllowed(path, requested, this.publicChannels);
+    if (!token && !anonymous) return this.refuse(socket, 401, ErrorCode.TOKEN_MISSING, 'no token');
+    let identity: Identity = ANONYMOUS;
     try {
-      identity = this.tokens.verify(token);
+      if (token) identity = this.tokens.verify(token);
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
       return this.refuse(socket, 401, error.code, error.message);
     }
-    const requested = [...(query.get('topics')?.split(',') ?? []), ...query.getAll('channel')].map((t) => t.trim()).filter(Boolean);
     if (requested.length > MAX_TOPICS_PER_SOCKET) return this.refuse(socket, 400, ErrorCode.TOO_MANY_TOPICS, `more than ${MAX_TOPICS_PER_SOCKET} topics`);
     for (const topic of requested) {
       const decision = authorizeTopic(topic, identity.role);
@@ -201,7 +224,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     try {
       this.server.handleUpgrade(request, socket, head, (ws) => {
         opened = true;
-        this.onOpen(id, ws, identity, [...new Set(requested)]);
+        this.onOpen(id, ws, identity, anonymous, dialectOf(path), requested);
       });
     } finally {
       // With no verifyClient and no compression, ws completes or abandons the upgrade before it
@@ -214,14 +237,16 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     }
   }
 
-  private onOpen(id: string, ws: WebSocket, identity: Identity, topics: string[]): void {
-    const client: PlainClient = { id, ws, identity, rooms: new Set(), limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()), pongTimer: null };
+  private onOpen(id: string, ws: WebSocket, identity: Identity, anonymous: boolean, dialect: PlainDialect, topics: string[]): void {
+    const client: PlainClient = { id, ws, identity, anonymous, dialect, rooms: new Set(), limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()), pongTimer: null };
     this.clients.set(id, client);
-    this.userSockets.add(identity.userId, id);
-    this.join(client, userRoom(identity.userId));
+    if (!anonymous) {
+      this.userSockets.add(identity.userId, id);
+      this.join(client, userRoom(identity.userId));
+      this.tokenExpiries.schedule(id, identity);
+    }
     for (const topic of topics) this.join(client, topic);
-    this.tokenExpiries.schedule(id, identity);
-    this.logger.log({ msg: 'connected', protocol: 'ws', connectionId: id, userId: identity.userId, role: identity.role });
+    this.logger.log({ msg: 'connected', protocol: 'ws', connectionId: id, userId: anonymous ? null : identity.userId, role: anonymous ? null : identity.role, dialect });
 
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
     ws.on('pong', () => {
@@ -230,7 +255,8 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     });
     ws.on('error', (error) => this.logger.debug(`ws ${id} error: ${error.message}`));
     ws.on('close', (code) => this.onClose(client, code));
-    this.sendJson(client, { type: 'connection', status: 'connected', userId: identity.userId, topics, timestamp: new Date().toISOString() });
+    if (dialect === 'sensor') this.sendJson(client, sensorConnectionFrame(topics));
+    else this.sendJson(client, { type: 'connection', status: 'connected', userId: identity.userId, topics, timestamp: new Date().toISOString() });
   }
 
   private onMessage(client: PlainClient, data: RawData, isBinary: boolean): void {
@@ -247,6 +273,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     this.metrics.eventsIn.inc({ protocol: 'ws', event: message?.type ?? 'unknown' });
     if (!message) return this.sendError(client, ErrorCode.VALIDATION_FAILED);
     if (message.type === 'ping') return this.sendJson(client, { type: 'pong', ts: Date.now() });
+    if (client.anonymous) return this.sendError(client, ErrorCode.FORBIDDEN);
 
     const decision = authorizeTopic(message.topic, client.identity.role);
     if (!decision.ok) return this.sendError(client, decision.error.code);
@@ -273,7 +300,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     for (const room of client.rooms) this.leave(client, room);
     if (client.pongTimer) clearTimeout(client.pongTimer);
     this.tokenExpiries.cancel(client.id);
-    this.userSockets.remove(client.identity.userId, client.id);
+    if (!client.anonymous) this.userSockets.remove(client.identity.userId, client.id);
     this.limiter.release(client.id);
   }
 

@@ -6,7 +6,7 @@ import { ClusterBus } from '../cluster/cluster-bus.js';
 import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
 
 /** One instance's share: users are sent by id so that a user on two instances counts once. */
-interface LocalStats extends Omit<RealtimeStats, 'users'> {
+interface LocalStats extends Omit<RealtimeStats, 'users' | 'total_channels' | 'channels'> {
   userIds: string[];
 }
 
@@ -29,12 +29,17 @@ export class RealtimeStatsService {
       for (const [topic, { subscribers }] of Object.entries(stats.topics)) topics[topic] = { subscribers: (topics[topic]?.subscribers ?? 0) + subscribers };
     }
     const sum = (pick: (stats: LocalStats) => number) => all.reduce((total, stats) => total + pick(stats), 0);
+    // The sensor module's shape of the same counts (CONTRACT.md §14): a channel is a topic.
+    const channels: Record<string, { connections: number }> = {};
+    for (const [topic, { subscribers }] of Object.entries(topics)) channels[topic] = { connections: subscribers };
     return {
       instances: all.length,
       connections: sum((s) => s.connections),
       connectionsByProtocol: { socketio: sum((s) => s.connectionsByProtocol.socketio), ws: sum((s) => s.connectionsByProtocol.ws) },
       users: new Set(all.flatMap((s) => s.userIds)).size,
       topics,
+      total_channels: Object.keys(channels).length,
+      channels,
     };
   }
 
