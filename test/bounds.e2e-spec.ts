@@ -79,12 +79,12 @@ describe('bounds under production rules', () => {
   });
 
   it('creates at most MAX_SENSORS sensors over HTTP (409 beyond), and makes room when one is deleted', async () => {
-    const existing = ((await api(gateway.url, 'GET', '/sensors', service)).body as unknown[]).length;
+    const existing = ((await api(gateway.url, 'GET', '/sensors', service)).body as { items: unknown[] }).items.length;
     const statuses: number[] = [];
     for (let i = existing; i < 6; i++) statuses.push((await api(gateway.url, 'POST', '/sensors', service, { id: `cap-${i}`, name: 'Cap', type: 'test' })).status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(4 - existing);
     expect(statuses.filter((s) => s === 409)).toHaveLength(2);
-    expect(((await api(gateway.url, 'GET', '/sensors', service)).body as unknown[]).length).toBe(4);
+    expect(((await api(gateway.url, 'GET', '/sensors', service)).body as { items: unknown[] }).items.length).toBe(4);
     // Deleting one makes room again.
     expect((await api(gateway.url, 'DELETE', `/sensors/cap-${existing}`, service)).status).toBe(200);
     expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'cap-late', name: 'Cap', type: 'test' })).status).toBe(201);
@@ -131,7 +131,7 @@ describe('auto-registration bounded by MAX_SENSORS', () => {
     const sensor = await device(gateway.mqttUrl);
     for (let i = 0; i < 10; i++) await publish(sensor, `sensors/random-${i}/m`, '1');
     await eventually(async () => expect([await metrics.rejected('sensor_limit'), await metrics.accepted()]).toEqual([7, 3]));
-    const sensors = (await api(gateway.url, 'GET', '/sensors', gateway.token('ops', { role: 'service' }))).body as { id: string; type: string }[];
+    const sensors = ((await api(gateway.url, 'GET', '/sensors', gateway.token('ops', { role: 'service' }))).body as { items: { id: string; type: string }[] }).items;
     expect(sensors).toHaveLength(3);
     for (const sensor of sensors) expect(sensor).toMatchObject({ id: expect.stringMatching(/^random-\d$/), type: 'auto' });
     const http = await api(gateway.url, 'POST', '/readings', gateway.token('ops', { role: 'service' }), { sensorId: 'random-99', metric: 'm', value: 1 });

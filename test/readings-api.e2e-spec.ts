@@ -89,7 +89,7 @@ describe.each(DATABASE_KINDS)('the readings and sensors query API on %s', (kind)
     ];
     for (const [query, message] of cases) {
       const response = await api(gateway.url, 'GET', `/readings?${query}`, viewer);
-      expect({ query, status: response.status, message: response.body.message }).toEqual({ query, status: 400, message: [message] });
+      expect({ query, status: response.status, details: response.body.details }).toEqual({ query, status: 400, details: [message] });
     }
     expect((await api(gateway.url, 'GET', '/readings?sensorId=q-1')).status).toBe(401);
   });
