@@ -19,16 +19,12 @@ import { errorBody, refusalMessage } from './reply-error.js';
 import { MAX_TOPICS_PER_SOCKET } from './topics.gateway.js';
 import { TokenExpirySchedule } from './token-expiry-schedule.js';
 import { flatFrameJson } from '../compat/flat-frame.js';
+import { ANONYMOUS } from '../compat/public-access.js';
 import { dialectOf, publicAccessAllowed, requestedTopics, sensorConnectionFrame, SENSOR_DIALECT_PATHS, type PlainDialect } from '../compat/sensor-dialect.js';
 
 /** The plain WebSocket endpoint, and the paths of the sensor module's dialect (CONTRACT.md §14). */
 export const PLAIN_WS_PATHS = ['/ws', ...SENSOR_DIALECT_PATHS];
 
-/**
- * Who a tokenless client on a public channel is (`WS_PUBLIC_CHANNELS`). Never registered as a
- * user, never in a user room, and it may send nothing but `ping` (`PlainClient.anonymous`).
- */
-const ANONYMOUS: Identity = Object.freeze({ userId: 'anonymous', role: 'user', expiresAt: null });
 
 /** Close codes: 1013 "try again later" for slow consumers, 4401 for an expired token. */
 const CLOSE_SLOW_CONSUMER = 1013;
