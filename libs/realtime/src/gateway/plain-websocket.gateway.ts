@@ -25,7 +25,6 @@ import { dialectOf, publicAccessAllowed, requestedTopics, sensorConnectionFrame,
 /** The plain WebSocket endpoint, and the paths of the sensor module's dialect (CONTRACT.md §14). */
 export const PLAIN_WS_PATHS = ['/ws', ...SENSOR_DIALECT_PATHS];
 
-
 /** Close codes: 1013 "try again later" for slow consumers, 4401 for an expired token. */
 const CLOSE_SLOW_CONSUMER = 1013;
 const CLOSE_TOKEN_EXPIRED = 4401;
