@@ -6,6 +6,9 @@
  * `--gateway-node-args=<flags>` tries extra Node flags on the gateway's process.
  * `memory-mqtt` and `memory-batching` measure the gateway alone (RSS and live heap growth after a
  * forced GC): `--mqtt-messages=<n>` and `--batch-pairs=<n>` change their sizes.
+ * `storage-ingest`, `storage-query` and `storage-rss` measure the gateway's storage (a fresh PostgreSQL
+ * database per run, BENCH_POSTGRES_URL): readings written while fanning out, a 24 h aggregate over
+ * 10 million readings (`--query-rows=<n>`), and the memory of each database mode at start.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -13,13 +16,16 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, type MemoryResult, type Run, type StepResult } from './lib/scenarios.js';
+import { countReadings, startMemory, storageFanout, storageQuery, writerAlone } from './lib/storage.js';
 import { benchDatabase, cleanRunEnv, hasTaskset, runEnv, startTarget, type TargetKind } from './lib/targets.js';
 
-const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster', 'memory-mqtt', 'memory-batching'] as const;
+const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster', 'memory-mqtt', 'memory-batching', 'storage-ingest', 'storage-query', 'storage-rss'] as const;
 /** Scenarios run on two instances sharing Redis (adapter, presence) and an MQTT shared subscription. */
 const CLUSTERED: ReadonlySet<Scenario> = new Set(['fanout-cluster', 'peruser-cluster']);
 /** What outsiders can make the gateway hold: measured on the gateway alone (a bare peer registers nothing and has no batching). */
-const GATEWAY_ONLY: ReadonlySet<Scenario> = new Set(['memory-mqtt', 'memory-batching']);
+const GATEWAY_ONLY: ReadonlySet<Scenario> = new Set(['memory-mqtt', 'memory-batching', 'storage-ingest', 'storage-query', 'storage-rss']);
+/** Storage: the gateway with and without its database (or in each mode), compared inside each round. */
+const STORAGE: ReadonlySet<Scenario> = new Set(['storage-ingest', 'storage-query', 'storage-rss']);
 type Scenario = (typeof SCENARIOS)[number];
 type Figures = Record<string, number>;
 
@@ -37,6 +43,8 @@ const { values, positionals } = parseArgs({
     'mqtt-messages': { type: 'string' },
     /** memory-batching: subscribe/unsubscribe pairs per run (default 100,000; 2,000 with --quick). */
     'batch-pairs': { type: 'string' },
+    /** storage-query: readings loaded (default 10,000,000; 200,000 with --quick). */
+    'query-rows': { type: 'string' },
   },
 });
 const chosen = positionals[0] ?? 'all';
@@ -68,6 +76,7 @@ const sizes = quick
       batching: { subscribers: 50, rates: [20, 50], seconds: 1 },
       memoryMqtt: 20_000,
       memoryBatching: 2_000,
+      storage: { subscribers: 50, rates: [100, 200], seconds: 1, writerSeconds: 2, queryRows: 200_000, querySamples: 5 },
     }
   : {
       connections: [1000, 5000, 10000],
@@ -77,9 +86,11 @@ const sizes = quick
       batching: { subscribers: 1000, rates: [25, 50, 100, 200, 400, 800, 1600, 3200, 6400], seconds: 3 },
       memoryMqtt: 1_000_000,
       memoryBatching: 100_000,
+      storage: { subscribers: 1000, rates: [200, 400, 800, 1600, 3200, 6400], seconds: 3, writerSeconds: 10, queryRows: 10_000_000, querySamples: 20 },
     };
 if (values['mqtt-messages']) sizes.memoryMqtt = Number(values['mqtt-messages']);
 if (values['batch-pairs']) sizes.memoryBatching = Number(values['batch-pairs']);
+if (values['query-rows']) sizes.storage.queryRows = Number(values['query-rows']);
 /**
  * The memory scenarios stop themselves: after this long, or once the target's RSS passes this
  * (without the bounds of issue #13, a million new sensor ids would take gigabytes).
@@ -136,7 +147,106 @@ async function measureMemory(scenario: Scenario): Promise<Figures> {
   return figures;
 }
 
+/** The gateway with storage off, in effect: at most 1000 readings queued and a flush every 10 s (100 rows/s), the rest dropped at the cost of a counter. */
+const NO_STORAGE_ENV = { READINGS_QUEUE_MAX: '1000', READINGS_FLUSH_MS: '10000' };
+
+/**
+ * storage-ingest: the same fan-out climb (1000 sockets of `readings`, `batchMs: 50`, up to the first loss)
+ * against a gateway whose writer is held to a trickle (the baseline) and one that writes every
+ * reading to PostgreSQL; then the writer alone, fed as fast as it takes readings.
+ * storage-query: 10 million readings, the day's hourly averages of one series over HTTP and in SQL.
+ * storage-rss: RSS and live heap at start after a forced GC: the bare socket.io peer (no database),
+ * the gateway on embedded SQLite, the gateway on PostgreSQL.
+ */
+async function measureStorage(scenario: Scenario): Promise<Figures> {
+  const figures: Figures = {};
+  const gatewayArgs = values['gateway-node-args'].split(' ').filter(Boolean);
+  const session = async <T>(kind: TargetKind, postgres: boolean, extra: Record<string, string>, inspect: boolean, body: (run: Run, databaseUrl: string) => Promise<T>): Promise<T> => {
+    const unique = `bench-${process.pid}-${Date.now()}`;
+    const database = postgres ? await benchDatabase(unique) : undefined;
+    const env = { ...runEnv(unique, mqttUrl, undefined, database?.url), ...extra };
+    try {
+      const target = await startTarget(kind, env, kind === 'gateway' ? gatewayArgs : [], { inspect });
+      try {
+        return await body({ target, targets: [target], mqttUrl, prefix: `${unique}/` }, database?.url ?? '');
+      } finally {
+        await target.stop();
+      }
+    } finally {
+      cleanRunEnv(env);
+      await database?.drop();
+    }
+  };
+  switch (scenario) {
+    case 'storage-ingest': {
+      const { subscribers, rates, seconds, writerSeconds } = sizes.storage;
+      for (const [label, extra, mustWrite] of [
+        ['no storage', NO_STORAGE_ENV, false],
+        ['PostgreSQL', {}, true],
+      ] as const) {
+        // The climb ends on loss (or, with storage, on a reading not written), not on p99: on this shared machine a
+        // 150 ms limit ended both sides at their first step. p99 is recorded at each side's knee and at the first rate.
+        const result = await session('gateway', true, extra, false, (run, url) => storageFanout(run, url, subscribers, rates, seconds, { mustWrite, p99LimitMs: Infinity }));
+        result.steps.forEach((s) =>
+          console.log(`  ${label} @${s.rate}/s: loss ${(s.lossRatio * 100).toFixed(2)}%, p99 ${s.p99} ms, written ${s.writtenPerSecond.toFixed(0)}/s (${(s.writtenRatio * 100).toFixed(1)}%)`),
+        );
+        console.log(`  ${label}: ${result.published} published, ${result.rows} rows in the database`);
+        Object.assign(figures, {
+          [`fan-out knee readings/s (${label})`]: result.knee,
+          [`readings delivered/s @knee (${label})`]: result.atKnee?.deliveriesPerSecond ?? 0,
+          [`p99 ms @knee (${label})`]: result.atKnee?.p99 ?? NaN,
+          [`p99 ms @${rates[0]}/s (${label})`]: result.steps[0]?.p99 ?? NaN,
+          [`readings written/s @knee (${label})`]: result.atKnee?.writtenPerSecond ?? 0,
+          [`rows in database / published (${label})`]: result.rows / result.published,
+        });
+      }
+      figures['fan-out knee with storage / without'] = figures['fan-out knee readings/s (PostgreSQL)']! / figures['fan-out knee readings/s (no storage)']!;
+      const alone = await session('gateway', true, {}, false, async (_run, url) => {
+        // The gateway is idle meanwhile (its own database is this run's): only the writer process loads core 0.
+        const rowsBefore = await countReadings(url);
+        const result = await writerAlone(url, writerSeconds);
+        return { ...result, rows: result.rows - rowsBefore };
+      });
+      console.log(`  writer alone: ${alone.accepted} accepted (${alone.dropped} dropped), ${alone.rows} rows, ${alone.readingsPerSecond.toFixed(0)}/s`);
+      Object.assign(figures, { 'writer alone readings/s (PostgreSQL)': alone.readingsPerSecond, 'writer alone rows / accepted': alone.rows / alone.accepted, 'writer alone dropped': alone.dropped });
+      return figures;
+    }
+    case 'storage-query': {
+      const { queryRows, querySamples } = sizes.storage;
+      const result = await session('gateway', true, {}, false, (run, url) => storageQuery(run, url, queryRows, querySamples));
+      console.log(`  ${result.rows} rows loaded in ${result.loadSeconds.toFixed(0)} s`);
+      Object.assign(figures, { 'rows in readings': result.rows, 'load + vacuum analyze s': result.loadSeconds });
+      for (const [name, series] of Object.entries(result.series)) {
+        console.log(`  ${name} (${series.rows} readings), plan:\n${series.plan}`);
+        const label = name === 'second' ? 'a reading/s' : '10 readings/s';
+        Object.assign(figures, {
+          [`series rows (${label})`]: series.rows,
+          [`24 h @1h avg, HTTP ms median (${label})`]: series.httpMs.median,
+          [`24 h @1h avg, HTTP ms max (${label})`]: series.httpMs.max,
+          [`24 h @1h avg, SQL ms median (${label})`]: series.directMs.median,
+          [`24 h @1h avg, SQL ms max (${label})`]: series.directMs.max,
+        });
+      }
+      return figures;
+    }
+    case 'storage-rss': {
+      for (const [label, kind, postgres] of [
+        ['socket.io peer, no database', 'socketio-peer', false],
+        ['gateway, embedded SQLite', 'gateway', false],
+        ['gateway, PostgreSQL', 'gateway', true],
+      ] as const) {
+        const { rssBytes, heapBytes } = await session(kind, postgres, {}, true, (run) => startMemory(run));
+        Object.assign(figures, { [`RSS MB (${label})`]: rssBytes / MB, [`live heap MB (${label})`]: heapBytes / MB });
+      }
+      figures['embedded cost MB (SQLite - PostgreSQL RSS)'] = figures['RSS MB (gateway, embedded SQLite)']! - figures['RSS MB (gateway, PostgreSQL)']!;
+      return figures;
+    }
+  }
+  throw new Error(`No storage measurement for scenario ${String(scenario)}`);
+}
+
 async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
+  if (STORAGE.has(scenario)) return measureStorage(scenario);
   if (GATEWAY_ONLY.has(scenario)) return measureMemory(scenario);
   const unique = `bench-${process.pid}-${Date.now()}`;
   const prefix = `${unique}/`;
@@ -184,7 +294,10 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
       }
       case 'memory-mqtt':
       case 'memory-batching':
-        break; // measured by measureMemory
+      case 'storage-ingest':
+      case 'storage-query':
+      case 'storage-rss':
+        break; // measured by measureMemory and measureStorage
       case 'peruser':
       case 'peruser-cluster': {
         const result = await perUser(run, sizes.peruser.users, sizes.peruser.devices, sizes.peruser.notifications);

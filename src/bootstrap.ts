@@ -3,7 +3,8 @@ import { ConsoleLogger, Logger, ValidationPipe, type INestApplication } from '@n
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ErrorCode } from '#contracts';
-import { httpErrorBody, useHttpErrorFilter } from '#http';
+import { answerClientErrors, httpErrorBody, useBodyDepthLimit, useHttpErrorFilter } from '#http';
+import { MetricsService } from '#observability';
 import { DatabaseConnection } from '#database';
 import { useRealtimeAdapter } from '#realtime';
 import { RedisConnection } from '#redis';
@@ -40,7 +41,13 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   // Also runs on gateway payloads (Nest applies global pipes there); the realtime filter answers VALIDATION_FAILED.
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   // Every HTTP error, ours or the framework's, answers { statusCode, code, message, details? } (CONTRACT.md §13).
-  useHttpErrorFilter(app);
+  const metrics = app.get(MetricsService);
+  const countRefusal = (status: number, code: ErrorCode) => metrics.httpRefused.inc({ status: String(status), code });
+  useHttpErrorFilter(app, countRefusal);
+  // What Node's parser refuses never reaches Express: answered as Node would, and counted.
+  answerClientErrors(app.getHttpServer(), countRefusal);
+  // Bodies nested past MAX_JSON_DEPTH get 400 VALIDATION_FAILED before the ValidationPipe recurses into them.
+  useBodyDepthLimit(app);
   useRealtimeAdapter(app);
   serveDashboard(app, config.dashboardDir);
   const health = app.get(HealthService);
@@ -63,6 +70,9 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   await app.init();
   // After every route: a path outside /api/v1 that nothing served (no dashboard file, no socket path)
   // answers like an unknown API route, not with Express's HTML page that repeats the path.
-  app.use((_request: unknown, response: { status(code: number): { json(body: unknown): void } }) => response.status(404).json(httpErrorBody(404, ErrorCode.NOT_FOUND)));
+  app.use((_request: unknown, response: { status(code: number): { json(body: unknown): void } }) => {
+    countRefusal(404, ErrorCode.NOT_FOUND);
+    response.status(404).json(httpErrorBody(404, ErrorCode.NOT_FOUND));
+  });
   return app;
 }

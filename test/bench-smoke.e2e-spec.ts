@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, type Run } from '../bench/lib/scenarios.js';
+import { startMemory, storageFanout, storageQuery, writerAlone } from '../bench/lib/storage.js';
 import { benchDatabase, cleanRunEnv, runEnv, startTarget, type TargetKind } from '../bench/lib/targets.js';
 
 /** No speed is asserted here: the fan-out knee is taken on loss alone, since a loaded test machine may take over 100 ms for a delivery. */
@@ -99,6 +100,38 @@ describe('memory scenarios against the gateway (smoke)', () => {
     } finally {
       await target.stop();
       cleanRunEnv(env);
+    }
+  }, 90_000);
+});
+
+describe('storage scenarios against the gateway on PostgreSQL (smoke)', () => {
+  it('storage-ingest writes every reading it fans out, storage-query answers 24 buckets, storage-rss and the writer alone run', async () => {
+    const mqttUrl = 'mqtt://127.0.0.1:1883';
+    const unique = `bench-smoke-${process.pid}-${Date.now()}-storage`;
+    const database = await benchDatabase(unique);
+    const env = runEnv(unique, mqttUrl, undefined, database.url);
+    try {
+      const target = await startTarget('gateway', env, [], { inspect: true });
+      let rows: number;
+      try {
+        const run: Run = { target, targets: [target], mqttUrl, prefix: env['MQTT_TOPIC_PREFIX']! };
+        const fan = await storageFanout(run, database.url, 5, [20], 0.5, NO_LATENCY_LIMIT);
+        expect(fan.steps[0]).toMatchObject({ rate: 20, lossRatio: 0, writtenRatio: 1 });
+        expect(fan.rows).toBe(fan.published);
+        expect((await startMemory(run)).rssBytes).toBeGreaterThan(0);
+        const query = await storageQuery(run, database.url, 20_000, 2);
+        expect(query.rows).toBe(fan.rows + 20_000);
+        expect(query.series.dense.rows).toBe(5_000);
+        rows = query.rows;
+      } finally {
+        await target.stop();
+      }
+      const alone = await writerAlone(database.url, 1);
+      expect(alone.accepted).toBeGreaterThan(0);
+      expect(alone).toMatchObject({ dropped: 0, rows: rows + alone.accepted });
+    } finally {
+      cleanRunEnv(env);
+      await database.drop();
     }
   }, 90_000);
 });

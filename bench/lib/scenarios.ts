@@ -66,20 +66,20 @@ export async function connections(run: Run, count: number): Promise<ConnectionsR
   }
 }
 
-async function publisher(run: Run): Promise<MqttClient> {
+export async function publisher(run: Run): Promise<MqttClient> {
   const client = await mqtt.connectAsync(run.mqttUrl, { protocolVersion: 4, clientId: `bench-pub-${process.pid}-${Date.now()}` });
   (client.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
   return client;
 }
 
-interface Receivers {
+export interface Receivers {
   received: () => number;
   latencies: number[];
   close: () => void;
 }
 
 /** Sockets subscribed to `readings`; with `batchMs`, each reading inside a `reading:batch` counts (a peer without batching ignores it). */
-async function socketIoReceivers(run: Run, count: number, batchMs?: number): Promise<Receivers> {
+export async function socketIoReceivers(run: Run, count: number, batchMs?: number): Promise<Receivers> {
   const { sockets } = await openSockets(run, count);
   let received = 0;
   const latencies: number[] = [];
@@ -129,7 +129,7 @@ export interface StepResult {
 }
 
 /** Publishes `rate` readings/s for `seconds` and measures what `receivers` got. */
-async function step(run: Run, client: MqttClient, receivers: Receivers, subscribers: number, rate: number, seconds: number, sensor: string): Promise<StepResult> {
+export async function step(run: Run, client: MqttClient, receivers: Receivers, subscribers: number, rate: number, seconds: number, sensor: string): Promise<StepResult> {
   const startReceived = receivers.received();
   receivers.latencies.length = 0;
   const total = Math.round(rate * seconds);
@@ -300,7 +300,7 @@ export interface MemoryResult {
 }
 
 /** Reads the target's memory after a full GC (through its inspector) and a moment to give pages back. */
-async function settledMemory(run: Run, inspector: Inspector): Promise<{ rss: number; heap: number }> {
+export async function settledMemory(run: Run, inspector: Inspector): Promise<{ rss: number; heap: number }> {
   const heap = await inspector.liveHeapBytes();
   await sleep(500);
   await inspector.call('HeapProfiler.collectGarbage');

@@ -119,6 +119,11 @@ export async function startTarget(kind: TargetKind, env: Record<string, string>,
   }
   // Let the MQTT subscription settle.
   await new Promise((resolve) => setTimeout(resolve, 300));
+  // A target that dies mid-run says why, instead of the next request failing with no reason.
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`${kind} exited during the run (${code ?? signal}); its last output:\n${output.slice(-4000)}`);
+  });
   return {
     kind,
     url: `http://127.0.0.1:${port}`,
@@ -127,6 +132,7 @@ export async function startTarget(kind: TargetKind, env: Record<string, string>,
     inspectPort,
     stop: (signal = 'SIGKILL') =>
       new Promise((resolve) => {
+        stopping = true;
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill(signal);

@@ -14,7 +14,8 @@ export async function publish(client: MqttClient, topic: string, payload: string
 }
 
 export async function closeAllDevices(): Promise<void> {
-  await Promise.all([...open].map((client) => client.endAsync()));
+  // A client the broker closed, with a QoS 1 publication still unacknowledged, never finishes a graceful end.
+  await Promise.all([...open].map((client) => client.endAsync(!client.connected)));
   open.clear();
 }
 

@@ -7,3 +7,4 @@ export * from './mqtt.js';
 export * from './simulation.js';
 export * from './objects.js';
 export * from './event-schemas.js';
+export * from './json-depth.js';

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type SqliteDatabase } from 'kysely';
+import { FifoSqliteDialect } from './fifo-sqlite-dialect.js';
+import type { Database as BetterSqlite3Database } from 'better-sqlite3';
 import type { PoolConfig } from 'pg';
 import { redactUrl } from '#contracts';
 import { GatewayMigrations } from './migrations/index.js';
@@ -65,7 +67,7 @@ export class DatabaseConnection {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('cache_size = -8000');
-    return new DatabaseConnection(new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite', file);
+    return new DatabaseConnection(new Kysely<Database>({ dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite) }) }), 'sqlite', file);
   }
 
   private static async postgres(url: string, max: number): Promise<DatabaseConnection> {
@@ -115,4 +117,28 @@ export class DatabaseConnection {
     }
     await this.db.destroy();
   }
+}
+
+/** Prepared statements kept per SQL text: enough for every query shape the gateway builds. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; better-sqlite3 statements are reusable, and
+ * preparing was the largest cost of a reading whose sensor is looked up or registered. Bounded
+ * (oldest dropped first): statement texts vary only by query shape (e.g. IN-list length), never by value.
+ */
+function withStatementCache(sqlite: BetterSqlite3Database): SqliteDatabase {
+  const statements = new Map<string, ReturnType<BetterSqlite3Database['prepare']>>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (text: string) => {
+      let statement = statements.get(text);
+      if (!statement) {
+        statement = sqlite.prepare(text);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }

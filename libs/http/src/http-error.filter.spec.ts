@@ -72,6 +72,23 @@ describe('HttpErrorFilter', () => {
     expect(logged).not.toHaveBeenCalled();
   });
 
+  it('tells its listener of every 4xx with status and code, and of no server fault', () => {
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const { adapter, host } = sut();
+    const refusals: [number, string][] = [];
+    const filter = new HttpErrorFilter({ httpAdapter: adapter } as unknown as HttpAdapterHost, (status, code) => refusals.push([status, code]));
+    filter.catch(new ApiError(ErrorCode.FORBIDDEN, 403), host);
+    filter.catch(new BadRequestException(['name must be a string']), host);
+    filter.catch(new NotFoundException('Cannot GET /x'), host);
+    filter.catch(new Error('boom'), host);
+    filter.catch(new ServiceUnavailableException(), host);
+    expect(refusals).toEqual([
+      [403, ErrorCode.FORBIDDEN],
+      [400, ErrorCode.VALIDATION_FAILED],
+      [404, ErrorCode.NOT_FOUND],
+    ]);
+  });
+
   it('ends a response whose headers already went out', () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const { filter, adapter, response, host } = sut(true);

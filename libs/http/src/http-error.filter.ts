@@ -51,7 +51,11 @@ export function toHttpError(exception: unknown): { body: HttpErrorBody; internal
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(HttpErrorFilter.name);
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  /** `onRefusal`: called for every 4xx answered (e.g. to count it). */
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly onRefusal?: HttpRefusalListener,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') {
@@ -60,6 +64,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     const { body, internal } = toHttpError(exception);
     if (internal) this.logger.error(describe(exception));
+    else if (body.statusCode < 500) this.onRefusal?.(body.statusCode, body.code);
     const { httpAdapter } = this.adapterHost;
     const response: unknown = host.switchToHttp().getResponse();
     // A streaming handler may fail after its headers went out: all that is left is to end the response.
@@ -76,7 +81,10 @@ function describe(exception: unknown): string {
   return String(exception);
 }
 
+/** Told of each HTTP refusal: its status and code (never anything the client sent). */
+export type HttpRefusalListener = (status: number, code: ErrorCode) => void;
+
 /** Installs {@link HttpErrorFilter} as the app's global filter; call it before `listen()`. */
-export function useHttpErrorFilter(app: INestApplication): void {
-  app.useGlobalFilters(new HttpErrorFilter(app.get(HttpAdapterHost)));
+export function useHttpErrorFilter(app: INestApplication, onRefusal?: HttpRefusalListener): void {
+  app.useGlobalFilters(new HttpErrorFilter(app.get(HttpAdapterHost), onRefusal));
 }

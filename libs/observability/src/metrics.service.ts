@@ -62,6 +62,27 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly framesRefused = new Counter({
+    name: 'realtime_frames_refused_total',
+    help: 'Connections closed for a frame or packet that breaks the protocol, by protocol and reason (ws: protocol_error 1002, invalid_utf8 1007, too_large 1009; socketio: parse_error)',
+    labelNames: ['protocol', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly engineIoErrors = new Counter({
+    name: 'engineio_connection_errors_total',
+    help: 'Engine.IO requests refused (bad EIO version, transport, sid, handshake method, request) and transports closed for a parse or transport error, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpRefused = new Counter({
+    name: 'http_requests_refused_total',
+    help: "HTTP requests answered 4xx, by status and code (Node's parser refusals: BAD_REQUEST with 400, 408 or 431)",
+    labelNames: ['status', 'code'] as const,
+    registers: [this.registry],
+  });
+
   readonly eventsIn = new Counter({
     name: 'realtime_events_in_total',
     help: 'Client messages received, by event (Socket.IO) or type (plain WebSocket); anything else counts as "unknown"',

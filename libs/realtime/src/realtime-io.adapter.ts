@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { MessageMappingProperties } from '@nestjs/websockets';
+import { MetricsService } from '#observability';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { originAllowed } from './connections/origin.js';
@@ -14,10 +15,12 @@ import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from './realtime.optio
  */
 export class RealtimeIoAdapter extends IoAdapter {
   private readonly options: ResolvedRealtimeOptions;
+  private readonly metrics: MetricsService;
 
   constructor(app: INestApplication) {
     super(app);
     this.options = app.get<ResolvedRealtimeOptions>(REALTIME_OPTIONS);
+    this.metrics = app.get(MetricsService, { strict: false });
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
@@ -35,6 +38,7 @@ export class RealtimeIoAdapter extends IoAdapter {
       allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) =>
         originAllowed(req.headers.origin, req.headers.host, corsOrigins) ? callback(null, true) : callback('Origin not allowed', false),
     });
+    this.countRefusals(server);
     if (cluster) {
       const { pubClient, subClient, channelPrefix } = cluster;
       server.adapter(
@@ -44,6 +48,24 @@ export class RealtimeIoAdapter extends IoAdapter {
       );
     }
     return server;
+  }
+
+  /**
+   * Counts what Engine.IO and Socket.IO refuse on their own, before any gateway sees it: requests
+   * with a bad EIO version, transport, sid, method or body (`connection_error`), transports closed
+   * for a packet Engine.IO cannot parse or a transport error (an oversized polling body among them),
+   * and Socket.IO packets that do not decode (the socket's `error`). One shared listener per event,
+   * nothing per socket beyond it.
+   */
+  private countRefusals(server: Server): void {
+    const { metrics } = this;
+    server.engine.on('connection_error', (error: { code?: number }) => metrics.engineIoErrors.inc({ code: ENGINE_ERROR_CODES[error.code ?? -1] ?? 'other' }));
+    const onClose = (reason: string) => {
+      if (reason === 'parse error' || reason === 'transport error') metrics.engineIoErrors.inc({ code: reason.replace(' ', '_') });
+    };
+    server.engine.on('connection', (conn: { once(event: 'close', listener: (reason: string) => void): void }) => conn.once('close', onClose));
+    const onSocketError = () => metrics.framesRefused.inc({ protocol: 'socketio', reason: 'parse_error' });
+    server.on('connection', (socket: Socket) => socket.on('error', onSocketError));
   }
 
   /**
@@ -99,6 +121,16 @@ export class RealtimeIoAdapter extends IoAdapter {
       .catch((error: unknown) => this.logger.error(error));
   }
 }
+
+/** Engine.IO's `connection_error` codes (engine.io `Server.errors`), as metric labels. */
+const ENGINE_ERROR_CODES: Record<number, string> = {
+  0: 'unknown_transport',
+  1: 'unknown_sid',
+  2: 'bad_handshake_method',
+  3: 'bad_request',
+  4: 'forbidden',
+  5: 'unsupported_protocol_version',
+};
 
 /** Installs the gateway's Socket.IO adapter on `app`; call before `app.init()`/`listen()`. */
 export function useRealtimeAdapter(app: INestApplication): void {

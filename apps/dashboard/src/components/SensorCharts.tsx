@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import { useGateway, useTopic, type Api } from '../hooks/index.js';
-import { historyPath, historyPoints, RANGES, SeriesBook, toColumns, type MetricSeries, type RangeName } from './chart-data.js';
+import { historyCoverage, historyPath, historyPoints, RANGES, SeriesBook, toColumns, type MetricSeries, type RangeName } from './chart-data.js';
 
 const MAX_CHARTS = 12;
 const CHART_HEIGHT = 180;
@@ -23,6 +23,9 @@ export function SensorCharts() {
   const bookRef = useRef<SeriesBook | null>(null);
   const book = (bookRef.current ??= new SeriesBook());
   const [range, setRange] = useState<RangeName>('15m');
+  // An answer for a range the user has left (a slow 24 h query after a click on 7 d) is not drawn.
+  const rangeRef = useRef(range);
+  rangeRef.current = range;
   const [version, setVersion] = useState(0);
   const [historyError, setHistoryError] = useState<string | null>(null);
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -43,13 +46,19 @@ export function SensorCharts() {
     const key = `${range}|${sensorId}/${metric}`;
     if (loaded.current.has(key)) return;
     loaded.current.add(key);
-    api<unknown>('GET', historyPath(sensorId, metric, range, Date.now())).then(
+    const requested = range;
+    api<unknown>('GET', historyPath(sensorId, metric, requested, Date.now())).then(
       (body) => {
-        book.loadHistory(sensorId, metric, historyPoints(body));
+        if (rangeRef.current !== requested) return;
+        const points = historyPoints(body);
+        // Bucketed history stands for everything up to its last bucket's end: live points inside
+        // that bucket are in its average and are not drawn again beside it.
+        book.loadHistory(sensorId, metric, points, historyCoverage(requested, points));
         redraw();
       },
       (error: Error) => {
         loaded.current.delete(key);
+        if (rangeRef.current !== requested) return;
         setHistoryError(error.message);
       },
     );
@@ -177,7 +186,7 @@ function MetricChart({ series, version }: { series: MetricSeries; version: numbe
 
   const latest = series.readings.at(-1);
   return (
-    <figure className="chart" data-testid="chart" data-series={series.key} data-first-ts={series.readings[0]?.ts} data-points={series.readings.length} data-anomalies={series.anomalies.length} data-forecast={series.forecast.length}>
+    <figure className="chart" data-testid="chart" data-series={series.key} data-first-ts={series.readings[0]?.ts} data-last-ts={series.readings.at(-1)?.ts} data-points={series.readings.length} data-anomalies={series.anomalies.length} data-forecast={series.forecast.length}>
       <figcaption>
         <strong>{series.sensorId}</strong> {series.metric}
         {latest && (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { historyPath, historyPoints, MAX_READINGS, RANGES, SeriesBook, toColumns } from './chart-data.js';
+import { historyCoverage, historyPath, historyPoints, MAX_READINGS, RANGES, SeriesBook, toColumns } from './chart-data.js';
 
 describe('SeriesBook and toColumns', () => {
   const reading = (ts: number, value: number) => ({ sensorId: 's1', metric: 'temperature', value, ts });
@@ -54,6 +54,20 @@ describe('SeriesBook and toColumns', () => {
     book.addReading(reading(6000, 6));
     book.loadHistory('s1', 'temperature', [{ ts: 4000, value: 4 }, { ts: 5000, value: 5 }]);
     expect(book.series.get('s1/temperature')!.readings).toEqual([{ ts: 4000, value: 4 }, { ts: 5000, value: 5 }, { ts: 6000, value: 6 }]);
+  });
+
+  it('replaces live readings inside the last bucket by the bucket, and keeps those after it', () => {
+    const book = new SeriesBook();
+    book.windowMs = RANGES['24h'].ms;
+    const bucket = RANGES['24h'].bucketMs;
+    // Live readings at 1.2, 1.5 and 2.1 buckets; the history's last bucket starts at 1 (it averages the first two).
+    for (const at of [1.2, 1.5, 2.1]) book.addReading(reading(at * bucket, at));
+    const history = [{ ts: 0, value: 0.5 }, { ts: bucket, value: 1.35 }];
+    expect(historyCoverage('24h', history)).toBe(2 * bucket - 1);
+    expect(historyCoverage('15m', history)).toBe(bucket);
+    expect(historyCoverage('24h', [])).toBe(-Infinity);
+    book.loadHistory('s1', 'temperature', history, historyCoverage('24h', history));
+    expect(book.series.get('s1/temperature')!.readings).toEqual([...history, { ts: 2.1 * bucket, value: 2.1 }]);
   });
 
   it('merges replayed readings with the history by timestamp, never doubling one', () => {

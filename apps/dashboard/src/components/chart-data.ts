@@ -8,10 +8,10 @@ export const MAX_READINGS = 2000;
  * is a few hundred points, not hundreds of thousands.
  */
 export const RANGES = {
-  '15m': { label: '15 min', ms: 15 * 60_000, bucket: null },
-  '1h': { label: '1 h', ms: 60 * 60_000, bucket: '10s' },
-  '24h': { label: '24 h', ms: 24 * 60 * 60_000, bucket: '5m' },
-  '7d': { label: '7 d', ms: 7 * 24 * 60 * 60_000, bucket: '30m' },
+  '15m': { label: '15 min', ms: 15 * 60_000, bucket: null, bucketMs: null },
+  '1h': { label: '1 h', ms: 60 * 60_000, bucket: '10s', bucketMs: 10_000 },
+  '24h': { label: '24 h', ms: 24 * 60 * 60_000, bucket: '5m', bucketMs: 5 * 60_000 },
+  '7d': { label: '7 d', ms: 7 * 24 * 60 * 60_000, bucket: '30m', bucketMs: 30 * 60_000 },
 } as const;
 export type RangeName = keyof typeof RANGES;
 /** Raw readings asked for on a short range: 15 min at one reading a second, with room. */
@@ -39,6 +39,17 @@ export function historyPoints(body: unknown): Point[] {
     if (typeof ts === 'number' && typeof value === 'number') points.push({ ts, value });
   }
   return points.sort((a, b) => a.ts - b.ts);
+}
+
+/**
+ * The newest timestamp a history answer stands for: its last reading, or the end of its last bucket
+ * (that bucket's average already holds the readings in it, which must not be drawn again beside it).
+ */
+export function historyCoverage(range: RangeName, history: Point[]): number {
+  const last = history.at(-1)?.ts;
+  if (last === undefined) return -Infinity;
+  const { bucketMs } = RANGES[range];
+  return bucketMs === null ? last : last + bucketMs - 1;
 }
 
 export interface Point {
@@ -90,13 +101,13 @@ export class SeriesBook {
   }
 
   /**
-   * Lays stored history under the live line: history up to its last point, then the live readings
-   * that came after it (those that arrived while the request was in flight are kept, not doubled).
+   * Lays stored history under the live line: history up to what it covers (its last point, or with
+   * buckets the end of the last one: see {@link historyCoverage}), then the live readings that came
+   * after it (those that arrived while the request was in flight are kept, not doubled).
    */
-  loadHistory(sensorId: string, metric: string, history: Point[]): void {
+  loadHistory(sensorId: string, metric: string, history: Point[], coveredUntil = history.at(-1)?.ts ?? -Infinity): void {
     const series = this.entry(sensorId, metric);
-    const last = history.at(-1)?.ts ?? -Infinity;
-    series.readings = [...history, ...series.readings.filter((point) => point.ts > last)];
+    series.readings = [...history, ...series.readings.filter((point) => point.ts > coveredUntil)];
     this.trim(series);
   }
 

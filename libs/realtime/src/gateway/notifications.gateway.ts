@@ -9,7 +9,7 @@ import {
   type OnGatewayDisconnect,
   type OnGatewayInit,
 } from '@nestjs/websockets';
-import { ErrorCode, userRoom, type ClientEventName, type ClientEventRequests } from '#contracts';
+import { ErrorCode, MAX_JSON_DEPTH, userRoom, valueTooDeep, type ClientEventName, type ClientEventRequests } from '#contracts';
 import { MetricsService } from '#observability';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import { ReadingBatcher, topicOfBatchRoom } from '../batching/reading-batcher.js';
@@ -171,7 +171,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
 
   /**
    * Every client event passes here first (the socket's one middleware, so one closure per socket
-   * that was already there): the rate limit, then unknown events. An event with no listener on the
+   * that was already there): the rate limit, then unknown events, then arguments nested too deep. An event with no listener on the
    * socket (no handler any gateway bound) is answered `UNKNOWN_EVENT` on its ack, or dropped; both
    * are counted.
    */
@@ -188,7 +188,9 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
         socket.disconnect(true);
         return;
       }
-      const refused = verdict === 'limit' ? ErrorCode.RATE_LIMITED : isUnknownEvent(socket, event) ? ErrorCode.UNKNOWN_EVENT : null;
+      // Arguments nested past MAX_JSON_DEPTH never reach a pipe (class-transformer recurses per level); `+ 1` for the array around them.
+      const refused =
+        verdict === 'limit' ? ErrorCode.RATE_LIMITED : isUnknownEvent(socket, event) ? ErrorCode.UNKNOWN_EVENT : valueTooDeep(packet.slice(1), MAX_JSON_DEPTH + 1) ? ErrorCode.VALIDATION_FAILED : null;
       if (refused === null) return next();
       this.metrics.eventsRefused.inc({ protocol: 'socketio', code: refused });
       const ack = packet.at(-1);

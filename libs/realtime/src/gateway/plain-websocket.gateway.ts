@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { ErrorCode, userRoom, type ServerEventName, type ServerEventPayloads } from '#contracts';
+import { ErrorCode, jsonTextTooDeep, userRoom, type ServerEventName, type ServerEventPayloads } from '#contracts';
 import { MetricsService } from '#observability';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import { bearerToken, TokenError, TokenService, type Identity } from '#auth';
@@ -248,7 +248,12 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
       if (client.pongTimer) clearTimeout(client.pongTimer);
       client.pongTimer = null;
     });
-    ws.on('error', (error) => this.logger.debug(`ws ${id} error: ${error.message}`));
+    ws.on('error', (error: Error & { code?: string }) => {
+      // ws closes the connection itself (1002, 1007, 1009) for a frame that breaks RFC 6455 or WS_MAX_PAYLOAD.
+      const reason = frameRefusal(error.code);
+      if (reason) this.metrics.framesRefused.inc({ protocol: 'ws', reason });
+      this.logger.debug(`ws ${id} error: ${error.message}`);
+    });
     ws.on('close', (code) => this.onClose(client, code));
     if (dialect === 'sensor') this.sendJson(client, sensorConnectionFrame(topics));
     else this.sendJson(client, { type: 'connection', status: 'connected', userId: identity.userId, topics, timestamp: new Date().toISOString() });
@@ -398,6 +403,14 @@ function validSubprotocols(header: string): boolean {
   return names.every((name) => SUBPROTOCOL_TOKEN.test(name)) && new Set(names).size === names.length;
 }
 
+/** The `realtime_frames_refused_total` reason of a ws error code (`WS_ERR_*`); null for errors of the socket itself. */
+function frameRefusal(code: string | undefined): string | null {
+  if (!code?.startsWith('WS_ERR_')) return null;
+  if (code === 'WS_ERR_INVALID_UTF8') return 'invalid_utf8';
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH') return 'too_large';
+  return 'protocol_error';
+}
+
 /** `Sec-WebSocket-Protocol: bearer, <token>`. */
 function protocolToken(header: string | undefined): string | undefined {
   const [scheme, token] = (header ?? '').split(',').map((part) => part.trim());
@@ -405,6 +418,8 @@ function protocolToken(header: string | undefined): string | undefined {
 }
 
 function parseIncoming(text: string): Incoming | null {
+  // No frame of the protocol nests; one nested past MAX_JSON_DEPTH is refused before it is parsed.
+  if (jsonTextTooDeep(text)) return null;
   let message: unknown;
   try {
     message = JSON.parse(text);

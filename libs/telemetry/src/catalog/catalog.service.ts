@@ -28,7 +28,12 @@ const COUNT_TTL_MS = 5_000;
  * (`<type>:created|updated|deleted`) to the kind's topics.
  */
 export class CatalogService<T extends Entity> {
+  /** The stored count, as last read (cached for COUNT_TTL_MS) and kept up to date by this instance's writes. */
   private counted: { value: number; at: number } | null = null;
+  /** The one count query in flight: concurrent creations wait for it rather than each taking its own. */
+  private counting: Promise<void> | null = null;
+  /** Creations that passed the limit check and are not written yet: a count taken meanwhile does not include them. */
+  private reserved = 0;
 
   constructor(
     private readonly kind: CatalogKind<T>,
@@ -52,10 +57,10 @@ export class CatalogService<T extends Entity> {
   async create(input: Omit<T, 'id' | 'createdAt' | 'updatedAt'> & { id?: string }, metadata?: Record<string, unknown>): Promise<T> {
     const max = this.kind.maxEntities;
     if (max !== undefined) {
-      const counted = await this.counter();
-      if (counted.value >= max) throw new CatalogFullException();
-      // Taken before the write, in the same tick as the check: concurrent creations cannot all pass it.
-      counted.value += 1;
+      const stored = await this.storedCount();
+      if (stored + this.reserved >= max) throw new CatalogFullException();
+      // Reserved in the same tick as the check, so concurrent creations cannot all pass it.
+      this.reserved += 1;
     }
     const now = new Date().toISOString();
     const entity = { ...input, id: input.id ?? randomUUID(), createdAt: now, updatedAt: now } as T;
@@ -63,7 +68,10 @@ export class CatalogService<T extends Entity> {
     try {
       created = await this.repository.create(entity);
     } finally {
-      if (!created && max !== undefined && this.counted) this.counted.value -= 1;
+      if (max !== undefined) {
+        this.reserved -= 1;
+        if (created && this.counted) this.counted.value += 1;
+      }
     }
     if (!created) throw new ApiError(ErrorCode.CONFLICT, HttpStatus.CONFLICT);
     this.emit('created', entity, metadata);
@@ -85,12 +93,26 @@ export class CatalogService<T extends Entity> {
     return removed;
   }
 
-  /** The count, cached for a few seconds so that refusing one more entity stays cheap however often it is tried. */
-  private async counter(): Promise<{ value: number; at: number }> {
-    if (this.counted && Date.now() - this.counted.at <= COUNT_TTL_MS) return this.counted;
-    const value = await this.repository.count();
-    this.counted = { value, at: Date.now() };
-    return this.counted;
+  /** True when `maxEntities` exist or are being created (by the cached count): a flood of new ids is refused without touching the store. */
+  async isFull(): Promise<boolean> {
+    const max = this.kind.maxEntities;
+    return max !== undefined && (await this.storedCount()) + this.reserved >= max;
+  }
+
+  /**
+   * The stored count, cached for a few seconds so that refusing one more entity stays cheap however
+   * often it is tried. One query at a time: creations that arrive while it runs share its answer.
+   * A count read while a write of ours completes may include it twice until the next read: that
+   * errs on the side of refusing.
+   */
+  private async storedCount(): Promise<number> {
+    if (this.counted && Date.now() - this.counted.at <= COUNT_TTL_MS) return this.counted.value;
+    this.counting ??= this.repository
+      .count()
+      .then((value) => void (this.counted = { value, at: Date.now() }))
+      .finally(() => (this.counting = null));
+    await this.counting;
+    return this.counted!.value;
   }
 
   private emit(eventType: EntityEventType, entity: T, metadata?: Record<string, unknown>): void {

@@ -10,7 +10,7 @@ export type Principal = { kind: 'gateway' } | { kind: 'device'; sensorId: string
 export const GATEWAY_USERNAME = '$gateway';
 
 /** Why the broker refused something; also the `reason` label of `mqtt_messages_rejected_total`. */
-export type BrokerRefusal = 'unauthorized' | 'retained' | 'bad_topic' | 'subscribe_refused' | 'too_large';
+export type BrokerRefusal = 'unauthorized' | 'retained' | 'bad_topic' | 'subscribe_refused' | 'too_large' | 'malformed_packet';
 
 export interface BrokerAccessOptions {
   topicPrefix: string;

@@ -11,6 +11,8 @@ export class BrokerPortInUseError extends Error {
   }
 }
 
+/** The message of the error that makes aedes close a client whose publication we refused. */
+const PUBLICATION_REFUSED = 'publication refused: ';
 /** How long close() waits for clients (our own MQTT transport among them) to leave first. */
 const CLOSE_GRACE_MS = 2_000;
 /** Largest MQTT packet accepted from any client (CONTRACT §13). */
@@ -74,6 +76,13 @@ export class EmbeddedBroker {
   private async listen(): Promise<void> {
     const { port, host = '127.0.0.1' } = this.options;
     this.broker = await Aedes.createBroker(this.hooks());
+    // aedes closes a connection for a packet it cannot parse or a publication it will not route, before any hook runs.
+    const onError = (_client: Client | null, error: Error & { code?: string }) => {
+      const reason = brokerErrorReason(error);
+      if (reason) this.refuse(reason, `a connection: ${error.message.slice(0, 120)}`);
+    };
+    this.broker.on('clientError', onError);
+    this.broker.on('connectionError', onError);
     this.server = createServer((socket) => this.accept(socket));
     try {
       await new Promise<void>((resolve, reject) => {
@@ -140,7 +149,7 @@ export class EmbeddedBroker {
         if (!refusal) return done(null);
         this.refuse(refusal, `publication to ${packet.topic.slice(0, 200)} by ${client?.id.slice(0, 64) ?? 'the broker'}`);
         // MQTT 3.1.1 has no way to tell the client: the connection is closed (MQTT-3.3.5-2).
-        done(new Error(`publication refused: ${refusal}`));
+        done(new Error(`${PUBLICATION_REFUSED}${refusal}`));
       },
       authorizeSubscribe: (client, subscription, done) => {
         if (access.authorizeSubscribe(this.principals.get(client))) return done(null, subscription);
@@ -163,4 +172,18 @@ export class EmbeddedBroker {
     clients?.delete(client);
     if (clients?.size === 0) this.devices.delete(principal.sensorId);
   }
+}
+
+/** Publications aedes refuses by itself (before `authorizePublish`): their topic can name no sensor. */
+const UNROUTABLE_TOPIC = /not allowed in PUBLISH|topic has too many levels/;
+
+/**
+ * What a connection error of aedes counts as: `bad_topic` for a publication it will not route (a
+ * wildcard, an empty topic), `malformed_packet` for what mqtt-packet cannot parse or MQTT forbids
+ * (bad flags, protocol, lengths); null for socket errors (resets) and for our own refusals, counted where they are made.
+ */
+export function brokerErrorReason(error: Error & { code?: string }): BrokerRefusal | null {
+  if (error.code !== undefined || error.message.startsWith(PUBLICATION_REFUSED)) return null;
+  if (/keep ?alive/i.test(error.message)) return null;
+  return UNROUTABLE_TOPIC.test(error.message) ? 'bad_topic' : 'malformed_packet';
 }

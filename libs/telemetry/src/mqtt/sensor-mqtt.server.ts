@@ -42,4 +42,20 @@ export class SensorMqttServer extends ServerMqtt {
     }
     return super.listen(callback);
   }
+
+  /**
+   * MQTT's own matching (MQTT-4.7.1): `+` matches one level, an empty one included. Nest's matcher
+   * skips empty levels, so `sensors//temp`, which the broker delivers to a `sensors/+/+`
+   * subscription, would reach no handler and be dropped uncounted; here it reaches the ingest
+   * handler, which refuses it as `bad_topic` like any other topic that names no sensor.
+   */
+  override matchMqttPattern(pattern: string, topic: string): boolean {
+    const filter = pattern.split('/');
+    const levels = topic.split('/');
+    for (let i = 0; i < filter.length; i++) {
+      if (filter[i] === '#') return true; // this level and every one below it, the parent included
+      if (i >= levels.length || (filter[i] !== '+' && filter[i] !== levels[i])) return false;
+    }
+    return filter.length === levels.length;
+  }
 }

@@ -43,6 +43,7 @@ export class ReadingAdmission {
 
   private async register(reading: ParsedReading): Promise<Admission> {
     if (!this.options.autoRegister) return { ok: false, reason: 'unknown_sensor' };
+    if (await this.sensors.isFull()) return { ok: false, reason: 'sensor_limit' };
     try {
       const sensor = await this.sensors.create(
         { id: reading.sensorId, name: reading.sensorId, type: 'auto', ...(reading.unit ? { unit: reading.unit } : {}) },

@@ -67,9 +67,20 @@ export class ReadingsRepository {
         const seen = newest.get(key);
         if (!seen || seen.ts <= reading.ts) newest.set(key, reading);
       }
+      const latest = [...newest.values()];
+      if (this.dialect === 'postgres') {
+        // As arrays too: a batch over a thousand series as one row each with five parameters cost
+        // more than the readings themselves (17k against 54k readings/s, the writer alone).
+        await sql`insert into latest_readings (sensor_id, metric, ts, value, unit)
+          select * from unnest(${latest.map((r) => r.sensorId)}::text[], ${latest.map((r) => r.metric)}::text[],
+            ${latest.map((r) => r.ts)}::bigint[], ${latest.map((r) => r.value)}::float8[], ${latest.map((r) => r.unit ?? null)}::text[])
+          on conflict (sensor_id, metric) do update set ts = excluded.ts, value = excluded.value, unit = excluded.unit
+          where latest_readings.ts <= excluded.ts`.execute(trx);
+        return;
+      }
       await trx
         .insertInto('latest_readings')
-        .values([...newest.values()].map(toRow))
+        .values(latest.map(toRow))
         .onConflict((oc) =>
           oc
             .columns(['sensor_id', 'metric'])
