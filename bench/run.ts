@@ -15,17 +15,19 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, type MemoryResult, type Run, type StepResult } from './lib/scenarios.js';
+import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, reconnectStorm, type MemoryResult, type Run, type StepResult } from './lib/scenarios.js';
 import { countReadings, startMemory, storageFanout, storageQuery, writerAlone } from './lib/storage.js';
 import { benchDatabase, cleanRunEnv, hasTaskset, runEnv, startTarget, type TargetKind } from './lib/targets.js';
 
-const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster', 'memory-mqtt', 'memory-batching', 'storage-ingest', 'storage-query', 'storage-rss'] as const;
+const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster', 'memory-mqtt', 'memory-batching', 'storage-ingest', 'storage-query', 'storage-rss', 'reconnect-storm'] as const;
 /** Scenarios run on two instances sharing Redis (adapter, presence) and an MQTT shared subscription. */
 const CLUSTERED: ReadonlySet<Scenario> = new Set(['fanout-cluster', 'peruser-cluster']);
 /** What outsiders can make the gateway hold: measured on the gateway alone (a bare peer registers nothing and has no batching). */
 const GATEWAY_ONLY: ReadonlySet<Scenario> = new Set(['memory-mqtt', 'memory-batching', 'storage-ingest', 'storage-query', 'storage-rss']);
 /** Storage: the gateway with and without its database (or in each mode), compared inside each round. */
 const STORAGE: ReadonlySet<Scenario> = new Set(['storage-ingest', 'storage-query', 'storage-rss']);
+/** The gateway with no reference: the bare peer has no stream history to recover from. */
+const NO_REFERENCE: ReadonlySet<Scenario> = new Set([...GATEWAY_ONLY, 'reconnect-storm']);
 type Scenario = (typeof SCENARIOS)[number];
 type Figures = Record<string, number>;
 
@@ -77,6 +79,7 @@ const sizes = quick
       memoryMqtt: 20_000,
       memoryBatching: 2_000,
       storage: { subscribers: 50, rates: [100, 200], seconds: 1, writerSeconds: 2, queryRows: 200_000, querySamples: 5 },
+      storm: { sockets: 100, missed: 20 },
     }
   : {
       connections: [1000, 5000, 10000],
@@ -87,6 +90,7 @@ const sizes = quick
       memoryMqtt: 1_000_000,
       memoryBatching: 100_000,
       storage: { subscribers: 1000, rates: [200, 400, 800, 1600, 3200, 6400], seconds: 3, writerSeconds: 10, queryRows: 10_000_000, querySamples: 20 },
+      storm: { sockets: 2000, missed: 100 },
     };
 if (values['mqtt-messages']) sizes.memoryMqtt = Number(values['mqtt-messages']);
 if (values['batch-pairs']) sizes.memoryBatching = Number(values['batch-pairs']);
@@ -298,6 +302,12 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
       case 'storage-query':
       case 'storage-rss':
         break; // measured by measureMemory and measureStorage
+      case 'reconnect-storm': {
+        const { sockets, missed } = sizes.storm;
+        const result = await reconnectStorm(run, sockets, missed);
+        console.log(`  ${result.recovered}/${sockets} sockets recovered ${missed} events each in ${result.seconds.toFixed(2)} s; longest event-loop stall ${result.maxStallMs.toFixed(0)} ms`);
+        return { sockets, 'events recovered each': missed, 'sockets recovered': result.recovered, 'seconds until all recovered': result.seconds, 'longest event-loop stall ms': result.maxStallMs };
+      }
       case 'peruser':
       case 'peruser-cluster': {
         const result = await perUser(run, sizes.peruser.users, sizes.peruser.devices, sizes.peruser.notifications);
@@ -329,7 +339,7 @@ async function main(): Promise<void> {
   // --render-only: rewrite RESULTS.md from results.json (after editing NOTES.md), measuring nothing.
   for (const scenario of values['render-only'] ? [] : chosen === 'all' ? SCENARIOS : [chosen as Scenario]) {
     // S5 is plain WebSocket: its reference is the plain ws peer (the socket.io peer has no /ws).
-    const reference: TargetKind | null = GATEWAY_ONLY.has(scenario) ? null : scenario === 'wsfanout' ? 'ws-peer' : 'socketio-peer';
+    const reference: TargetKind | null = NO_REFERENCE.has(scenario) ? null : scenario === 'wsfanout' ? 'ws-peer' : 'socketio-peer';
     const kinds: TargetKind[] = reference ? ['gateway', reference] : ['gateway'];
     const samples: Record<string, Figures[]> = Object.fromEntries(kinds.map((kind) => [kind, []]));
     for (let round = 0; round < rounds; round++) {

@@ -19,7 +19,7 @@ export class AppModule {
    */
   static forRoot(config: AppConfig, database: DatabaseConnection, redis: RedisConnection | null = null): DynamicModule {
     const cluster = redis
-      ? { pubClient: redis.pub, subClient: redis.sub, sharded: redis.serverVersion >= 7, channelPrefix: redis.key('socket.io'), isReady: () => redis.isReady }
+      ? { redis, pubClient: redis.pub, subClient: redis.sub, sharded: redis.serverVersion >= 7, channelPrefix: redis.key('socket.io'), isReady: () => redis.isReady }
       : undefined;
     return {
       module: AppModule,
@@ -27,7 +27,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule.forRoot(database),
         RedisModule.forRoot(redis),
-        RealtimeModule.forRoot({ ...config.realtime, cluster }),
+        RealtimeModule.forRoot({ ...config.realtime, cluster, history: config.history }),
         NotificationsModule.forRoot({ maxPerUser: config.notificationsMaxPerUser, ownerNotificationsPerMinute: config.ownerNotificationsPerMinute }),
         DevTokenModule.forRoot({ devTokens: config.devTokens }),
         HealthModule,

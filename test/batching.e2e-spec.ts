@@ -17,7 +17,7 @@ describe('subscribe with batchMs: reading:batch', () => {
 
   it('delivers a burst of reading:new as one reading:batch, in order, and the next burst as the next batch', async () => {
     const socket = await connectAs(gateway.url, gateway.token('batcher'));
-    expect(await socket.emitWithAck('subscribe', { topic: 'readings', batchMs: 50 })).toEqual({ ok: true, topic: 'readings', batchMs: 50 });
+    expect(await socket.emitWithAck('subscribe', { topic: 'readings', batchMs: 50 })).toEqual({ ok: true, topic: 'readings', batchMs: 50, epoch: expect.any(String), offset: expect.any(Number), recovered: false });
     const log = recordEvents(socket);
     for (let i = 0; i < 20; i++) gateway.websocket.emitToTopic(['readings', 'sensor:batch-1'], 'reading:new', reading(i));
     await log.until(countOf('reading:batch'));
@@ -37,7 +37,7 @@ describe('subscribe with batchMs: reading:batch', () => {
     await log.until(countOf('reading:batch'));
     expect(log.map((e) => e.event)).toEqual(['system:event', 'reading:batch']);
 
-    expect(await socket.emitWithAck('subscribe', { topic: 'sensor:batch-2' })).toEqual({ ok: true, topic: 'sensor:batch-2' });
+    expect(await socket.emitWithAck('subscribe', { topic: 'sensor:batch-2' })).toEqual({ ok: true, topic: 'sensor:batch-2', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
     const single = nextEvent(socket, 'reading:new');
     gateway.websocket.emitToTopic(['readings', 'sensor:batch-2'], 'reading:new', reading(2, 'batch-2'));
     expect(await single).toEqual(reading(2, 'batch-2'));

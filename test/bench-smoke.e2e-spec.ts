@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, type Run } from '../bench/lib/scenarios.js';
+import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, reconnectStorm, type Run } from '../bench/lib/scenarios.js';
 import { startMemory, storageFanout, storageQuery, writerAlone } from '../bench/lib/storage.js';
 import { benchDatabase, cleanRunEnv, runEnv, startTarget, type TargetKind } from '../bench/lib/targets.js';
 
@@ -133,5 +133,15 @@ describe('storage scenarios against the gateway on PostgreSQL (smoke)', () => {
       cleanRunEnv(env);
       await database.drop();
     }
+  }, 90_000);
+});
+
+describe('reconnect storm against the gateway (smoke)', () => {
+  it('brings every socket back with every missed event, and reads the event-loop stall', async () => {
+    await withTargets('gateway', async (run) => {
+      const result = await reconnectStorm(run, 20, 10);
+      expect(result.recovered).toBe(20);
+      expect(Number.isFinite(result.maxStallMs) && Number.isFinite(result.seconds)).toBe(true);
+    });
   }, 90_000);
 });

@@ -1034,7 +1034,7 @@ describe(`fuzz: malformed input at every entry point of one gateway (FUZZ_SEED=$
     expect(await health.json()).toMatchObject({ status: expect.any(String) });
 
     const sio = await eventually(() => connectAs(gateway.url, gateway.token(`${RUN}-good`)), { attempts: 30, intervalMs: 200 });
-    expect(await sio.emitWithAck('subscribe', { topic: 'readings' })).toEqual({ ok: true, topic: 'readings' });
+    expect(await sio.emitWithAck('subscribe', { topic: 'readings' })).toEqual({ ok: true, topic: 'readings', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
     const sioLog = recordEvents(sio);
     const plain = await eventually(() => connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token(`${RUN}-good`)}&topics=readings`)), { attempts: 30, intervalMs: 200 });
     const sensor = knownSensors[2] ?? `${RUN}-k2`;

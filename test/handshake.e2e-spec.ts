@@ -28,7 +28,7 @@ describe('Socket.IO handshake', () => {
     const authenticated = nextEvent(socket, 'authenticated');
     const unread = nextEvent(socket, 'notification:unread_count');
     socket.connect();
-    expect(await authenticated).toEqual({ success: true, userId: 'alice', email: 'alice@example.com', role: 'admin' });
+    expect(await authenticated).toEqual({ success: true, userId: 'alice', email: 'alice@example.com', role: 'admin', epoch: expect.any(String), offset: 0 });
     expect(await unread).toEqual({ unreadCount: 0 });
     expect(events).toEqual(['authenticated', 'notification:unread_count']);
   });
@@ -66,7 +66,7 @@ describe('Socket.IO handshake', () => {
       const socket = client(gateway.url, { auth: { token: signWith({ ...claims, role: 'superuser' }, DEV_JWT_SECRET, { expiresIn: 60 }) } });
       const authenticated = nextEvent(socket, 'authenticated');
       socket.connect();
-      expect(await authenticated).toEqual({ success: true, userId: expected, role: 'user' });
+      expect(await authenticated).toEqual({ success: true, userId: expected, role: 'user', epoch: expect.any(String), offset: expect.any(Number) });
     }
   });
 
@@ -193,7 +193,7 @@ describe('connection caps', () => {
       await Promise.all([raw.next('42["authenticated"'), raw.next('42["notification:unread_count"')]);
       // The first socket is untouched and still answers.
       raw.send(`427${JSON.stringify(['subscribe', { topic: 'readings' }])}`);
-      expect(JSON.parse((await raw.next('437')).slice(3))).toEqual([{ ok: true, topic: 'readings' }]);
+      expect(JSON.parse((await raw.next('437')).slice(3))).toEqual([{ ok: true, topic: 'readings', epoch: expect.any(String), offset: expect.any(Number), recovered: false }]);
       expect((await connectError(client(gateway.url, { auth: { token: gateway.token('u3') } }))).data).toEqual({ code: 'SERVER_FULL' });
       // A socket that disconnects leaves its transport open, and counted: a new CONNECT on it is admitted.
       raw.send('41');

@@ -341,7 +341,7 @@ describe('unknown Socket.IO events', () => {
     expect(await raw.emitWithAck('no-payload')).toEqual({ ok: false, error: { code: 'UNKNOWN_EVENT', message: 'Unknown event' } });
     raw.emit('no-ack', 1);
     raw.emit('error', new Error('x'));
-    expect(await socket.emitWithAck('subscribe', { topic: 'general' })).toEqual({ ok: true, topic: 'general' });
+    expect(await socket.emitWithAck('subscribe', { topic: 'general' })).toEqual({ ok: true, topic: 'general', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
     expect([...events]).toEqual([]);
     expect(socket.connected).toBe(true);
     expect(await count(metrics.eventsRefused, { protocol: 'socketio', code: 'UNKNOWN_EVENT' })).toBe(before + 10);

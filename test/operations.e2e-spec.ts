@@ -73,7 +73,7 @@ describe('operations: metrics, stats, publish, test event', () => {
     expect(stats.body).toEqual({
       instances: 1,
       connections: 3,
-      connectionsByProtocol: { socketio: 2, ws: 1 },
+      connectionsByProtocol: { socketio: 2, ws: 1, sse: 0 },
       users: 2,
       topics: { 'sensor:stat-1': { subscribers: 3 }, general: { subscribers: 1 } },
       total_channels: 2,

@@ -62,8 +62,9 @@ describe('plain WebSocket endpoint', () => {
     const stringify = jest.spyOn(JSON, 'stringify');
     try {
       gateway.websocket.emitToTopic(['sensor:fan-1', 'readings'], 'rank:updated', { oldRank: 2, newRank: 1 });
-      const framesOfThisEvent = stringify.mock.calls.filter(([value]) => (value as { event?: string } | null)?.event === 'rank:updated');
-      expect(framesOfThisEvent).toHaveLength(1);
+      // The payload is serialized once per publication; each group's frame embeds that text.
+      const serializations = stringify.mock.calls.filter(([value]) => (value as { newRank?: number } | null)?.newRank === 1);
+      expect(serializations).toHaveLength(1);
     } finally {
       stringify.mockRestore();
     }
@@ -73,7 +74,7 @@ describe('plain WebSocket endpoint', () => {
   it('acks sub and unsub, answers ping, and refuses forbidden and unknown topics', async () => {
     const client = await connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token('subber')}`));
     client.send({ type: 'sub', topic: 'anomalies' });
-    expect(await client.next((m) => m.type === 'ack')).toEqual({ type: 'ack', op: 'sub', topic: 'anomalies' });
+    expect(await client.next((m) => m.type === 'ack')).toEqual({ type: 'ack', op: 'sub', topic: 'anomalies', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
     client.send({ type: 'unsub', topic: 'anomalies' });
     expect(await client.next((m) => m.type === 'ack')).toEqual({ type: 'ack', op: 'unsub', topic: 'anomalies' });
     client.send({ type: 'ping' });
@@ -109,7 +110,14 @@ describe('plain WebSocket endpoint', () => {
     const sensor = await device(gateway.mqttUrl);
     await publish(sensor, 'sensors/twin-1/temp', '19.25');
     const ioReading = await viaIo;
-    expect(await viaPlain).toEqual({ topic: 'readings', event: 'reading:new', ts: expect.any(Number), payload: ioReading });
+    expect(await viaPlain).toEqual({
+      topic: 'readings',
+      event: 'reading:new',
+      ts: expect.any(Number),
+      payload: ioReading,
+      positions: { readings: expect.any(Number), 'sensor:twin-1': expect.any(Number) },
+      epoch: { readings: expect.any(String), 'sensor:twin-1': expect.any(String) },
+    });
     plain.send({ type: 'ping' });
     await plain.next((m) => m.type === 'pong');
     expect(plain.messages.filter((m) => m.event === 'reading:new')).toHaveLength(1);

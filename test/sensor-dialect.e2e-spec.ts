@@ -4,11 +4,12 @@ import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './support/browser.js';
-import { closeAllClients, client, connectAs, connectError } from './support/clients.js';
+import { closeAllClients, client, connectAs, connectError, recordEvents, type TestSocket } from './support/clients.js';
 import { eventually, startGateway, type TestGateway } from './support/gateway.js';
 import { api } from './support/http.js';
 import { closeAllDevices, device, publish } from './support/mqtt.js';
 import { closeAllPlain, connectPlain, refusedPlain, wsUrl, type PlainClient } from './support/plain-ws.js';
+import { TcpProxy } from './support/tcp-proxy.js';
 
 /** The sensor module's own clients, kept as its documentation wrote them (test/compat/). */
 const PAGE_DIR = resolve('test/compat/page');
@@ -84,6 +85,9 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
       entity_id: 'flat-1',
       data: expect.objectContaining({ id: 'flat-1', name: 'Flat' }),
       timestamp: expect.any(String),
+      // The section 9 positions, of the streams of the publication this client holds.
+      positions: { sensors: expect.any(Number), 'sensor:flat-1': expect.any(Number) },
+      epoch: { sensors: expect.any(String), 'sensor:flat-1': expect.any(String) },
     });
 
     // Readings, then a spike: a created reading per value, an anomaly_detected, and a forecast every 10.
@@ -99,6 +103,9 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
       data: { sensorId: 'flat-1', metric: 'temperature', value: 20, ts: expect.any(Number) },
       timestamp: new Date(reading.data.ts).toISOString(),
       metadata: { sensor_id: 'flat-1' },
+      // Published to `readings` and `sensor:flat-1`; this client holds only the latter.
+      positions: { 'sensor:flat-1': expect.any(Number) },
+      epoch: { 'sensor:flat-1': expect.any(String) },
     });
     const anomaly = await seen(sensors, (m) => m.entity_type === 'anomaly');
     expect(anomaly).toMatchObject({ type: 'entity_event', event_type: 'anomaly_detected', entity_id: expect.any(String), data: { sensorId: 'flat-1', value: 95 }, metadata: { sensor_id: 'flat-1' } });
@@ -114,12 +121,12 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
     // test-event in both forms: a flat system_event.
     const system = sensors.next((m) => m.type === 'system_event');
     expect((await api(gateway.url, 'POST', '/ws/test-event?channel=sensors&message=from%20the%20query', admin)).status).toBe(202);
-    expect(await system).toEqual({ type: 'system_event', level: 'info', message: 'from the query', data: { test: true }, timestamp: expect.any(String) });
+    expect(await system).toEqual({ type: 'system_event', level: 'info', message: 'from the query', data: { test: true }, timestamp: expect.any(String), positions: { sensors: expect.any(Number) }, epoch: { sensors: expect.any(String) } });
 
     // A user event, flattened under its own name (it goes to the user room, joined with the token).
     const xp = sensors.next((m) => m.type === 'xp:gained');
     gateway.websocket.emitXpGained('flat-reader', { amount: 5, source: 'quiz', totalXp: 15 });
-    expect(await xp).toEqual({ type: 'xp:gained', amount: 5, source: 'quiz', totalXp: 15 });
+    expect(await xp).toEqual({ type: 'xp:gained', amount: 5, source: 'quiz', totalXp: 15, positions: { 'user:flat-reader': expect.any(Number) }, epoch: { 'user:flat-reader': expect.any(String) } });
   });
 
   it('takes test-event in the query form as in the body form, validated the same way, admins only', async () => {
@@ -152,7 +159,7 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
   it('answers sub, unsub and ping as /ws does', async () => {
     const reader = await connectPlain(wsUrl(gateway.url, '/api/v1/ws', `token=${gateway.token('frames')}`));
     reader.send({ type: 'sub', topic: 'locations' });
-    expect(await reader.next((m) => m.type === 'ack')).toEqual({ type: 'ack', op: 'sub', topic: 'locations' });
+    expect(await reader.next((m) => m.type === 'ack')).toEqual({ type: 'ack', op: 'sub', topic: 'locations', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
     const created = reader.next((m) => m.type === 'entity_event');
     expect((await api(gateway.url, 'POST', '/locations', admin, { id: 'hall-d', name: 'Hall' })).status).toBe(201);
     expect(await created).toMatchObject({ entity_type: 'location', event_type: 'created', entity_id: 'hall-d' });
@@ -252,9 +259,115 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
     });
   });
 
-  async function refusedCount(): Promise<number> {
+  it('resumes on /api/v1/ws after a drop as on /ws: the missed frames in order, once, after the ack, then live ones', async () => {
+    const proxy = await TcpProxy.start(Number(new URL(gateway.url).port));
+    try {
+      const token = gateway.token('resumer');
+      const viaProxy = (query: string) => wsUrl(`http://${proxy.url}`, '/api/v1/ws', query);
+      const say = (message: string) => gateway.websocket.emitSystemEvent('info', message, undefined, 'sensor:resume-1');
+      const first = await connectPlain(viaProxy(`channel=sensor:resume-1&token=${token}`));
+      for (const n of [1, 2, 3]) say(`before ${n}`);
+      await eventually(async () => expect(first.messages.filter((m) => m.type === 'system_event')).toHaveLength(3));
+      const last = first.messages.filter((m) => m.type === 'system_event').at(-1);
+      const since = { epoch: last.epoch['sensor:resume-1'], offset: last.positions['sensor:resume-1'] };
+
+      proxy.drop();
+      await first.closed;
+      for (const n of [1, 2, 3, 4, 5]) say(`missed ${n}`);
+      proxy.restore();
+
+      const second = await connectPlain(viaProxy(`token=${token}`));
+      second.send({ type: 'sub', topic: 'sensor:resume-1', since });
+      expect(await second.next((m) => m.type === 'ack')).toEqual({ type: 'ack', op: 'sub', topic: 'sensor:resume-1', epoch: since.epoch, offset: since.offset + 5, recovered: true });
+      say('after 1');
+      await eventually(async () => expect(second.messages.filter((m) => m.type === 'system_event')).toHaveLength(6));
+      const afterAck = second.messages.slice(second.messages.findIndex((m) => m.type === 'ack') + 1);
+      expect(afterAck.map((m) => [m.message, m.positions['sensor:resume-1'], m.epoch['sensor:resume-1']])).toEqual(
+        ['missed 1', 'missed 2', 'missed 3', 'missed 4', 'missed 5', 'after 1'].map((message, k) => [message, since.offset + 1 + k, since.epoch]),
+      );
+
+      // A position from another epoch cannot be resumed: recovered false, nothing replayed.
+      const third = await connectPlain(viaProxy(`token=${token}`));
+      third.send({ type: 'sub', topic: 'sensor:resume-1', since: { epoch: 'not-this', offset: 1 } });
+      expect(await third.next((m) => m.type === 'ack')).toMatchObject({ recovered: false, epoch: since.epoch, offset: since.offset + 6 });
+      const pong = third.next((m) => m.type === 'pong');
+      third.send({ type: 'ping' });
+      await pong;
+      expect(third.messages.filter((m) => m.type === 'system_event')).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  async function refusedCount(protocol = 'ws'): Promise<number> {
     const text = await (await fetch(`${gateway.url}/api/v1/metrics`)).text();
-    return Number(/^realtime_events_refused_total\{protocol="ws",code="FORBIDDEN"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    return Number(new RegExp(`^realtime_events_refused_total\\{protocol="${protocol}",code="FORBIDDEN"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  }
+});
+
+describe('public channels on Socket.IO (WS_PUBLIC_CHANNELS=general,sensors)', () => {
+  let gateway: TestGateway;
+  let admin: string;
+  beforeAll(async () => {
+    gateway = await startGateway({ WS_PUBLIC_CHANNELS: 'general,sensors' });
+    admin = gateway.token('ops', { role: 'admin' });
+  });
+  afterEach(() => closeAllClients());
+  afterAll(() => gateway.close());
+
+  const connected = (socket: TestSocket): Promise<void> =>
+    new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+      socket.connect();
+    });
+
+  it('lets a tokenless client read the public channels it names at the handshake, and nothing else', async () => {
+    const reader = client(gateway.url, { auth: { channels: ['sensors'] } });
+    const events = recordEvents(reader);
+    await connected(reader);
+    await eventually(async () => expect((await api(gateway.url, 'GET', '/ws/stats', admin)).body.channels.sensors).toEqual({ connections: 1 }));
+
+    let meta: unknown;
+    reader.once('sensor:created', (_payload, received) => (meta = received));
+    expect((await api(gateway.url, 'POST', '/sensors', admin, { id: 'sio-1', name: 'Sio', type: 'thermometer' })).status).toBe(201);
+    await events.until((log) => log.some((e) => e.event === 'sensor:created'));
+    expect(events.find((e) => e.event === 'sensor:created')!.payload).toMatchObject({ type: 'entity_event', entity_type: 'sensor', event_type: 'created', entity_id: 'sio-1' });
+    expect(meta).toEqual({ positions: { sensors: expect.any(Number) }, epoch: { sensors: expect.any(String) } });
+
+    // Nothing it sends is accepted: known events are FORBIDDEN, unknown ones UNKNOWN_EVENT; all counted.
+    const before = await refusedSio('FORBIDDEN');
+    const forbidden = { ok: false, error: { code: 'FORBIDDEN', message: 'Not allowed' } };
+    expect(await reader.emitWithAck('subscribe', { topic: 'general' })).toEqual(forbidden);
+    expect(await reader.emitWithAck('unsubscribe', { topic: 'sensors' })).toEqual(forbidden);
+    expect(await reader.emitWithAck('notification:mark_all_read', {})).toEqual(forbidden);
+    expect(await reader.emitWithAck('auth:refresh', { token: gateway.token('anonymous') })).toEqual(forbidden);
+    expect(await (reader as unknown as { emitWithAck(event: string, body: unknown): Promise<unknown> }).emitWithAck('hello', {})).toEqual({ ok: false, error: { code: 'UNKNOWN_EVENT', message: 'Unknown event' } });
+    expect(await refusedSio('FORBIDDEN')).toBe(before + 4);
+
+    // No user room, no system, no broadcast, no channel it did not name; its channel still works.
+    gateway.websocket.emitXpGained('anonymous', { amount: 1, source: 'x', totalXp: 1 });
+    gateway.websocket.broadcastLeaderboardUpdate({ leaderboard: [] });
+    await api(gateway.url, 'POST', '/ws/test-event', admin, { message: 'admins only' });
+    await api(gateway.url, 'POST', '/ws/test-event', admin, { topic: 'general', message: 'not named' });
+    await api(gateway.url, 'POST', '/ws/test-event', admin, { topic: 'sensors', message: 'last' });
+    await events.until((log) => log.some((e) => e.event === 'system:event'));
+    expect(events.map((e) => e.event)).toEqual(['sensor:created', 'system:event']);
+    expect(events[1]!.payload).toMatchObject({ message: 'last' });
+  });
+
+  it('refuses a tokenless handshake naming no channel or any channel that is not public, as before', async () => {
+    for (const options of [{}, { auth: { channels: ['system'] } }, { auth: { channels: ['general', 'anomalies'] } }, { auth: { channels: ['user:ops'] } }, { query: { channel: 'readings' } }]) {
+      const error = await connectError(client(gateway.url, options));
+      expect({ options, message: error.message, data: error.data }).toEqual({ options, message: 'Unauthorized', data: { code: 'TOKEN_MISSING' } });
+    }
+    // ?channel= works as auth.channels does.
+    await connected(client(gateway.url, { query: { channel: 'general' } }));
+  });
+
+  async function refusedSio(code: string): Promise<number> {
+    const text = await (await fetch(`${gateway.url}/api/v1/metrics`)).text();
+    return Number(new RegExp(`^realtime_events_refused_total\\{protocol="socketio",code="${code}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
   }
 });
 
@@ -263,7 +376,10 @@ describe('public channels, per-address cap', () => {
   beforeAll(async () => {
     gateway = await startGateway({ WS_PUBLIC_CHANNELS: 'sensors', WS_MAX_CONNECTIONS_PER_IP: '2' });
   });
-  afterEach(() => closeAllPlain());
+  afterEach(() => {
+    closeAllPlain();
+    closeAllClients();
+  });
   afterAll(() => gateway.close());
 
   it('refuses a tokenless client over the per-address cap, and frees its slot when one leaves', async () => {
@@ -273,6 +389,19 @@ describe('public channels, per-address cap', () => {
     first.ws.close();
     await first.closed;
     await eventually(async () => expect((await connectPlain(wsUrl(gateway.url, '/api/v1/ws', 'channel=sensors'))).messages[0].status).toBe('connected'));
+  });
+
+  it('counts tokenless Socket.IO readers against the same cap', async () => {
+    await connectPlain(wsUrl(gateway.url, '/api/v1/ws', 'channel=sensors'));
+    const reader = client(gateway.url, { auth: { channels: ['sensors'] } });
+    await new Promise<void>((resolve, reject) => {
+      reader.once('connect', () => resolve());
+      reader.once('connect_error', reject);
+      reader.connect();
+    });
+    const third = await connectError(client(gateway.url, { auth: { channels: ['sensors'] } }));
+    expect(third.data).toEqual({ code: 'TOO_MANY_CONNECTIONS' });
+    expect(await refusedPlain(wsUrl(gateway.url, '/api/v1/ws', 'channel=sensors'))).toMatchObject({ status: 503, body: { code: 'TOO_MANY_CONNECTIONS' } });
   });
 });
 

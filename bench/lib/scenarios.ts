@@ -481,3 +481,69 @@ export async function batchMemory(run: Run, pairs: number, { maxSeconds, maxRssB
     inspector.close();
   }
 }
+
+export interface StormResult {
+  /** Sockets that came back with `recovered: true` and every missed event, in order. */
+  recovered: number;
+  /** From the first reconnect to the last socket holding every missed event. */
+  seconds: number;
+  /** The gateway's longest event-loop delay during the storm (prom-client's `nodejs_eventloop_lag_max_seconds`, reset by the scrape before). */
+  maxStallMs: number;
+}
+
+/** The gateway's `nodejs_eventloop_lag_max_seconds` since the previous scrape, in ms. */
+async function eventLoopMaxMs(run: Run): Promise<number> {
+  const text = await (await fetch(`${run.target.url}/api/v1/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('nodejs_eventloop_lag_max_seconds'));
+  return line ? Number(line.split(' ').at(-1)) * 1000 : NaN;
+}
+
+/**
+ * Reconnect storm (issue #14): `count` sockets hold a topic, drop together (no clean close), the
+ * topic gets `missed` publications, then every socket comes back at once with `since` and must
+ * recover all of them. The gateway alone: the bare peer has no history to recover from.
+ */
+export async function reconnectStorm(run: Run, count: number, missed: number): Promise<StormResult> {
+  const topic = 'sensor:storm-1';
+  const { sockets } = await openSockets(run, count, { user: (i) => `storm-${i}` });
+  const acks = await Promise.all(sockets.map((socket) => socket.emitWithAck('subscribe', { topic })));
+  const since = { epoch: acks[0].epoch as string, offset: acks[0].offset as number };
+  sockets.forEach((socket) => socket.close());
+  const admin = token('bench-admin', 'admin');
+  for (let i = 0; i < missed; i++) {
+    const response = await fetch(`${run.target.url}/api/v1/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ topic, event: 'system:event', data: { level: 'info', message: 'storm', data: { i }, timestamp: new Date().toISOString() } }),
+    });
+    if (!response.ok) throw new Error(`publish answered ${response.status}`);
+    await response.arrayBuffer();
+  }
+  await sleep(200);
+  await eventLoopMaxMs(run); // resets the maximum: what follows is the storm's
+  const started = process.hrtime.bigint();
+  let recovered = 0;
+  const back = await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const socket = await LeanSocketIo.connect(run.target.url, token(`storm-${i}`));
+      let next = 0;
+      let inOrder = true;
+      const all = new Promise<void>((resolve) => {
+        socket.onEvent = (event, payload) => {
+          if (event !== 'system:event') return;
+          if (payload.data.i !== next) inOrder = false;
+          next += 1;
+          if (next === missed) resolve();
+        };
+      });
+      const ack = await socket.emitWithAck('subscribe', { topic, since });
+      await Promise.race([all, sleep(30_000)]);
+      if (ack.recovered === true && inOrder && next === missed) recovered += 1;
+      return socket;
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const maxStallMs = await eventLoopMaxMs(run);
+  back.forEach((socket) => socket.close());
+  return { recovered, seconds, maxStallMs };
+}

@@ -55,6 +55,20 @@ describe('loadConfig', () => {
     expect(result.config.readings).toEqual({ retentionDays: 7, flushMs: 100, maxQueue: 5000 });
   });
 
+  it('reads the stream history size and TTL (defaults 1000 and 600 s), one line per bad value', () => {
+    const defaults = loadConfig({ NODE_ENV: 'development' });
+    if (!defaults.ok) throw new Error(defaults.errors.join('\n'));
+    expect(defaults.config.history).toEqual({ historySize: 1000, historyTtlSeconds: 600 });
+    const set = loadConfig({ NODE_ENV: 'development', HISTORY_SIZE: '50', HISTORY_TTL: '30' });
+    if (!set.ok) throw new Error(set.errors.join('\n'));
+    expect(set.config.history).toEqual({ historySize: 50, historyTtlSeconds: 30 });
+    const errors = errorsOf({ HISTORY_SIZE: '0', HISTORY_TTL: 'ten' });
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/^HISTORY_SIZE: /);
+    expect(errors[1]).toMatch(/^HISTORY_TTL: /);
+    expect(errorsOf({ HISTORY_SIZE: '100001' })).toHaveLength(1);
+  });
+
   it('refuses REDIS_URL without DATABASE_URL: the embedded database cannot be shared', () => {
     expect(errorsOf({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual(['REDIS_URL: needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances']);
     // A malformed DATABASE_URL is reported once, as itself.

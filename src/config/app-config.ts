@@ -67,6 +67,8 @@ export interface AppConfig {
   /** `REDIS_KEY_PREFIX`: every key this app writes starts with it. */
   redisKeyPrefix: string;
   notificationsMaxPerUser: number;
+  /** `HISTORY_SIZE` (publications kept per stream), `HISTORY_TTL` (seconds after a stream's last publication): CONTRACT section 9. */
+  history: { historySize: number; historyTtlSeconds: number };
 }
 
 export type ConfigResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] };
@@ -153,6 +155,10 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     redisUrl,
     redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'rtg:'),
     notificationsMaxPerUser: read.int('NOTIFICATIONS_MAX_PER_USER', 1000, { min: 1, max: 100_000 }),
+    history: {
+      historySize: read.int('HISTORY_SIZE', 1000, { min: 1, max: 100_000 }),
+      historyTtlSeconds: read.int('HISTORY_TTL', 600, { min: 1, max: 86_400 }),
+    },
   };
   return read.errors.length > 0 ? { ok: false, errors: read.errors } : { ok: true, config };
 }

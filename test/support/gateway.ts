@@ -57,9 +57,14 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
  * Boots the real app (HTTP + Socket.IO + MQTT ingestion) on a random port of 127.0.0.1. Without
  * `DATABASE_URL` or `DATA_DIR` it gets an empty embedded database of its own, removed on close.
  */
-export async function startGateway(env: Record<string, string> = {}, { waitForMqtt = true } = {}): Promise<TestGateway> {
+export async function startGateway(
+  env: Record<string, string> = {},
+  { waitForMqtt = true, configure }: { waitForMqtt?: boolean; configure?: (config: AppConfig) => void } = {},
+): Promise<TestGateway> {
   const ownDataDir = env['DATABASE_URL'] || env['DATA_DIR'] ? null : tempDataDir('gateway');
   const config = testConfig(ownDataDir ? { ...env, DATA_DIR: ownDataDir } : env);
+  // Options with no variable of their own (a shorter SSE ticket lifetime).
+  configure?.(config);
   const app = await createGateway(config);
   await app.listen(config.port, '127.0.0.1');
   if (waitForMqtt) await app.get(MqttIngestService).whenConnected();

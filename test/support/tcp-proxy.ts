@@ -9,6 +9,9 @@ export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   private down = false;
 
+  /** Where new connections go; {@link retarget} moves them (a client coming back on another instance). */
+  private targetPort = 0;
+
   private constructor(
     private readonly server: net.Server,
     readonly port: number,
@@ -18,7 +21,7 @@ export class TcpProxy {
     let proxy: TcpProxy | undefined;
     const server = net.createServer((client) => {
       if (!proxy || proxy.down) return void client.destroy();
-      const upstream = net.connect(targetPort, targetHost);
+      const upstream = net.connect(proxy.targetPort, targetHost);
       for (const [socket, other] of [[client, upstream], [upstream, client]] as const) {
         proxy.sockets.add(socket);
         socket.on('error', () => other.destroy());
@@ -32,6 +35,7 @@ export class TcpProxy {
     });
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
     proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
+    proxy.targetPort = targetPort;
     return proxy;
   }
 
@@ -44,6 +48,11 @@ export class TcpProxy {
     this.down = true;
     for (const socket of this.sockets) socket.resetAndDestroy();
     this.sockets.clear();
+  }
+
+  /** New connections go to `targetPort` from now on; open ones stay where they are. */
+  retarget(targetPort: number): void {
+    this.targetPort = targetPort;
   }
 
   restore(): void {

@@ -1,4 +1,5 @@
 import type { ErrorBody } from './errors.js';
+import type { RealtimeStats } from './http.js';
 import type { Role } from './identity.js';
 import type { Topic } from './topics.js';
 
@@ -243,5 +244,21 @@ export type ClientToServerEvents = {
   [E in ClientEventName]: (payload: ClientEventRequests[E][0], ack: Ack<ClientEventRequests[E][1]>) => void;
 };
 
-/** Events between gateway instances (`serverSideEmit`); none are part of the public contract. */
-export type InterServerEvents = Record<string, never>;
+/** One instance's share of `GET /ws/stats`: users by id, so a user on two instances counts once. */
+export interface InstanceStats extends Omit<RealtimeStats, 'users' | 'total_channels' | 'channels'> {
+  userIds: string[];
+}
+
+/**
+ * Events between gateway instances (`serverSideEmit` over Socket.IO's Redis adapter); none are
+ * part of the public contract. Publications are not among them: they travel once, on the stream
+ * channel (CONTRACT section 9). A request's last argument is the reply callback.
+ */
+export interface InterServerEvents {
+  /** How many sockets (both protocols) the user has on the answering instance. */
+  'presence:count': (userId: string, reply: (count: number) => void) => void;
+  /** The answering instance's stats. */
+  'stats:local': (reply: (stats: InstanceStats) => void) => void;
+  /** `broadcast` (no stream) for the plain WebSocket clients of the other instances; Socket.IO's adapter carries it to their sockets. */
+  'broadcast:ws': (event: ServerEventName, payload: ServerEventPayloads[ServerEventName]) => void;
+}

@@ -47,13 +47,20 @@ export interface Page<T> {
 export interface RealtimeStats {
   instances: number;
   connections: number;
-  connectionsByProtocol: { socketio: number; ws: number };
+  connectionsByProtocol: { socketio: number; ws: number; sse: number };
   users: number;
   topics: Record<string, { subscribers: number }>;
   /** The sensor module's shape of `topics` (CONTRACT.md §14): how many topics have subscribers. */
   total_channels: number;
   /** The sensor module's shape of `topics`: `connections` is `subscribers`. */
   channels: Record<string, { connections: number }>;
+}
+
+/** `POST /api/v1/events/ticket`: a single-use ticket for `GET /api/v1/events?ticket=` (SSE, CONTRACT.md §10). */
+export interface SseTicketResponse {
+  ticket: string;
+  /** ms since the epoch; the ticket is valid 60 s and only once. */
+  expiresAt: number;
 }
 
 /** `GET /api/v1/notifications`: the caller's inbox, newest first. */

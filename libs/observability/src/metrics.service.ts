@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REJECT_REASONS } from '#contracts';
 
-export type Protocol = 'socketio' | 'ws';
+export type Protocol = 'socketio' | 'ws' | 'sse';
 
 /**
  * The app's Prometheus registry and every metric it exposes, in one place. Labels are bounded
@@ -11,7 +11,9 @@ export type Protocol = 'socketio' | 'ws';
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
-  private connectionSource: () => Record<Protocol, number> = () => ({ socketio: 0, ws: 0 });
+  private connectionSource: () => Partial<Record<Protocol, number>> = () => ({ socketio: 0, ws: 0 });
+  /** Transports that count their own connections (SSE), added to {@link connectionSource}'s. */
+  private readonly protocolSources = new Map<Protocol, () => number>();
   private userSource: () => number = () => 0;
   private readingQueueSource: () => number = () => 0;
 
@@ -22,6 +24,7 @@ export class MetricsService {
     registers: [this.registry],
     collect: (): void => {
       for (const [protocol, count] of Object.entries(this.connectionSource())) this.connections.set({ protocol }, count);
+      for (const [protocol, count] of this.protocolSources) this.connections.set({ protocol }, count());
     },
   });
 
@@ -160,9 +163,14 @@ export class MetricsService {
   }
 
   /** Where the connection and user gauges read their values at scrape time. */
-  observeConnections(connections: () => Record<Protocol, number>, users: () => number): void {
+  observeConnections(connections: () => Partial<Record<Protocol, number>>, users: () => number): void {
     this.connectionSource = connections;
     this.userSource = users;
+  }
+
+  /** Where the connection gauge reads one more protocol's count (a transport registered on its own, such as SSE). */
+  observeProtocolConnections(protocol: Protocol, count: () => number): void {
+    this.protocolSources.set(protocol, count);
   }
 
   /** Where the readings write-queue gauge reads its depth at scrape time. */

@@ -13,3 +13,5 @@ export type { ClusterOptions, RealtimeModuleAsyncOptions, RealtimeModuleOptions 
 export { authorizeTopic } from './topics/topic-acl.js';
 export { WebSocketService } from './websocket.service.js';
 export * from './streams/index.js';
+export { HubError, MAX_TOPICS_PER_SOCKET, STREAM_HISTORY, SubscriptionHub, type JoinAck, type SubscribeRequest as HubSubscribeRequest } from './hub/subscription-hub.service.js';
+export type { DeliveryGroup, HoldOptions, HubProtocol, HubTransport, Subscriber } from './hub/subscriber.js';

@@ -9,6 +9,10 @@ import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 import { NotificationsGateway } from './gateway/notifications.gateway.js';
 import { PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
 import { TopicsGateway } from './gateway/topics.gateway.js';
+import { SocketIoTransport } from './gateway/socketio.transport.js';
+import { STREAM_HISTORY, SubscriptionHub } from './hub/subscription-hub.service.js';
+import { InMemoryStreamHistory } from './streams/in-memory-stream-history.js';
+import { RedisStreamHistory } from './streams/redis-stream-history.js';
 import {
   REALTIME_OPTIONS,
   resolveRealtimeOptions,
@@ -19,6 +23,10 @@ import {
 import { WebSocketService } from './websocket.service.js';
 import { RealtimeOpsController } from './http/realtime-ops.controller.js';
 import { RealtimeStatsService } from './stats/realtime-stats.service.js';
+import { SseTicketController } from './sse/sse-ticket.controller.js';
+import { SseController } from './sse/sse.controller.js';
+import { SseTransport } from './sse/sse.transport.js';
+import { InMemorySseTicketStore, RedisSseTicketStore, SSE_TICKETS } from './sse/sse-tickets.js';
 
 const providers: Provider[] = [
   UserSocketsRegistry,
@@ -31,13 +39,31 @@ const providers: Provider[] = [
   ClusterBus,
   ReadingBatcher,
   SocketIoBackpressure,
+  SubscriptionHub,
+  SocketIoTransport,
+  SseTransport,
+  {
+    // Redis when clustered: one script per publication keeps history and every instance's feed in step.
+    provide: STREAM_HISTORY,
+    inject: [REALTIME_OPTIONS],
+    useFactory: (options: ResolvedRealtimeOptions) =>
+      options.cluster ? new RedisStreamHistory(options.cluster.redis, options.history) : new InMemoryStreamHistory(options.history),
+  },
   {
     provide: ConnectionLimiter,
     inject: [REALTIME_OPTIONS],
     useFactory: (options: ResolvedRealtimeOptions) => new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp),
   },
+  {
+    // Clustered: in Redis (the cluster's connection), so a ticket minted on one instance is redeemed on any other, once.
+    provide: SSE_TICKETS,
+    inject: [REALTIME_OPTIONS],
+    useFactory: (options: ResolvedRealtimeOptions) =>
+      options.cluster ? new RedisSseTicketStore(options.cluster.redis, options.sseTicketTtlMs) : new InMemorySseTicketStore(options.sseTicketTtlMs),
+  },
 ];
-const exported = [WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway];
+const controllers = [RealtimeOpsController, SseTicketController, SseController];
+const exported = [WebSocketService, ConnectionLimiter, UserSocketsRegistry, PlainWebSocketGateway, SubscriptionHub];
 
 /** Holds the resolved options of one `forRootAsync` call, so its factory runs once for this module and for `AuthModule`. */
 @Module({})
@@ -66,7 +92,7 @@ export class RealtimeModule {
     return {
       module: RealtimeModule,
       global: true,
-      controllers: [RealtimeOpsController],
+      controllers,
       imports: options.jwt ? [AuthModule.forRoot({ jwt: options.jwt })] : [],
       providers: [{ provide: REALTIME_OPTIONS, useValue: resolveRealtimeOptions(options) }, ...providers],
       exports: [REALTIME_OPTIONS, ...exported],
@@ -93,7 +119,7 @@ export class RealtimeModule {
     return {
       module: RealtimeModule,
       global: true,
-      controllers: [RealtimeOpsController],
+      controllers,
       imports: [optionsModule, ...auth],
       providers,
       exports: [optionsModule, ...exported],

@@ -1,6 +1,8 @@
 import type { ModuleMetadata } from '@nestjs/common';
 import type { JwtOptions } from '#auth';
 import { canBePublic, withoutUndefined } from '#contracts';
+import type { RedisConnection } from '#redis';
+import type { StreamHistoryOptions } from './streams/stream-history.js';
 
 export interface RealtimeModuleOptions {
   /**
@@ -24,7 +26,7 @@ export interface RealtimeModuleOptions {
   rateLimitPerSecond?: number;
   /** A client (Socket.IO on either transport, or plain WebSocket) with more than this many bytes waiting for it is disconnected (plain WebSocket: close 1013). @default 1048576 */
   maxBufferedBytes?: number;
-  /** Several instances behind one Redis: the Redis adapter, cluster-wide presence, stats and plain WebSocket delivery. @default undefined (single instance) */
+  /** Several instances behind one Redis: stream history and delivery in Redis, the Redis adapter for presence, stats and `broadcast`. @default undefined (single instance) */
   cluster?: ClusterOptions;
   /**
    * Topics that clients without a token may read (on `/api/v1/ws` and Socket.IO), and nothing else:
@@ -32,13 +34,19 @@ export interface RealtimeModuleOptions {
    * (never `system` or a user room). @default [] (every client needs a token)
    */
   publicChannels?: string[];
+  /** Stream history (CONTRACT section 9): `historySize` (`HISTORY_SIZE`, 1000) and `historyTtlSeconds` (`HISTORY_TTL`, 600). In memory without `cluster`, in Redis with it. */
+  history?: StreamHistoryOptions;
   /** Keepalive ping interval in ms. @default 30000 */
   pingIntervalMs?: number;
   /** A peer that does not answer a ping within this many ms is dropped. @default 10000 */
   pingTimeoutMs?: number;
+  /** Lifetime of an SSE ticket (`POST /api/v1/events/ticket`); the contract says 60 s, tests shorten it. @default 60000 */
+  sseTicketTtlMs?: number;
 }
 
 export interface ClusterOptions {
+  /** The app's Redis connection: the stream history and its live feed (one script and one channel for every publication). */
+  redis: RedisConnection;
   /** node `redis` clients for the Socket.IO Redis adapter; `pub` should fail fast while disconnected. */
   pubClient: unknown;
   subClient: unknown;
@@ -68,6 +76,8 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions): Resolved
     pingIntervalMs: 30_000,
     pingTimeoutMs: 10_000,
     publicChannels: [],
+    sseTicketTtlMs: 60_000,
+    history: {},
     ...withoutUndefined(options),
   };
 }

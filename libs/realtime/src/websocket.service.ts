@@ -12,17 +12,12 @@ import {
   type XpGainedPayload,
 } from '#contracts';
 import { MetricsService } from '#observability';
-import { batchedRoom, ReadingBatcher } from './batching/reading-batcher.js';
 import { ClusterBus } from './cluster/cluster-bus.js';
 import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 import { PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
 import type { GatewayServer } from './gateway/socket.types.js';
-
-/** Rooms (null: everyone), event, payload. */
-type ForwardedEvent = [rooms: readonly string[] | null, event: ServerEventName, payload: unknown];
-
-/** Bounds one cluster message (a notification to many users is two events per user). */
-const MAX_FORWARDS_PER_MESSAGE = 1000;
+import { SubscriptionHub } from './hub/subscription-hub.service.js';
+import { ANONYMOUS_ROOM } from './compat/public-access.js';
 
 /**
  * The only way the application emits to clients, Socket.IO and plain WebSocket alike. Other
@@ -33,30 +28,23 @@ const MAX_FORWARDS_PER_MESSAGE = 1000;
 export class WebSocketService {
   private readonly logger = new Logger(WebSocketService.name);
   private server: GatewayServer | null = null;
-  private forwards: ForwardedEvent[] = [];
 
   constructor(
     private readonly userSockets: UserSocketsRegistry,
     private readonly plain: PlainWebSocketGateway,
     private readonly metrics: MetricsService,
     private readonly cluster: ClusterBus,
-    private readonly batcher: ReadingBatcher,
+    private readonly hub: SubscriptionHub,
   ) {
-    // The Redis adapter carries Socket.IO deliveries; what it does not carry (plain WebSocket
-    // clients, reading batches) other instances forward here.
-    cluster.handle('forward:events', (events: ForwardedEvent[]) => {
-      for (const [rooms, event, payload] of events) {
-        if (rooms) this.deliverBeyondSocketIo(rooms, event, payload as never);
-        else this.plain.broadcast(event, payload as never);
-      }
-    });
-    cluster.handle('presence:count', (userId: string, reply: (count: number) => void) => reply(this.userSockets.socketCount(userId)));
+    // `broadcast` has no stream: Socket.IO's Redis adapter carries it to the other instances'
+    // sockets, and this message to their plain WebSocket clients.
+    cluster.handle('broadcast:ws', (event, payload) => this.plain.broadcast(event, payload as never));
+    cluster.handle('presence:count', (userId, reply) => reply(this.userSockets.socketCount(userId)));
   }
 
   /** Called once by the gateway when the Socket.IO server exists. */
   attach(server: GatewayServer): void {
     this.server = server;
-    this.batcher.attach(server);
   }
 
   emitToUser<E extends ServerEventName>(userId: string, event: E, payload: ServerEventPayloads[E]): void {
@@ -74,11 +62,17 @@ export class WebSocketService {
     this.emitToRooms(typeof topics === 'string' ? [topics] : topics, event, payload);
   }
 
+  /**
+   * To every connection of every instance. It has no stream (no offsets, no history, no
+   * recovery): it goes out as before, through Socket.IO's adapter and one cluster message for the
+   * plain WebSocket clients elsewhere.
+   */
   broadcast<E extends ServerEventName>(event: E, payload: ServerEventPayloads[E]): void {
     const server = this.requireServer(event);
-    if (server) emitOn(server, event, payload);
+    // A broadcast is no channel: tokenless readers get their public channels and nothing else.
+    if (server) emitOn(server.except(ANONYMOUS_ROOM), event, payload);
     this.plain.broadcast(event, payload);
-    this.forward(null, event, payload);
+    this.cluster.tell('broadcast:ws', event, payload);
     this.metrics.eventsOut.inc({ event });
   }
 
@@ -117,51 +111,18 @@ export class WebSocketService {
 
   /** Sockets of the user on every live instance, both protocols. */
   async getUserSocketCount(userId: string): Promise<number> {
-    const elsewhere = await this.cluster.ask<number>('presence:count', userId);
+    const elsewhere = await this.cluster.ask('presence:count', userId);
     return elsewhere.reduce((sum, count) => sum + count, this.userSockets.socketCount(userId));
-  }
-
-  /** This instance's Socket.IO rooms (topic, user and socket-id rooms) with their members. */
-  localRooms(): ReadonlyMap<string, ReadonlySet<string>> {
-    return this.server?.of('/').adapter.rooms ?? new Map();
   }
 
   localSocketCount(): number {
     return this.server?.of('/').sockets.size ?? 0;
   }
 
+  /** One publication to the streams: one store call (one Redis round trip in a cluster), delivered by every instance from the stream feed. */
   private emitToRooms<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
-    const server = this.requireServer(event);
-    // Sockets that take a topic in batches get its readings from the batcher instead.
-    if (server) emitOn(event === 'reading:new' ? server.to(rooms as string[]).except(rooms.map(batchedRoom)) : server.to(rooms as string[]), event, payload);
-    this.deliverBeyondSocketIo(rooms, event, payload);
-    this.forward(rooms, event, payload);
+    this.hub.publish(rooms, event, payload);
     this.metrics.eventsOut.inc({ event });
-  }
-
-  /** This instance's plain WebSocket clients and reading batches. */
-  private deliverBeyondSocketIo<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
-    this.plain.publish(rooms, event, payload);
-    this.batcher.offer(rooms, event, payload);
-  }
-
-  /**
-   * Queues an event for the other instances' plain WebSocket clients and batches (`rooms` null: to
-   * everyone). What one tick emits goes in one cluster message, in order: a notification to 1000
-   * users is one Redis publish, not 2000.
-   */
-  private forward(rooms: readonly string[] | null, event: ServerEventName, payload: unknown): void {
-    if (!this.cluster.clustered) return;
-    if (this.forwards.length === 0) process.nextTick(() => this.flushForwards());
-    this.forwards.push([rooms, event, payload]);
-    if (this.forwards.length >= MAX_FORWARDS_PER_MESSAGE) this.flushForwards();
-  }
-
-  private flushForwards(): void {
-    if (this.forwards.length === 0) return;
-    const events = this.forwards;
-    this.forwards = [];
-    this.cluster.tell('forward:events', events);
   }
 
   private requireServer(event: string): GatewayServer | null {

@@ -50,9 +50,9 @@ export function AdminStats() {
               </dd>
             </div>
             <div>
-              <dt>Socket.IO / plain WS</dt>
+              <dt>Socket.IO / plain WS / SSE</dt>
               <dd>
-                {stats.connectionsByProtocol.socketio} / {stats.connectionsByProtocol.ws}
+                {stats.connectionsByProtocol.socketio} / {stats.connectionsByProtocol.ws} / {stats.connectionsByProtocol.sse}
               </dd>
             </div>
             <div>

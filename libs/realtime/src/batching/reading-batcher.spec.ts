@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Server } from 'socket.io';
 import type { GatewayServer, GatewaySocket } from '../gateway/socket.types.js';
+import { StreamPublication } from '../streams/stream-history.js';
 import { ReadingBatcher } from './reading-batcher.js';
 
 /** Sockets reduced to what the batcher uses, on the real in-memory adapter of a real (unbound) server. */
@@ -43,7 +44,7 @@ describe('ReadingBatcher', () => {
     const a = socket('a');
     await batcher.join(a, 'readings', 50);
     await batcher.join(a, 'anomalies', 200);
-    batcher.offer(['readings'], 'reading:new', { sensorId: 's', metric: 'm', value: 1, ts: 1 });
+    batcher.offer(StreamPublication.fromValue('reading:new', { sensorId: 's', metric: 'm', value: 1, ts: 1 } as never, 1, { readings: 1 }, { readings: 'e' }));
     a.disconnect();
     expect(batcher.groupCount).toBe(0);
   });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { ReadingPayload, ServerEventName } from '#contracts';
+import type { ReadingPayload } from '#contracts';
 import type { GatewayServer, GatewaySocket } from '../gateway/socket.types.js';
+import type { StreamPublication } from '../streams/stream-history.js';
 
 /** Socket.IO room of the sockets that take `topic` in batches of `batchMs`. */
 export const batchRoom = (topic: string, batchMs: number): string => `batch:${batchMs}:${topic}`;
@@ -25,8 +26,8 @@ interface Group {
 /**
  * `subscribe {topic, batchMs}`: that topic's `reading:new` events reach the socket as
  * `reading:batch {readings}` at most once per `batchMs`. Sockets with the same topic and period
- * form a group (one room, one buffer, one timer, one emit). Every instance sees every publish
- * (the cluster bus forwards them), and each batches for its own sockets only. A group lives
+ * form a group (one room, one buffer, one timer, one emit). Every instance sees every publication
+ * (the hub hands it the live feed's `reading:new`), and each batches for its own sockets only. A group lives
  * exactly as long as its room: it is freed when the room's last socket leaves (unsubscribe or
  * disconnect; the adapter's `delete-room`), so subscribers cannot make the server hold groups for nobody.
  */
@@ -54,11 +55,12 @@ export class ReadingBatcher {
    * (it gets the topic's other events as usual) and joins `batched:<topic>`, which `reading:new`
    * excludes, and the group room `batch:<ms>:<topic>`, which gets the batches.
    */
-  async join(socket: GatewaySocket, topic: string, batchMs: number | undefined): Promise<void> {
-    await this.leave(socket, topic);
-    if (batchMs === undefined) return socket.join(topic);
+  join(socket: GatewaySocket, topic: string, batchMs: number | undefined): void {
+    this.leave(socket, topic);
+    if (batchMs === undefined) return void socket.join(topic);
     const room = batchRoom(topic, batchMs);
-    await socket.join([topic, batchedRoom(topic), room]);
+    // Local membership is set synchronously (the Redis adapter only adds its own bookkeeping after).
+    void socket.join([topic, batchedRoom(topic), room]);
     // A socket that disconnected meanwhile joined nothing: no group for an empty room.
     if (this.groupsByRoom.has(room) || !this.server?.of('/').adapter.rooms.get(room)?.has(socket.id)) return;
     const group: Group = { topic, batchMs, room, readings: [], timer: null };
@@ -72,19 +74,19 @@ export class ReadingBatcher {
   }
 
   /** Takes the socket out of `topic` in every mode. */
-  async leave(socket: GatewaySocket, topic: string): Promise<void> {
-    await socket.leave(topic);
-    for (const room of [...socket.rooms]) if (topicOfBatchRoom(room) === topic) await socket.leave(room);
+  leave(socket: GatewaySocket, topic: string): void {
+    void socket.leave(topic);
+    for (const room of [...socket.rooms]) if (topicOfBatchRoom(room) === topic) void socket.leave(room);
   }
 
-  /** Called for every publish on this instance and every one forwarded from the cluster. */
-  offer(rooms: readonly string[], event: ServerEventName, payload: unknown): void {
-    if (event !== 'reading:new' || this.groups.size === 0) return;
-    for (const topic of rooms) {
+  /** Every `reading:new` of the live feed (this instance's publications and the cluster's). */
+  offer(publication: StreamPublication): void {
+    if (publication.event !== 'reading:new' || this.groups.size === 0) return;
+    for (const topic in publication.positions) {
       const byPeriod = this.groups.get(topic);
       if (!byPeriod) continue;
       for (const [batchMs, group] of byPeriod) {
-        group.readings.push(payload as ReadingPayload);
+        group.readings.push(publication.payload as ReadingPayload);
         if (!group.timer) {
           group.timer = setTimeout(() => this.flush(group), batchMs);
           group.timer.unref();

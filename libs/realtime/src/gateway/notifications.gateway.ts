@@ -9,10 +9,10 @@ import {
   type OnGatewayDisconnect,
   type OnGatewayInit,
 } from '@nestjs/websockets';
-import { ErrorCode, MAX_JSON_DEPTH, userRoom, valueTooDeep, type ClientEventName, type ClientEventRequests } from '#contracts';
+import { ErrorCode, MAX_JSON_DEPTH, valueTooDeep, type ClientEventName, type ClientEventRequests, type HandshakeAuth } from '#contracts';
 import { MetricsService } from '#observability';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
-import { ReadingBatcher, topicOfBatchRoom } from '../batching/reading-batcher.js';
+import { ReadingBatcher } from '../batching/reading-batcher.js';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { TokenError, TokenService, WsJwtGuard } from '#auth';
 import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
@@ -24,12 +24,15 @@ import { NOTIFICATION_INBOX, type NotificationInbox } from '../inbox/notificatio
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { SocketIoBackpressure } from '../limits/socketio-backpressure.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
-import { authorizeTopic } from '../topics/topic-acl.js';
+import { SubscriptionHub } from '../hub/subscription-hub.service.js';
+import { isStreamPosition } from '../streams/stream-history.js';
 import { WebSocketService } from '../websocket.service.js';
 import { PlainWebSocketGateway } from './plain-websocket.gateway.js';
 import { errorBody, replyError } from './reply-error.js';
 import type { GatewayServer, GatewaySocket } from './socket.types.js';
+import { SocketIoTransport } from './socketio.transport.js';
 import { TokenExpirySchedule } from './token-expiry-schedule.js';
+import { ANONYMOUS_ROOM } from '../compat/public-access.js';
 
 type Reply<E extends keyof ClientEventRequests> = { ok: true } & ClientEventRequests[E][1];
 
@@ -70,6 +73,8 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     private readonly cluster: ClusterBus,
     private readonly batcher: ReadingBatcher,
     private readonly backpressure: SocketIoBackpressure,
+    private readonly hub: SubscriptionHub,
+    private readonly transport: SocketIoTransport,
     @Optional() @Inject(NOTIFICATION_INBOX) private readonly inbox: NotificationInbox | null,
   ) {}
 
@@ -80,6 +85,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     this.backpressure.attach(server.engine);
     server.use(this.handshake.middleware);
     this.websocket.attach(server);
+    this.transport.attach(server);
     this.cluster.attach(server);
     this.metrics.observeConnections(
       () => ({ socketio: server.of('/').sockets.size, ws: this.plain.connectionCount }),
@@ -87,17 +93,35 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     );
   }
 
+  /**
+   * Joins the user's stream (`user:<id>`) through the hub, resuming from the handshake's
+   * `auth.since`: `authenticated {..., epoch, offset, recovered}` first, then the missed events,
+   * then `notification:unread_count`.
+   */
   async handleConnection(socket: GatewaySocket): Promise<void> {
+    if (socket.data.publicChannels) return this.connectReader(socket, socket.data.publicChannels);
     const { identity } = socket.data;
+    const since = (socket.handshake.auth as Partial<HandshakeAuth> | undefined)?.since;
     // Guarded: Nest does not catch what a connection handler throws, and nothing it throws may end the process.
     try {
-      void socket.join(userRoom(identity.userId));
       this.userSockets.add(identity.userId, socket.id);
       this.limitRate(socket);
       this.tokenExpiries.schedule(socket.id, identity);
+      this.hub.register(this.transport.subscriberOf(socket));
       this.logger.log({ msg: 'connected', protocol: 'socketio', connectionId: socket.id, userId: identity.userId, role: identity.role, transport: socket.conn.transport.name });
-      socket.emit('authenticated', { success: true, userId: identity.userId, role: identity.role, ...(identity.email ? { email: identity.email } : {}) });
+      // A `since` that is not a position resumes nothing: `recovered: false`, never a refused connection.
+      await this.hub.joinUserStream(socket.id, isStreamPosition(since) ? { since } : {}, ({ epoch, offset, recovered }) => {
+        socket.emit('authenticated', {
+          success: true,
+          userId: identity.userId,
+          role: identity.role,
+          ...(identity.email ? { email: identity.email } : {}),
+          ...(epoch === undefined ? {} : { epoch, offset }),
+          ...(since === undefined ? {} : { recovered }),
+        });
+      });
     } catch (error) {
+      if (!socket.connected) return;
       this.metrics.listenerErrors.inc({ listener: 'socketio_connection' });
       this.logger.warn({ msg: 'connection handler threw', connectionId: socket.id, error: error instanceof Error ? error.message : String(error) });
       socket.disconnect(true);
@@ -111,10 +135,33 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     }
   }
 
+  /**
+   * A tokenless reader (`WS_PUBLIC_CHANNELS`): joins the public channels it named at the handshake
+   * and nothing else: no user stream, no `authenticated`, no unread count, and out of broadcasts.
+   * Every event it sends is refused ({@link limitRate}).
+   */
+  private async connectReader(socket: GatewaySocket, channels: readonly string[]): Promise<void> {
+    try {
+      this.limitRate(socket);
+      void socket.join(ANONYMOUS_ROOM);
+      this.hub.register(this.transport.subscriberOf(socket));
+      this.logger.log({ msg: 'connected', protocol: 'socketio', connectionId: socket.id, userId: null, channels, transport: socket.conn.transport.name });
+      const ignore = () => undefined;
+      await Promise.all(channels.map((channel) => this.hub.subscribe(socket.id, channel, {}, ignore)));
+    } catch (error) {
+      if (!socket.connected) return;
+      this.metrics.listenerErrors.inc({ listener: 'socketio_connection' });
+      this.logger.warn({ msg: 'connection handler threw', connectionId: socket.id, error: error instanceof Error ? error.message : String(error) });
+      socket.disconnect(true);
+    }
+  }
+
   handleDisconnect(socket: GatewaySocket, reason?: string): void {
     const { identity } = socket.data;
     this.handshake.release(socket);
     this.tokenExpiries.cancel(socket.id);
+    this.hub.unregister(socket.id);
+    if (socket.data.publicChannels) return void this.logger.log({ msg: 'disconnected', protocol: 'socketio', connectionId: socket.id, userId: null, reason });
     if (!identity) return;
     this.userSockets.remove(identity.userId, socket.id);
     this.logger.log({ msg: 'disconnected', protocol: 'socketio', connectionId: socket.id, userId: identity.userId, reason });
@@ -135,7 +182,8 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     }
     socket.data.identity = identity;
     this.tokenExpiries.schedule(socket.id, identity);
-    this.leaveTopicsNoLongerAllowed(socket);
+    // After a refresh with a lower role, drop the topics the new role may not hold (e.g. `system`).
+    this.hub.revalidate(socket.id);
     return { ok: true, userId: identity.userId, expiresAt: identity.expiresAt };
   }
 
@@ -190,7 +238,16 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
       }
       // Arguments nested past MAX_JSON_DEPTH never reach a pipe (class-transformer recurses per level); `+ 1` for the array around them.
       const refused =
-        verdict === 'limit' ? ErrorCode.RATE_LIMITED : isUnknownEvent(socket, event) ? ErrorCode.UNKNOWN_EVENT : valueTooDeep(packet.slice(1), MAX_JSON_DEPTH + 1) ? ErrorCode.VALIDATION_FAILED : null;
+        verdict === 'limit'
+          ? ErrorCode.RATE_LIMITED
+          : isUnknownEvent(socket, event)
+            ? ErrorCode.UNKNOWN_EVENT
+            : // A tokenless reader may send nothing (CONTRACT.md §14: `ping` is engine.io's own heartbeat here).
+              socket.data.publicChannels
+              ? ErrorCode.FORBIDDEN
+              : valueTooDeep(packet.slice(1), MAX_JSON_DEPTH + 1)
+                ? ErrorCode.VALIDATION_FAILED
+                : null;
       if (refused === null) return next();
       this.metrics.eventsRefused.inc({ protocol: 'socketio', code: refused });
       const ack = packet.at(-1);
@@ -204,13 +261,5 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     if (!socket) return;
     socket.emit('error', errorBody(ErrorCode.TOKEN_EXPIRED));
     socket.disconnect(true);
-  }
-
-  /** After a refresh with a lower role, drop topics the new role may not hold (e.g. `system`). */
-  private leaveTopicsNoLongerAllowed(socket: GatewaySocket): void {
-    const own = new Set([socket.id, userRoom(socket.data.identity.userId)]);
-    for (const room of socket.rooms) {
-      if (!own.has(room) && !authorizeTopic(topicOfBatchRoom(room) ?? room, socket.data.identity.role).ok) void socket.leave(room);
-    }
   }
 }

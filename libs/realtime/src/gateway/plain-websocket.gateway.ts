@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { ErrorCode, jsonTextTooDeep, userRoom, type ServerEventName, type ServerEventPayloads } from '#contracts';
+import { ErrorCode, jsonTextTooDeep, MAX_REPLAY, type ServerEventName, type ServerEventPayloads } from '#contracts';
 import { MetricsService } from '#observability';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import { bearerToken, TokenError, TokenService, type Identity } from '#auth';
@@ -14,13 +14,16 @@ import { originAllowed } from '../connections/origin.js';
 import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
+import { HubError, MAX_TOPICS_PER_SOCKET, SubscriptionHub, type JoinAck, type SubscribeRequest } from '../hub/subscription-hub.service.js';
+import type { DeliveryGroup, HubTransport, Subscriber } from '../hub/subscriber.js';
+import { isStreamPosition, type StreamPosition, type StreamPublication } from '../streams/stream-history.js';
 import { authorizeTopic } from '../topics/topic-acl.js';
 import { errorBody, refusalMessage } from './reply-error.js';
-import { MAX_TOPICS_PER_SOCKET } from './topics.gateway.js';
 import { TokenExpirySchedule } from './token-expiry-schedule.js';
 import { flatFrameJson } from '../compat/flat-frame.js';
 import { ANONYMOUS } from '../compat/public-access.js';
 import { dialectOf, publicAccessAllowed, requestedTopics, sensorConnectionFrame, SENSOR_DIALECT_PATHS, type PlainDialect } from '../compat/sensor-dialect.js';
+import { SensorDialectTransport } from '../compat/sensor-dialect.transport.js';
 
 /** The plain WebSocket endpoint, and the paths of the sensor module's dialect (CONTRACT.md §14). */
 export const PLAIN_WS_PATHS = ['/ws', ...SENSOR_DIALECT_PATHS];
@@ -29,20 +32,17 @@ export const PLAIN_WS_PATHS = ['/ws', ...SENSOR_DIALECT_PATHS];
 const CLOSE_SLOW_CONSUMER = 1013;
 const CLOSE_TOKEN_EXPIRED = 4401;
 
-interface PlainClient {
-  id: string;
+interface PlainClient extends Subscriber {
   ws: WebSocket;
-  identity: Identity;
   /** Connected without a token to public channels only: reads them, sends nothing but `ping`. */
   anonymous: boolean;
-  /** `/ws` envelopes or the sensor module's flat frames. */
+  /** `/ws` envelopes or the sensor module's flat frames (its transport is then {@link SensorDialectTransport}). */
   dialect: PlainDialect;
-  rooms: Set<string>;
   limiter: RateLimiter;
   pongTimer: NodeJS.Timeout | null;
 }
 
-type Incoming = { type: 'sub'; topic: string } | { type: 'unsub'; topic: string } | { type: 'ping' };
+type Incoming = { type: 'sub'; topic: string; since?: StreamPosition; replay?: number } | { type: 'unsub'; topic: string } | { type: 'ping' };
 
 type UpgradeListener = (request: IncomingMessage, socket: Socket, head: Buffer) => void;
 
@@ -52,22 +52,26 @@ const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 const SUBPROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
- * `/ws` (and `/api/v1/ws`) for devices and scripts without a Socket.IO client. Same tokens, ACL,
- * rate limit, payload limit and keepalive as Socket.IO; events arrive as JSON envelopes
- * `{topic, event, ts, payload}`, serialized once per publish and topic, not per subscriber.
+ * `/ws` (and `/api/v1/ws`) for devices and scripts without a Socket.IO client, a transport of the
+ * subscription hub (which holds its topics, ACL, limits and positions). Same tokens, rate limit,
+ * payload limit and keepalive as Socket.IO; events arrive as JSON envelopes
+ * `{topic, event, ts, payload, positions, epoch}`, built once per delivery group from the
+ * publication's payload JSON, never per subscriber.
  */
 @Injectable()
-export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicationShutdown {
+export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnApplicationBootstrap, OnApplicationShutdown {
+  readonly protocol = 'ws';
   private readonly logger = new Logger(PlainWebSocketGateway.name);
   private readonly server: WebSocketServer;
   private readonly clients = new Map<string, PlainClient>();
-  private readonly rooms = new Map<string, Set<PlainClient>>();
   private readonly tokenExpiries = new TokenExpirySchedule((id) => this.expire(id));
   private pingTimer: NodeJS.Timeout | null = null;
   private httpServer: HttpServer | null = null;
   /** The HTTP server's other `upgrade` listeners (engine.io's), run behind ours with the same guard. */
   private otherUpgradeListeners: UpgradeListener[] = [];
   private readonly publicChannels: ReadonlySet<string>;
+  /** The hub transport of `/api/v1/ws` and `/api/v1/ws/secure` clients: flat frames over this class's connections. */
+  private readonly sensorTransport = new SensorDialectTransport<PlainClient>((client, frame) => this.send(client, frame));
 
   constructor(
     private readonly tokens: TokenService,
@@ -77,6 +81,7 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     private readonly adapterHost: HttpAdapterHost,
     private readonly metrics: MetricsService,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly hub: SubscriptionHub,
   ) {
     this.server = new WebSocketServer({
       noServer: true,
@@ -92,11 +97,9 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     return this.clients.size;
   }
 
-  /** Subscribers per topic on this instance. */
+  /** Plain WebSocket subscribers per topic on this instance (the hub's record). */
   topicSubscribers(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const [room, members] of this.rooms) if (!room.startsWith('user:')) counts.set(room, members.size);
-    return counts;
+    return this.hub.topicSubscribersOf(this.protocol);
   }
 
   onApplicationBootstrap(): void {
@@ -117,24 +120,26 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     this.server.close();
   }
 
-  /** Sends an event to every client in any of `rooms`, once per client. */
-  publish<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
-    if (this.clients.size === 0) return;
-    const ts = Date.now();
-    const delivered = new Set<PlainClient>();
-    // The dialect's flat frame names no topic: one per publish, whatever room it goes through.
-    let flat: string | null = null;
-    for (const room of rooms) {
-      const members = this.rooms.get(room);
-      if (!members || members.size === 0) continue;
-      let frame: string | null = null;
-      for (const client of members) {
-        if (delivered.has(client)) continue;
-        delivered.add(client);
-        if (client.dialect === 'sensor') this.send(client, (flat ??= flatFrameJson({ event, payload })));
-        else this.send(client, (frame ??= JSON.stringify({ topic: room, event, ts, payload })));
+  /** One frame per group: the payload JSON is embedded as it is, `positions`/`epoch` are the group's `meta`. */
+  deliver(publication: StreamPublication, group: DeliveryGroup<PlainClient>): void {
+    let frame: string | null = null;
+    for (const client of group.members) {
+      if (frame === null) {
+        const topic = group.streams[0] ?? group.room?.stream ?? Object.keys(publication.positions)[0];
+        const head = `{"topic":${JSON.stringify(topic)},"event":${JSON.stringify(publication.event)},"ts":${publication.ts},"payload":${publication.payloadJson}`;
+        if (group.streams.length === 0) {
+          frame = `${head}}`; // no offsets (Redis away): nothing to resume from
+        } else {
+          const { positions, epoch } = publication.metaFor(group.streams);
+          frame = `${head},"positions":${JSON.stringify(positions)},"epoch":${JSON.stringify(epoch)}}`;
+        }
       }
+      this.send(client, frame);
     }
+  }
+
+  reset(client: PlainClient, streams: readonly string[]): void {
+    this.sendJson(client, { type: 'reset', streams });
   }
 
   broadcast<E extends ServerEventName>(event: E, payload: ServerEventPayloads[E]): void {
@@ -233,14 +238,14 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
   }
 
   private onOpen(id: string, ws: WebSocket, identity: Identity, anonymous: boolean, dialect: PlainDialect, topics: string[]): void {
-    const client: PlainClient = { id, ws, identity, anonymous, dialect, rooms: new Set(), limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()), pongTimer: null };
+    const transport = dialect === 'sensor' ? this.sensorTransport : this;
+    const client: PlainClient = { id, transport, ws, identity, anonymous, dialect, limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()), pongTimer: null };
     this.clients.set(id, client);
     if (!anonymous) {
       this.userSockets.add(identity.userId, id);
-      this.join(client, userRoom(identity.userId));
       this.tokenExpiries.schedule(id, identity);
     }
-    for (const topic of topics) this.join(client, topic);
+    this.hub.register(client);
     this.logger.log({ msg: 'connected', protocol: 'ws', connectionId: id, userId: anonymous ? null : identity.userId, role: anonymous ? null : identity.role, dialect });
 
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
@@ -255,8 +260,23 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
       this.logger.debug(`ws ${id} error: ${error.message}`);
     });
     ws.on('close', (code) => this.onClose(client, code));
-    if (dialect === 'sensor') this.sendJson(client, sensorConnectionFrame(topics));
-    else this.sendJson(client, { type: 'connection', status: 'connected', userId: identity.userId, topics, timestamp: new Date().toISOString() });
+    // The user stream (not for a tokenless reader) and the query's topics (checked at the upgrade)
+    // are joined before `connection` is sent: whatever is published after it reaches the client.
+    const ignore = () => undefined;
+    const joins = [...(anonymous ? [] : [this.hub.joinUserStream(id, {}, ignore)]), ...topics.map((topic) => this.hub.subscribe(id, topic, {}, ignore))];
+    Promise.all(joins).then(
+      () => {
+        if (dialect === 'sensor') this.sendJson(client, sensorConnectionFrame(topics));
+        else this.sendJson(client, { type: 'connection', status: 'connected', userId: identity.userId, topics, timestamp: new Date().toISOString() });
+      },
+      (error: Error) => {
+        if (!this.clients.has(id)) return;
+        this.logger.warn({ msg: 'initial joins failed', protocol: 'ws', connectionId: id, error: error.message });
+        this.sendError(client, error instanceof HubError ? error.body.code : ErrorCode.INTERNAL_ERROR);
+        client.ws.close(1011, 'Internal error');
+        this.drop(client);
+      },
+    );
   }
 
   private onMessage(client: PlainClient, data: RawData, isBinary: boolean): void {
@@ -275,17 +295,21 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
     if (message.type === 'ping') return this.sendJson(client, { type: 'pong', ts: Date.now() });
     if (client.anonymous) return this.sendError(client, ErrorCode.FORBIDDEN);
 
-    const decision = authorizeTopic(message.topic, client.identity.role);
-    if (!decision.ok) return this.sendError(client, decision.error.code);
+    const refused = (error: unknown) => {
+      if (!this.clients.has(client.id)) return;
+      if (error instanceof HubError) return this.sendError(client, error.body.code);
+      this.logger.error(`ws ${client.id} ${message.type} failed: ${(error as Error).message}`);
+      this.sendError(client, ErrorCode.INTERNAL_ERROR);
+    };
     if (message.type === 'sub') {
-      if (!client.rooms.has(decision.topic) && client.rooms.size - 1 >= MAX_TOPICS_PER_SOCKET) {
-        return this.sendError(client, ErrorCode.TOO_MANY_TOPICS);
-      }
-      this.join(client, decision.topic);
+      const { topic, since, replay } = message;
+      const request: SubscribeRequest = since ? { since } : replay === undefined ? {} : { replay };
+      // The ack goes out from the join itself, before the replayed frames.
+      const ack = ({ topic: joined, epoch, offset, recovered }: JoinAck) => this.sendJson(client, { type: 'ack', op: 'sub', topic: joined, ...(epoch === undefined ? {} : { epoch, offset }), recovered });
+      this.hub.subscribe(client.id, topic, request, ack).catch(refused);
     } else {
-      this.leave(client, decision.topic);
+      this.hub.unsubscribe(client.id, message.topic).then((topic) => this.sendJson(client, { type: 'ack', op: 'unsub', topic }), refused);
     }
-    this.sendJson(client, { type: 'ack', op: message.type, topic: decision.topic });
   }
 
   private onClose(client: PlainClient, code: number): void {
@@ -297,29 +321,11 @@ export class PlainWebSocketGateway implements OnApplicationBootstrap, OnApplicat
   /** Frees everything a client holds; idempotent. */
   private drop(client: PlainClient): void {
     if (!this.clients.delete(client.id)) return;
-    for (const room of client.rooms) this.leave(client, room);
+    this.hub.unregister(client.id);
     if (client.pongTimer) clearTimeout(client.pongTimer);
     this.tokenExpiries.cancel(client.id);
     if (!client.anonymous) this.userSockets.remove(client.identity.userId, client.id);
     this.limiter.release(client.id);
-  }
-
-  private join(client: PlainClient, room: string): void {
-    client.rooms.add(room);
-    let members = this.rooms.get(room);
-    if (!members) {
-      members = new Set();
-      this.rooms.set(room, members);
-    }
-    members.add(client);
-  }
-
-  private leave(client: PlainClient, room: string): void {
-    client.rooms.delete(room);
-    const members = this.rooms.get(room);
-    if (!members) return;
-    members.delete(client);
-    if (members.size === 0) this.rooms.delete(room);
   }
 
   private send(client: PlainClient, frame: string): void {
@@ -427,10 +433,14 @@ function parseIncoming(text: string): Incoming | null {
     return null;
   }
   if (typeof message !== 'object' || message === null) return null;
-  const { type, topic } = message as { type?: unknown; topic?: unknown };
+  const { type, topic, since, replay } = message as { type?: unknown; topic?: unknown; since?: unknown; replay?: unknown };
   if (type === 'ping') return { type };
-  if ((type === 'sub' || type === 'unsub') && typeof topic === 'string' && topic.length <= 128) return { type, topic };
-  return null;
+  if ((type !== 'sub' && type !== 'unsub') || typeof topic !== 'string' || topic.length > 128) return null;
+  if (type === 'unsub') return { type, topic };
+  // `since` must be a position (an epoch the stream no longer has is `recovered: false`, not an error); `replay` 1-100.
+  if (since !== undefined && !isStreamPosition(since)) return null;
+  if (replay !== undefined && (!Number.isSafeInteger(replay) || (replay as number) < 1 || (replay as number) > MAX_REPLAY)) return null;
+  return { type, topic, ...(since === undefined ? {} : { since: { epoch: since.epoch, offset: since.offset } }), ...(replay === undefined ? {} : { replay: replay as number }) };
 }
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 405: 'Method Not Allowed', 503: 'Service Unavailable' };

@@ -1,16 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { parseTopic, type RealtimeStats } from '#contracts';
+import type { InstanceStats as LocalStats, RealtimeStats } from '#contracts';
 import { PlainWebSocketGateway } from '../gateway/plain-websocket.gateway.js';
 import { WebSocketService } from '../websocket.service.js';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { UserSocketsRegistry } from '../connections/user-sockets.registry.js';
+import { SubscriptionHub } from '../hub/subscription-hub.service.js';
+import { SseTransport } from '../sse/sse.transport.js';
 
-/** One instance's share: users are sent by id so that a user on two instances counts once. */
-interface LocalStats extends Omit<RealtimeStats, 'users' | 'total_channels' | 'channels'> {
-  userIds: string[];
-}
-
-/** Connections, users and subscribers per topic, both protocols together, over every live instance. */
+/** Connections, users and subscribers per topic, every transport together, over every live instance. */
 @Injectable()
 export class RealtimeStatsService {
   constructor(
@@ -18,12 +15,14 @@ export class RealtimeStatsService {
     private readonly plain: PlainWebSocketGateway,
     private readonly userSockets: UserSocketsRegistry,
     private readonly cluster: ClusterBus,
+    private readonly hub: SubscriptionHub,
+    private readonly sse: SseTransport,
   ) {
-    cluster.handle('stats:local', (reply: (stats: LocalStats) => void) => reply(this.local()));
+    cluster.handle('stats:local', (reply) => reply(this.local()));
   }
 
   async snapshot(): Promise<RealtimeStats> {
-    const all = [this.local(), ...(await this.cluster.ask<LocalStats>('stats:local'))];
+    const all = [this.local(), ...(await this.cluster.ask('stats:local'))];
     const topics: Record<string, { subscribers: number }> = {};
     for (const stats of all) {
       for (const [topic, { subscribers }] of Object.entries(stats.topics)) topics[topic] = { subscribers: (topics[topic]?.subscribers ?? 0) + subscribers };
@@ -35,7 +34,12 @@ export class RealtimeStatsService {
     return {
       instances: all.length,
       connections: sum((s) => s.connections),
-      connectionsByProtocol: { socketio: sum((s) => s.connectionsByProtocol.socketio), ws: sum((s) => s.connectionsByProtocol.ws) },
+      connectionsByProtocol: {
+        socketio: sum((s) => s.connectionsByProtocol.socketio),
+        ws: sum((s) => s.connectionsByProtocol.ws),
+        // An instance of an older version sends no `sse` count.
+        sse: sum((s) => s.connectionsByProtocol.sse ?? 0),
+      },
       users: new Set(all.flatMap((s) => s.userIds)).size,
       topics,
       total_channels: Object.keys(channels).length,
@@ -44,18 +48,12 @@ export class RealtimeStatsService {
   }
 
   private local(): LocalStats {
-    const rooms = this.websocket.localRooms();
+    // The hub is the one record of who holds which topic, every transport together.
     const topics: Record<string, { subscribers: number }> = {};
-    const add = (topic: string, count: number) => {
-      topics[topic] = { subscribers: (topics[topic]?.subscribers ?? 0) + count };
-    };
-    for (const [room, members] of rooms) {
-      const kind = parseTopic(room).kind;
-      if (kind === 'static' || kind === 'sensor') add(room, members.size);
-    }
-    for (const [topic, count] of this.plain.topicSubscribers()) add(topic, count);
+    for (const [topic, subscribers] of this.hub.topicSubscribers()) topics[topic] = { subscribers };
     const socketio = this.websocket.localSocketCount();
     const ws = this.plain.connectionCount;
-    return { instances: 1, connections: socketio + ws, connectionsByProtocol: { socketio, ws }, userIds: this.userSockets.userIds(), topics };
+    const sse = this.sse.connectionCount;
+    return { instances: 1, connections: socketio + ws + sse, connectionsByProtocol: { socketio, ws, sse }, userIds: this.userSockets.userIds(), topics };
   }
 }

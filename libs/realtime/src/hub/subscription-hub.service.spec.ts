@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { MetricsService } from '#observability';
+import { ReadingBatcher } from '../batching/reading-batcher.js';
+import { resolveRealtimeOptions } from '../realtime.options.js';
+import { InMemoryStreamHistory } from '../streams/in-memory-stream-history.js';
+import type { StreamPublication } from '../streams/stream-history.js';
+import { HubError, MAX_TOPICS_PER_SOCKET, SubscriptionHub } from './subscription-hub.service.js';
+import type { DeliveryGroup, HubTransport, Subscriber } from './subscriber.js';
+
+/** A transport that records what the hub hands it: one entry per group, with its members. */
+class RecordingTransport implements HubTransport {
+  readonly protocol = 'test';
+  readonly groups: { event: string; streams: readonly string[]; members: string[]; room?: DeliveryGroup['room'] }[] = [];
+  readonly resets: [string, readonly string[]][] = [];
+
+  deliver(publication: StreamPublication, group: DeliveryGroup): void {
+    this.groups.push({ event: publication.event, streams: group.streams, members: [...group.members].map((m) => m.id), ...(group.room ? { room: group.room } : {}) });
+  }
+
+  reset(subscriber: Subscriber, streams: readonly string[]): void {
+    this.resets.push([subscriber.id, streams]);
+  }
+
+  /** What `id` got, as (event, meta streams) pairs. */
+  of(id: string): [string, string[]][] {
+    return this.groups.filter((g) => g.members.includes(id)).map((g) => [g.event, [...g.streams]]);
+  }
+}
+
+const hubs: SubscriptionHub[] = [];
+afterEach(async () => {
+  for (const hub of hubs.splice(0)) await hub.onApplicationShutdown();
+});
+
+function setup() {
+  const history = new InMemoryStreamHistory({}, Date.now, { sweepIntervalMs: null });
+  const hub = new SubscriptionHub(history, new ReadingBatcher(), new MetricsService(), resolveRealtimeOptions({}));
+  hubs.push(hub);
+  const transport = new RecordingTransport();
+  const add = (id: string, role: 'user' | 'admin' = 'user') => {
+    hub.register({ id, transport, identity: { userId: id, role, expiresAt: null } });
+    return id;
+  };
+  const noAck = () => undefined;
+  return { hub, history, transport, add, noAck };
+}
+
+describe('SubscriptionHub', () => {
+  it('delivers a publication to several streams once per subscriber, with meta naming only the streams it holds', async () => {
+    const { hub, transport, add, noAck } = setup();
+    const [both, readings, sensor] = [add('both'), add('readings-only'), add('sensor-only')];
+    for (const [id, topics] of [[both, ['readings', 'sensor:x']], [readings, ['readings']], [sensor, ['sensor:x']]] as const) {
+      for (const topic of topics) await hub.subscribe(id, topic, {}, noAck);
+    }
+    hub.publish(['readings', 'sensor:x'], 'reading:new', { sensorId: 'x', metric: 'm', value: 1, ts: 1 });
+    expect(transport.of(both)).toEqual([['reading:new', ['readings', 'sensor:x']]]);
+    expect(transport.of(readings)).toEqual([['reading:new', ['readings']]]);
+    expect(transport.of(sensor)).toEqual([['reading:new', ['sensor:x']]]);
+    // The single-stream groups say which room they are, minus the overlap, so Socket.IO can emit to rooms.
+    expect(transport.groups.filter((g) => g.room).map((g) => g.room)).toEqual(
+      expect.arrayContaining([
+        { stream: 'readings', except: ['sensor:x'] },
+        { stream: 'sensor:x', except: ['readings'] },
+      ]),
+    );
+  });
+
+  it('keeps user rooms apart: a publication to many users is one group per room', async () => {
+    const { hub, transport, add, noAck } = setup();
+    const users = ['a', 'b', 'c'].map((id) => add(id));
+    for (const id of users) await hub.joinUserStream(id, {}, noAck);
+    hub.publish(users.map((id) => `user:${id}`), 'rank:updated', { oldRank: 1, newRank: 2 });
+    expect(transport.groups.map((g) => [g.streams, g.members])).toEqual(users.map((id) => [[`user:${id}`], [id]]));
+  });
+
+  it('sends the ack before the replayed publications, and skips what the subscriber got through another stream', async () => {
+    const { hub, transport, add, noAck } = setup();
+    const id = add('replayer');
+    await hub.subscribe(id, 'readings', {}, noAck);
+    for (let i = 0; i < 3; i++) hub.publish(['readings', 'sensor:y'], 'reading:new', { sensorId: 'y', metric: 'm', value: i, ts: i });
+    const order: string[] = [];
+    const before = transport.groups.length;
+    await hub.subscribe(id, 'sensor:y', { replay: 3 }, (ack) => order.push(`ack ${ack.offset}`));
+    // All three came through `readings` already: nothing is replayed twice.
+    expect(order).toEqual(['ack 3']);
+    expect(transport.groups.length).toBe(before);
+    hub.publish(['readings', 'sensor:y'], 'reading:new', { sensorId: 'y', metric: 'm', value: 3, ts: 3 });
+    expect(transport.of(id).at(-1)).toEqual(['reading:new', ['readings', 'sensor:y']]);
+  });
+
+  it('refuses by ACL and by the per-connection limit, holding nothing for a refusal', async () => {
+    const { hub, add, noAck } = setup();
+    const id = add('limited');
+    await expect(hub.subscribe(id, 'system', {}, noAck)).rejects.toBeInstanceOf(HubError);
+    await expect(hub.subscribe(id, 'user:someone', {}, noAck)).rejects.toMatchObject({ body: { code: 'FORBIDDEN' } });
+    await expect(hub.subscribe(id, 'weather', {}, noAck)).rejects.toMatchObject({ body: { code: 'UNKNOWN_TOPIC' } });
+    await Promise.all(Array.from({ length: MAX_TOPICS_PER_SOCKET }, (_, i) => hub.subscribe(id, `sensor:s-${i}`, {}, noAck)));
+    await expect(hub.subscribe(id, 'sensor:one-more', {}, noAck)).rejects.toMatchObject({ body: { code: 'TOO_MANY_TOPICS' } });
+    await hub.subscribe(id, 'sensor:s-0', {}, noAck); // a held topic may be re-subscribed
+    expect(hub.streamsOf(id)).toHaveLength(MAX_TOPICS_PER_SOCKET);
+    expect(hub.topicSubscribers().get('sensor:one-more')).toBeUndefined();
+  });
+
+  it('attaches nothing for a subscriber that leaves while it joins, and frees everything on unregister', async () => {
+    const { hub, add, noAck } = setup();
+    const id = add('leaver');
+    const joining = hub.subscribe(id, 'readings', {}, noAck);
+    hub.unregister(id);
+    await joining.catch(() => undefined);
+    expect(hub.topicSubscribers().size).toBe(0);
+    const other = add('stayer');
+    await hub.subscribe(other, 'readings', {}, noAck);
+    hub.unregister(other);
+    expect(hub.topicSubscribers().size).toBe(0);
+  });
+
+  it('drops topics a lower role may no longer hold after revalidate, and tells holders of a reset stream', async () => {
+    const { hub, transport, noAck } = setup();
+    const subscriber: Subscriber = { id: 'admin-1', transport, identity: { userId: 'admin-1', role: 'admin', expiresAt: null } };
+    hub.register(subscriber);
+    await hub.subscribe('admin-1', 'system', {}, noAck);
+    await hub.subscribe('admin-1', 'general', {}, noAck);
+    subscriber.identity = { ...subscriber.identity, role: 'user' };
+    hub.revalidate('admin-1');
+    expect(hub.streamsOf('admin-1')).toEqual(['general']);
+    hub.reset('general', { epoch: 'new-epoch', offset: 7 });
+    expect(transport.resets).toEqual([['admin-1', ['general']]]);
+  });
+});
