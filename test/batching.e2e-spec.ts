@@ -59,6 +59,6 @@ describe('subscribe with batchMs: reading:batch', () => {
     }
     await socket.emitWithAck('subscribe', { topic: 'sensor:batch-3', batchMs: 100 });
     const stats = await api(gateway.url, 'GET', '/ws/stats/sensor:batch-3', gateway.token('root', { role: 'admin' }));
-    expect(stats.body).toEqual({ topic: 'sensor:batch-3', subscribers: 1 });
+    expect(stats.body).toEqual({ topic: 'sensor:batch-3', subscribers: 1, connections: 1 });
   });
 });

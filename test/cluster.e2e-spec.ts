@@ -169,6 +169,6 @@ describe('two instances behind one Redis, one broker and one PostgreSQL database
     const stats = await api(one.url, 'GET', '/ws/stats', admin);
     expect(stats.body).toMatchObject({ instances: 2, connections: 4, connectionsByProtocol: { socketio: 3, ws: 1 }, users: 2 });
     expect(stats.body.topics['sensor:stats-1']).toEqual({ subscribers: 2 });
-    expect((await api(two.url, 'GET', '/ws/stats/sensor:stats-1', admin)).body).toEqual({ topic: 'sensor:stats-1', subscribers: 2 });
+    expect((await api(two.url, 'GET', '/ws/stats/sensor:stats-1', admin)).body).toEqual({ topic: 'sensor:stats-1', subscribers: 2, connections: 2 });
   });
 });

@@ -76,9 +76,11 @@ describe('operations: metrics, stats, publish, test event', () => {
       connectionsByProtocol: { socketio: 2, ws: 1, sse: 0 },
       users: 2,
       topics: { 'sensor:stat-1': { subscribers: 3 }, general: { subscribers: 1 } },
+      total_channels: 2,
+      channels: { 'sensor:stat-1': { connections: 3 }, general: { connections: 1 } },
     });
-    expect((await api(gateway.url, 'GET', '/ws/stats/sensor:stat-1', admin)).body).toEqual({ topic: 'sensor:stat-1', subscribers: 3 });
-    expect((await api(gateway.url, 'GET', '/ws/stats/anomalies', admin)).body).toEqual({ topic: 'anomalies', subscribers: 0 });
+    expect((await api(gateway.url, 'GET', '/ws/stats/sensor:stat-1', admin)).body).toEqual({ topic: 'sensor:stat-1', subscribers: 3, connections: 3 });
+    expect((await api(gateway.url, 'GET', '/ws/stats/anomalies', admin)).body).toEqual({ topic: 'anomalies', subscribers: 0, connections: 0 });
     expect((await api(gateway.url, 'GET', '/ws/stats/nonsense', admin)).status).toBe(404);
     expect((await api(gateway.url, 'GET', '/ws/stats', gateway.token('nosy'))).status).toBe(403);
 

@@ -32,8 +32,11 @@ describe('plain WebSocket endpoint', () => {
   it('reads the token from the query, Authorization: Bearer, or Sec-WebSocket-Protocol (answering "bearer"), on /ws and /api/v1/ws', async () => {
     const fromQuery = await connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token('q-user')}`));
     expect(fromQuery.messages[0]).toEqual({ type: 'connection', status: 'connected', userId: 'q-user', topics: [], timestamp: expect.any(String) });
-    const fromHeader = await connectPlain(wsUrl(gateway.url, '/api/v1/ws'), undefined, { headers: { Authorization: `Bearer ${gateway.token('h-user')}` } });
+    const fromHeader = await connectPlain(wsUrl(gateway.url, '/ws'), undefined, { headers: { Authorization: `Bearer ${gateway.token('h-user')}` } });
     expect(fromHeader.messages[0].userId).toBe('h-user');
+    // /api/v1/ws speaks the sensor module's dialect (CONTRACT.md §14; test/sensor-dialect.e2e-spec.ts): its connection frame names channels, not the user.
+    const alias = await connectPlain(wsUrl(gateway.url, '/api/v1/ws'), undefined, { headers: { Authorization: `Bearer ${gateway.token('h-user')}` } });
+    expect(alias.messages[0]).toMatchObject({ type: 'connection', status: 'connected', channel: null });
     const fromProtocol = await connectPlain(wsUrl(gateway.url), ['bearer', gateway.token('p-user')]);
     expect(fromProtocol.messages[0].userId).toBe('p-user');
     expect(fromProtocol.ws.protocol).toBe('bearer');

@@ -191,6 +191,23 @@ describe('loadConfig', () => {
     expect(result.config.realtime.jwt).toEqual({ secret: undefined, publicKey: pem, issuer: undefined, audience: undefined });
   });
 
+  it('opens no channel to tokenless clients unless WS_PUBLIC_CHANNELS lists it', () => {
+    const closed = loadConfig({ NODE_ENV: 'development' });
+    expect(closed.ok && closed.config.realtime.publicChannels).toEqual([]);
+    const open = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), WS_PUBLIC_CHANNELS: ' general, sensors,sensor:boiler-1,general' });
+    expect(open.ok && open.config.realtime.publicChannels).toEqual(['general', 'sensors', 'sensor:boiler-1']);
+  });
+
+  it('refuses WS_PUBLIC_CHANNELS naming system, a user room or no topic, one line each', () => {
+    const hint = 'cannot be public: only general, sensors, readings, locations, anomalies, predictions or sensor:<id> (never system or user rooms)';
+    expect(errorsOf({ WS_PUBLIC_CHANNELS: 'general,system,user:alice,weather,sensor:a/b' })).toEqual([
+      `WS_PUBLIC_CHANNELS: "system" ${hint}`,
+      `WS_PUBLIC_CHANNELS: "user:alice" ${hint}`,
+      `WS_PUBLIC_CHANNELS: "weather" ${hint}`,
+      `WS_PUBLIC_CHANNELS: "sensor:a/b" ${hint}`,
+    ]);
+  });
+
   it('refuses other public key types', () => {
     const pem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
     expect(errorsOf({ JWT_PUBLIC_KEY: pem })).toEqual(['JWT_PUBLIC_KEY: must be an RSA or EC P-256 public key, got ed25519']);

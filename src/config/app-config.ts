@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { LogLevel } from '@nestjs/common';
+import { canBePublic } from '#contracts';
 import type { RealtimeModuleOptions } from '#realtime';
 import { EnvReader } from './env-reader.js';
 
@@ -118,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       maxPayloadBytes: read.int('WS_MAX_PAYLOAD', 65_536, { min: 1024, max: 16 * 1024 * 1024 }),
       rateLimitPerSecond: read.int('WS_RATE_LIMIT', 50, { min: 1, max: 100_000 }),
       maxBufferedBytes: read.int('WS_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 1024 }),
+      publicChannels: readPublicChannels(read),
       pingIntervalMs: read.number('WEBSOCKET_PING_INTERVAL', 30, { min: 0, exclusiveMin: true, max: 3600 }) * 1000,
       pingTimeoutMs: read.number('WEBSOCKET_PING_TIMEOUT', 10, { min: 0, exclusiveMin: true, max: 3600 }) * 1000,
     },
@@ -176,6 +178,15 @@ function isOrigin(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `WS_PUBLIC_CHANNELS`: topics tokenless clients may read; one line per topic that may not be public. */
+function readPublicChannels(read: EnvReader): string[] {
+  const channels = [...new Set(read.list('WS_PUBLIC_CHANNELS', []))];
+  for (const channel of channels) {
+    if (!canBePublic(channel)) read.problem('WS_PUBLIC_CHANNELS', `"${channel.slice(0, 80)}" cannot be public: only general, sensors, readings, locations, anomalies, predictions or sensor:<id> (never system or user rooms)`);
+  }
+  return channels.filter(canBePublic);
 }
 
 function readPublicKey(read: EnvReader): string | undefined {

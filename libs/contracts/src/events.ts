@@ -278,7 +278,7 @@ export type ClientToServerEvents = {
 };
 
 /** One instance's share of `GET /ws/stats`: users by id, so a user on two instances counts once. */
-export interface InstanceStats extends Omit<RealtimeStats, 'users'> {
+export interface InstanceStats extends Omit<RealtimeStats, 'users' | 'total_channels' | 'channels'> {
   userIds: string[];
 }
 

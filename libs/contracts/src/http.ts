@@ -50,6 +50,10 @@ export interface RealtimeStats {
   connectionsByProtocol: { socketio: number; ws: number; sse: number };
   users: number;
   topics: Record<string, { subscribers: number }>;
+  /** The sensor module's shape of `topics` (CONTRACT.md §14): how many topics have subscribers. */
+  total_channels: number;
+  /** The sensor module's shape of `topics`: `connections` is `subscribers`. */
+  channels: Record<string, { connections: number }>;
 }
 
 /** `POST /api/v1/events/ticket`: a single-use ticket for `GET /api/v1/events?ticket=` (SSE, CONTRACT.md §10). */

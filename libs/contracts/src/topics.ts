@@ -39,3 +39,13 @@ export function parseTopic(topic: string): ParsedTopic {
 export const TOPIC_ROLES: Partial<Record<StaticTopic, readonly Role[]>> = {
   system: ['admin'],
 };
+
+/**
+ * Whether a topic may be opened to clients without a token (`WS_PUBLIC_CHANNELS`): a known topic
+ * that every role may read. Never `system`, never a user room, never a name that is no topic.
+ */
+export function canBePublic(topic: string): boolean {
+  const parsed = parseTopic(topic);
+  if (parsed.kind === 'sensor') return true;
+  return parsed.kind === 'static' && TOPIC_ROLES[parsed.topic] === undefined;
+}

@@ -1,6 +1,6 @@
 import type { ModuleMetadata } from '@nestjs/common';
 import type { JwtOptions } from '#auth';
-import { withoutUndefined } from '#contracts';
+import { canBePublic, withoutUndefined } from '#contracts';
 import type { RedisConnection } from '#redis';
 import type { StreamHistoryOptions } from './streams/stream-history.js';
 
@@ -28,6 +28,12 @@ export interface RealtimeModuleOptions {
   maxBufferedBytes?: number;
   /** Several instances behind one Redis: stream history and delivery in Redis, the Redis adapter for presence, stats and `broadcast`. @default undefined (single instance) */
   cluster?: ClusterOptions;
+  /**
+   * Topics that clients without a token may read (on `/api/v1/ws` and Socket.IO), and nothing else:
+   * they get no user room and may send nothing but `ping`. Only topics every role may read
+   * (never `system` or a user room). @default [] (every client needs a token)
+   */
+  publicChannels?: string[];
   /** Stream history (CONTRACT section 9): `historySize` (`HISTORY_SIZE`, 1000) and `historyTtlSeconds` (`HISTORY_TTL`, 600). In memory without `cluster`, in Redis with it. */
   history?: StreamHistoryOptions;
   /** Keepalive ping interval in ms. @default 30000 */
@@ -57,6 +63,7 @@ export type ResolvedRealtimeOptions = Required<Omit<RealtimeModuleOptions, 'jwt'
 export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
 
 export function resolveRealtimeOptions(options: RealtimeModuleOptions): ResolvedRealtimeOptions {
+  checkPublicChannels(options.publicChannels ?? []);
   return {
     path: '/socket.io/',
     corsOrigins: [],
@@ -68,10 +75,17 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions): Resolved
     maxBufferedBytes: 1024 * 1024,
     pingIntervalMs: 30_000,
     pingTimeoutMs: 10_000,
+    publicChannels: [],
     sseTicketTtlMs: 60_000,
     history: {},
     ...withoutUndefined(options),
   };
+}
+
+/** The `publicChannels` option checked: a topic that cannot be public is a configuration error, never silently opened. */
+function checkPublicChannels(channels: readonly string[]): void {
+  const bad = channels.filter((channel) => !canBePublic(channel));
+  if (bad.length > 0) throw new RangeError(`Realtime option publicChannels may list only topics every role may read (not system, not user rooms), got ${bad.map((c) => JSON.stringify(c.slice(0, 80))).join(', ')}`);
 }
 
 export interface RealtimeModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

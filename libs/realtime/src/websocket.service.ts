@@ -17,6 +17,7 @@ import { UserSocketsRegistry } from './connections/user-sockets.registry.js';
 import { PlainWebSocketGateway } from './gateway/plain-websocket.gateway.js';
 import type { GatewayServer } from './gateway/socket.types.js';
 import { SubscriptionHub } from './hub/subscription-hub.service.js';
+import { ANONYMOUS_ROOM } from './compat/public-access.js';
 
 /**
  * The only way the application emits to clients, Socket.IO and plain WebSocket alike. Other
@@ -68,7 +69,8 @@ export class WebSocketService {
    */
   broadcast<E extends ServerEventName>(event: E, payload: ServerEventPayloads[E]): void {
     const server = this.requireServer(event);
-    if (server) emitOn(server, event, payload);
+    // A broadcast is no channel: tokenless readers get their public channels and nothing else.
+    if (server) emitOn(server.except(ANONYMOUS_ROOM), event, payload);
     this.plain.broadcast(event, payload);
     this.cluster.tell('broadcast:ws', event, payload);
     this.metrics.eventsOut.inc({ event });

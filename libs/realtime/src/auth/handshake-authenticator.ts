@@ -7,6 +7,7 @@ import { ConnectionLimiter } from '../connections/connection-limiter.js';
 import { refusalMessage } from '../gateway/reply-error.js';
 import type { EngineConnection, GatewaySocket } from '../gateway/socket.types.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
+import { ANONYMOUS, publicChannelsOf } from '../compat/public-access.js';
 import { socketIoToken, TokenError, TokenService } from '#auth';
 
 /**
@@ -39,6 +40,8 @@ export class HandshakeAuthenticator {
   private readonly withSocket = new WeakSet<object>();
   /** Transports refused when they opened, with the code their CONNECT will be refused with. */
   private readonly refusedTransports = new WeakMap<object, ConnectErrorData['code']>();
+  /** `WS_PUBLIC_CHANNELS`: what a handshake without a token may read. */
+  private readonly publicChannels: ReadonlySet<string>;
 
   constructor(
     private readonly tokens: TokenService,
@@ -49,6 +52,7 @@ export class HandshakeAuthenticator {
     this.releaseOnClose = function (this: object) {
       limiter.release(this);
     };
+    this.publicChannels = new Set(options.publicChannels);
   }
 
   /** Refuse every new handshake, both protocols, from now on (graceful shutdown). */
@@ -104,7 +108,16 @@ export class HandshakeAuthenticator {
     // socket.io-client opens one socket per namespace per connection; more would multiplex past the caps.
     if (this.withSocket.has(conn)) return this.refuse(socket, next, ErrorCode.TOO_MANY_CONNECTIONS, 'second socket on one transport');
     const token = socketIoToken(socket.handshake);
-    if (!token) return this.refuseAndClose(socket, next, ErrorCode.TOKEN_MISSING, 'no token');
+    if (!token) {
+      // A tokenless reader of public channels only (CONTRACT.md §14); anything else needs a token, as before.
+      const channels = publicChannelsOf(socket.handshake, this.publicChannels);
+      if (!channels) return this.refuseAndClose(socket, next, ErrorCode.TOKEN_MISSING, 'no token');
+      socket.data.identity = ANONYMOUS;
+      socket.data.publicChannels = channels;
+      socket.data.address = clientAddress(socket.handshake.address, socket.handshake.headers, this.options.trustProxy);
+      this.withSocket.add(conn);
+      return next();
+    }
     try {
       socket.data.identity = this.tokens.verify(token);
       socket.data.address = clientAddress(socket.handshake.address, socket.handshake.headers, this.options.trustProxy);

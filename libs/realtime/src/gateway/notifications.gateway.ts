@@ -32,6 +32,7 @@ import { errorBody, replyError } from './reply-error.js';
 import type { GatewayServer, GatewaySocket } from './socket.types.js';
 import { SocketIoTransport } from './socketio.transport.js';
 import { TokenExpirySchedule } from './token-expiry-schedule.js';
+import { ANONYMOUS_ROOM } from '../compat/public-access.js';
 
 type Reply<E extends keyof ClientEventRequests> = { ok: true } & ClientEventRequests[E][1];
 
@@ -98,6 +99,7 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
    * then `notification:unread_count`.
    */
   async handleConnection(socket: GatewaySocket): Promise<void> {
+    if (socket.data.publicChannels) return this.connectReader(socket, socket.data.publicChannels);
     const { identity } = socket.data;
     const since = (socket.handshake.auth as Partial<HandshakeAuth> | undefined)?.since;
     // Guarded: Nest does not catch what a connection handler throws, and nothing it throws may end the process.
@@ -133,11 +135,33 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     }
   }
 
+  /**
+   * A tokenless reader (`WS_PUBLIC_CHANNELS`): joins the public channels it named at the handshake
+   * and nothing else: no user stream, no `authenticated`, no unread count, and out of broadcasts.
+   * Every event it sends is refused ({@link limitRate}).
+   */
+  private async connectReader(socket: GatewaySocket, channels: readonly string[]): Promise<void> {
+    try {
+      this.limitRate(socket);
+      void socket.join(ANONYMOUS_ROOM);
+      this.hub.register(this.transport.subscriberOf(socket));
+      this.logger.log({ msg: 'connected', protocol: 'socketio', connectionId: socket.id, userId: null, channels, transport: socket.conn.transport.name });
+      const ignore = () => undefined;
+      await Promise.all(channels.map((channel) => this.hub.subscribe(socket.id, channel, {}, ignore)));
+    } catch (error) {
+      if (!socket.connected) return;
+      this.metrics.listenerErrors.inc({ listener: 'socketio_connection' });
+      this.logger.warn({ msg: 'connection handler threw', connectionId: socket.id, error: error instanceof Error ? error.message : String(error) });
+      socket.disconnect(true);
+    }
+  }
+
   handleDisconnect(socket: GatewaySocket, reason?: string): void {
     const { identity } = socket.data;
     this.handshake.release(socket);
     this.tokenExpiries.cancel(socket.id);
     this.hub.unregister(socket.id);
+    if (socket.data.publicChannels) return void this.logger.log({ msg: 'disconnected', protocol: 'socketio', connectionId: socket.id, userId: null, reason });
     if (!identity) return;
     this.userSockets.remove(identity.userId, socket.id);
     this.logger.log({ msg: 'disconnected', protocol: 'socketio', connectionId: socket.id, userId: identity.userId, reason });
@@ -214,7 +238,16 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
       }
       // Arguments nested past MAX_JSON_DEPTH never reach a pipe (class-transformer recurses per level); `+ 1` for the array around them.
       const refused =
-        verdict === 'limit' ? ErrorCode.RATE_LIMITED : isUnknownEvent(socket, event) ? ErrorCode.UNKNOWN_EVENT : valueTooDeep(packet.slice(1), MAX_JSON_DEPTH + 1) ? ErrorCode.VALIDATION_FAILED : null;
+        verdict === 'limit'
+          ? ErrorCode.RATE_LIMITED
+          : isUnknownEvent(socket, event)
+            ? ErrorCode.UNKNOWN_EVENT
+            : // A tokenless reader may send nothing (CONTRACT.md §14: `ping` is engine.io's own heartbeat here).
+              socket.data.publicChannels
+              ? ErrorCode.FORBIDDEN
+              : valueTooDeep(packet.slice(1), MAX_JSON_DEPTH + 1)
+                ? ErrorCode.VALIDATION_FAILED
+                : null;
       if (refused === null) return next();
       this.metrics.eventsRefused.inc({ protocol: 'socketio', code: refused });
       const ack = packet.at(-1);

@@ -20,9 +20,13 @@ import { isStreamPosition, type StreamPosition, type StreamPublication } from '.
 import { authorizeTopic } from '../topics/topic-acl.js';
 import { errorBody, refusalMessage } from './reply-error.js';
 import { TokenExpirySchedule } from './token-expiry-schedule.js';
+import { flatFrameJson } from '../compat/flat-frame.js';
+import { ANONYMOUS } from '../compat/public-access.js';
+import { dialectOf, publicAccessAllowed, requestedTopics, sensorConnectionFrame, SENSOR_DIALECT_PATHS, type PlainDialect } from '../compat/sensor-dialect.js';
+import { SensorDialectTransport } from '../compat/sensor-dialect.transport.js';
 
-/** The plain WebSocket endpoint and its alias. */
-export const PLAIN_WS_PATHS = ['/ws', '/api/v1/ws'];
+/** The plain WebSocket endpoint, and the paths of the sensor module's dialect (CONTRACT.md §14). */
+export const PLAIN_WS_PATHS = ['/ws', ...SENSOR_DIALECT_PATHS];
 
 /** Close codes: 1013 "try again later" for slow consumers, 4401 for an expired token. */
 const CLOSE_SLOW_CONSUMER = 1013;
@@ -30,6 +34,10 @@ const CLOSE_TOKEN_EXPIRED = 4401;
 
 interface PlainClient extends Subscriber {
   ws: WebSocket;
+  /** Connected without a token to public channels only: reads them, sends nothing but `ping`. */
+  anonymous: boolean;
+  /** `/ws` envelopes or the sensor module's flat frames (its transport is then {@link SensorDialectTransport}). */
+  dialect: PlainDialect;
   limiter: RateLimiter;
   pongTimer: NodeJS.Timeout | null;
   /** The frame being handled: the next one waits for it, so replies keep the order of the requests. */
@@ -63,6 +71,9 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
   private httpServer: HttpServer | null = null;
   /** The HTTP server's other `upgrade` listeners (engine.io's), run behind ours with the same guard. */
   private otherUpgradeListeners: UpgradeListener[] = [];
+  private readonly publicChannels: ReadonlySet<string>;
+  /** The hub transport of `/api/v1/ws` and `/api/v1/ws/secure` clients: flat frames over this class's connections. */
+  private readonly sensorTransport = new SensorDialectTransport<PlainClient>((client, frame) => this.send(client, frame));
 
   constructor(
     private readonly tokens: TokenService,
@@ -81,6 +92,7 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
       // `Sec-WebSocket-Protocol: bearer, <token>`: answer with `bearer`, never echo the token.
       handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
     });
+    this.publicChannels = new Set(options.publicChannels);
   }
 
   get connectionCount(): number {
@@ -135,7 +147,12 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
   broadcast<E extends ServerEventName>(event: E, payload: ServerEventPayloads[E]): void {
     if (this.clients.size === 0) return;
     const frame = JSON.stringify({ topic: 'broadcast', event, ts: Date.now(), payload });
-    for (const client of this.clients.values()) this.send(client, frame);
+    let flat: string | null = null;
+    for (const client of this.clients.values()) {
+      // A broadcast is no channel: tokenless clients read their public channels and nothing else.
+      if (client.anonymous) continue;
+      this.send(client, client.dialect === 'sensor' ? (flat ??= flatFrameJson({ event, payload })) : frame);
+    }
   }
 
   /**
@@ -152,7 +169,7 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     const path = queryAt === -1 ? target : target.slice(0, queryAt);
     if (PLAIN_WS_PATHS.includes(path)) {
       try {
-        this.onUpgrade(request, socket, head, new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1)));
+        this.onUpgrade(request, socket, head, path, new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1)));
       } catch (error) {
         this.upgradeFailed(socket, error, 'ws');
       }
@@ -174,7 +191,7 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     else socket.destroy();
   }
 
-  private onUpgrade(request: IncomingMessage, socket: Socket, head: Buffer, query: URLSearchParams): void {
+  private onUpgrade(request: IncomingMessage, socket: Socket, head: Buffer, path: string, query: URLSearchParams): void {
     // What ws's handleUpgrade would refuse is refused here, before a slot is taken: ws answers
     // those itself and never calls back, so a slot taken for them would never be released.
     const malformed = malformedUpgrade(request);
@@ -182,16 +199,18 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     if (!originAllowed(request.headers.origin, request.headers.host, this.options.corsOrigins)) return this.refuse(socket, 403, ErrorCode.FORBIDDEN, 'origin not allowed');
     if (!this.handshake.isAccepting) return this.refuse(socket, 503, ErrorCode.SHUTTING_DOWN, 'shutting down');
 
+    const requested = requestedTopics(query);
     const token = query.get('token') || bearerToken(request.headers) || protocolToken(request.headers['sec-websocket-protocol']);
-    if (!token) return this.refuse(socket, 401, ErrorCode.TOKEN_MISSING, 'no token');
-    let identity: Identity;
+    // Without a token only public channels, and only on the dialect's open path: anything else is refused as before.
+    const anonymous = !token && publicAccessAllowed(path, requested, this.publicChannels);
+    if (!token && !anonymous) return this.refuse(socket, 401, ErrorCode.TOKEN_MISSING, 'no token');
+    let identity: Identity = ANONYMOUS;
     try {
-      identity = this.tokens.verify(token);
+      if (token) identity = this.tokens.verify(token);
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
       return this.refuse(socket, 401, error.code, error.message);
     }
-    const requested = [...(query.get('topics')?.split(',') ?? []), ...query.getAll('channel')].map((t) => t.trim()).filter(Boolean);
     if (requested.length > MAX_TOPICS_PER_SOCKET) return this.refuse(socket, 400, ErrorCode.TOO_MANY_TOPICS, `more than ${MAX_TOPICS_PER_SOCKET} topics`);
     for (const topic of requested) {
       const decision = authorizeTopic(topic, identity.role);
@@ -207,7 +226,7 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     try {
       this.server.handleUpgrade(request, socket, head, (ws) => {
         opened = true;
-        this.onOpen(id, ws, identity, [...new Set(requested)]);
+        this.onOpen(id, ws, identity, anonymous, dialectOf(path), requested);
       });
     } finally {
       // With no verifyClient and no compression, ws completes or abandons the upgrade before it
@@ -220,13 +239,16 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     }
   }
 
-  private onOpen(id: string, ws: WebSocket, identity: Identity, topics: string[]): void {
-    const client: PlainClient = { id, transport: this, ws, identity, limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()), pongTimer: null, handled: Promise.resolve() };
+  private onOpen(id: string, ws: WebSocket, identity: Identity, anonymous: boolean, dialect: PlainDialect, topics: string[]): void {
+    const transport = dialect === 'sensor' ? this.sensorTransport : this;
+    const client: PlainClient = { id, transport, ws, identity, anonymous, dialect, limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()), pongTimer: null, handled: Promise.resolve() };
     this.clients.set(id, client);
-    this.userSockets.add(identity.userId, id);
+    if (!anonymous) {
+      this.userSockets.add(identity.userId, id);
+      this.tokenExpiries.schedule(id, identity);
+    }
     this.hub.register(client);
-    this.tokenExpiries.schedule(id, identity);
-    this.logger.log({ msg: 'connected', protocol: 'ws', connectionId: id, userId: identity.userId, role: identity.role });
+    this.logger.log({ msg: 'connected', protocol: 'ws', connectionId: id, userId: anonymous ? null : identity.userId, role: anonymous ? null : identity.role, dialect });
 
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
     ws.on('pong', () => {
@@ -240,12 +262,15 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
       this.logger.debug(`ws ${id} error: ${error.message}`);
     });
     ws.on('close', (code) => this.onClose(client, code));
-    // The user stream and the query's topics (checked at the upgrade) are joined before `connection`
-    // is sent: whatever is published after it reaches the client.
+    // The user stream (not for a tokenless reader) and the query's topics (checked at the upgrade)
+    // are joined before `connection` is sent: whatever is published after it reaches the client.
     const ignore = () => undefined;
-    const joins = [this.hub.joinUserStream(id, {}, ignore), ...topics.map((topic) => this.hub.subscribe(id, topic, {}, ignore))];
+    const joins = [...(anonymous ? [] : [this.hub.joinUserStream(id, {}, ignore)]), ...topics.map((topic) => this.hub.subscribe(id, topic, {}, ignore))];
     Promise.all(joins).then(
-      () => this.sendJson(client, { type: 'connection', status: 'connected', userId: identity.userId, topics, timestamp: new Date().toISOString() }),
+      () => {
+        if (dialect === 'sensor') this.sendJson(client, sensorConnectionFrame(topics));
+        else this.sendJson(client, { type: 'connection', status: 'connected', userId: identity.userId, topics, timestamp: new Date().toISOString() });
+      },
       (error: Error) => {
         if (!this.clients.has(id)) return;
         this.logger.warn({ msg: 'initial joins failed', protocol: 'ws', connectionId: id, error: error.message });
@@ -275,6 +300,7 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     this.metrics.eventsIn.inc({ protocol: 'ws', event: message?.type ?? 'unknown' });
     if (!message) return this.sendError(client, ErrorCode.VALIDATION_FAILED);
     if (message.type === 'ping') return this.sendJson(client, { type: 'pong', ts: Date.now() });
+    if (client.anonymous) return this.sendError(client, ErrorCode.FORBIDDEN);
 
     const refused = (error: unknown) => {
       if (!this.clients.has(client.id)) return;
@@ -305,7 +331,7 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     this.hub.unregister(client.id);
     if (client.pongTimer) clearTimeout(client.pongTimer);
     this.tokenExpiries.cancel(client.id);
-    this.userSockets.remove(client.identity.userId, client.id);
+    if (!client.anonymous) this.userSockets.remove(client.identity.userId, client.id);
     this.limiter.release(client.id);
   }
 

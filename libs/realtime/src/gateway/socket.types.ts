@@ -6,6 +6,11 @@ import type { Identity } from '#auth';
 export interface SocketData {
   identity: Identity;
   address: string;
+  /**
+   * Set only for a tokenless reader (`WS_PUBLIC_CHANNELS`): the public channels it reads. Such a
+   * socket has no user room and may send nothing (every event is refused).
+   */
+  publicChannels?: string[];
 }
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -1,10 +1,10 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { checkShape, ErrorCode, EVENT_SCHEMAS, isServerEventName, parseTopic, type RealtimeStats, type ServerEventPayloads, type Topic } from '#contracts';
 import { HttpJwtGuard, Roles } from '#auth';
 import { ApiError } from '#http';
 import { RealtimeStatsService } from '../stats/realtime-stats.service.js';
 import { WebSocketService } from '../websocket.service.js';
-import { PublishDto, TestEventDto } from './dto/publish.dto.js';
+import { PublishDto, TestEventDto, TestEventQuery } from './dto/publish.dto.js';
 
 /** Field errors name the field, never repeat what the client sent. */
 function badRequest(messages: string[]): ApiError {
@@ -35,11 +35,13 @@ export class RealtimeOpsController {
 
   @Get('ws/stats/:topic')
   @Roles('admin')
-  async topic(@Param('topic') topic: string): Promise<{ topic: string; subscribers: number }> {
+  async topic(@Param('topic') topic: string): Promise<{ topic: string; subscribers: number; connections: number }> {
     const kind = parseTopic(topic).kind;
     if (kind !== 'static' && kind !== 'sensor') throw new ApiError(ErrorCode.UNKNOWN_TOPIC, HttpStatus.NOT_FOUND);
     const { topics } = await this.stats.snapshot();
-    return { topic, subscribers: topics[topic]?.subscribers ?? 0 };
+    const subscribers = topics[topic]?.subscribers ?? 0;
+    // `connections` is the sensor module's name for the same count (CONTRACT.md §14).
+    return { topic, subscribers, connections: subscribers };
   }
 
   /** Publishes a contract event to a topic, for services that do not run inside this app. */
@@ -58,9 +60,15 @@ export class RealtimeOpsController {
   @Post('ws/test-event')
   @Roles('admin')
   @HttpCode(202)
-  testEvent(@Body() body: TestEventDto): { published: { topic: string; event: 'system:event' } } {
-    const topic = body.topic === undefined ? 'system' : publishableTopic(body.topic);
-    this.websocket.emitSystemEvent('info', body.message, { test: true }, topic);
+  testEvent(@Body() body: TestEventDto, @Query() query: TestEventQuery): { published: { topic: string; event: 'system:event' } } {
+    // The body form, or the sensor module's query form `?channel=&message=` (CONTRACT.md §14).
+    if (body.topic !== undefined && query.channel !== undefined && body.topic !== query.channel) throw badRequest(['topic and ?channel= name different topics']);
+    if (body.message !== undefined && query.message !== undefined && body.message !== query.message) throw badRequest(['message and ?message= differ']);
+    const message = body.message ?? query.message;
+    if (message === undefined) throw badRequest(['message must be a non-empty string (in the body or as ?message=)']);
+    const named = body.topic ?? query.channel;
+    const topic = named === undefined ? 'system' : publishableTopic(named);
+    this.websocket.emitSystemEvent('info', message, { test: true }, topic);
     return { published: { topic, event: 'system:event' } };
   }
 }

@@ -28,6 +28,9 @@ export class RealtimeStatsService {
       for (const [topic, { subscribers }] of Object.entries(stats.topics)) topics[topic] = { subscribers: (topics[topic]?.subscribers ?? 0) + subscribers };
     }
     const sum = (pick: (stats: LocalStats) => number) => all.reduce((total, stats) => total + pick(stats), 0);
+    // The sensor module's shape of the same counts (CONTRACT.md §14): a channel is a topic.
+    const channels: Record<string, { connections: number }> = {};
+    for (const [topic, { subscribers }] of Object.entries(topics)) channels[topic] = { connections: subscribers };
     return {
       instances: all.length,
       connections: sum((s) => s.connections),
@@ -39,6 +42,8 @@ export class RealtimeStatsService {
       },
       users: new Set(all.flatMap((s) => s.userIds)).size,
       topics,
+      total_channels: Object.keys(channels).length,
+      channels,
     };
   }
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { canBePublic } from '#contracts';
+import { resolveRealtimeOptions } from '../realtime.options.js';
 import { authorizeTopic } from './topic-acl.js';
 
 describe('authorizeTopic', () => {
@@ -31,5 +33,30 @@ describe('authorizeTopic', () => {
   it('refuses with the fixed message of the code, never the name it was given', () => {
     expect(authorizeTopic('<script>weather', 'user')).toEqual({ ok: false, error: { code: 'UNKNOWN_TOPIC', message: 'Unknown topic' } });
     expect(authorizeTopic('system', 'user')).toEqual({ ok: false, error: { code: 'FORBIDDEN', message: 'Not allowed' } });
+  });
+});
+
+describe('canBePublic (WS_PUBLIC_CHANNELS)', () => {
+  it.each([
+    ['general', true],
+    ['sensors', true],
+    ['readings', true],
+    ['locations', true],
+    ['anomalies', true],
+    ['predictions', true],
+    ['sensor:boiler-1', true],
+    ['system', false],
+    ['user:alice', false],
+    ['sensor:a/b', false],
+    ['weather', false],
+    ['', false],
+  ] as const)('%s: %s', (topic, expected) => {
+    expect(canBePublic(topic)).toBe(expected);
+  });
+
+  it('is enforced by the module options too, for apps that configure it in code', () => {
+    expect(resolveRealtimeOptions({}).publicChannels).toEqual([]);
+    expect(resolveRealtimeOptions({ publicChannels: ['general'] }).publicChannels).toEqual(['general']);
+    expect(() => resolveRealtimeOptions({ publicChannels: ['general', 'system'] })).toThrow('publicChannels may list only topics every role may read');
   });
 });

@@ -14,14 +14,30 @@ export class PublishDto {
   data!: unknown;
 }
 
+/** `POST /ws/test-event` body; `message` may come from the query instead ({@link TestEventQuery}). */
 export class TestEventDto {
   @IsOptional()
   @IsString()
   @MaxLength(128)
   topic?: string;
 
+  @IsOptional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(2000)
-  message!: string;
+  message?: string;
+}
+
+/** The sensor module's query form: `POST /ws/test-event?channel=&message=`. */
+export class TestEventQuery {
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  channel?: string;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(2000)
+  message?: string;
 }
