@@ -245,8 +245,9 @@ async function measureStorage(scenario: Scenario): Promise<Figures> {
       figures['embedded cost MB (SQLite - PostgreSQL RSS)'] = figures['RSS MB (gateway, embedded SQLite)']! - figures['RSS MB (gateway, PostgreSQL)']!;
       return figures;
     }
+    default:
+      throw new Error(`No storage measurement for scenario ${scenario}`);
   }
-  throw new Error(`No storage measurement for scenario ${String(scenario)}`);
 }
 
 async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {

@@ -18,7 +18,7 @@ async function service(command: string, args: string[], port: number): Promise<C
   await eventually(
     () =>
       new Promise<void>((resolve, reject) => {
-        import('node:net').then(({ connect }) => {
+        void import('node:net').then(({ connect }) => {
           const socket = connect(port, '127.0.0.1', () => {
             socket.end();
             resolve();

@@ -45,7 +45,11 @@ client.on('message', (topic, payload) => {
     const members = rooms.get(room);
     if (!members) continue;
     const frame = JSON.stringify({ topic: room, event: 'reading:new', ts: Date.now(), payload: reading });
-    for (const ws of members) if (!seen.has(ws)) (seen.add(ws), ws.send(frame));
+    for (const ws of members) {
+      if (seen.has(ws)) continue;
+      seen.add(ws);
+      ws.send(frame);
+    }
   }
 });
 

@@ -18,15 +18,15 @@ export class TcpProxy {
   ) {}
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
+    // Connections arrive only once the server listens, after `proxy` below is set.
     const server = net.createServer((client) => {
-      if (!proxy || proxy.down) return void client.destroy();
+      if (proxy.down) return void client.destroy();
       const upstream = net.connect(proxy.targetPort, targetHost);
       for (const [socket, other] of [[client, upstream], [upstream, client]] as const) {
         proxy.sockets.add(socket);
         socket.on('error', () => other.destroy());
         socket.on('close', () => {
-          proxy!.sockets.delete(socket);
+          proxy.sockets.delete(socket);
           other.destroy();
         });
       }
@@ -34,7 +34,7 @@ export class TcpProxy {
       upstream.pipe(client);
     });
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
+    const proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
     proxy.targetPort = targetPort;
     return proxy;
   }

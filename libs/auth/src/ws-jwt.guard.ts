@@ -1,6 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
-import { ErrorCode } from '#contracts';
 import type { Identity } from './identity.js';
 import { TokenError, TokenService } from './token.service.js';
 

@@ -48,7 +48,7 @@ export class DatabaseConnection {
       await connection.migrate();
     } catch (error) {
       await connection.db.destroy().catch(() => undefined);
-      throw new Error(`Database ${connection.location} is not usable: ${(error as Error).message}`);
+      throw new Error(`Database ${connection.location} is not usable: ${(error as Error).message}`, { cause: error });
     }
     DatabaseConnection.logger.log(`Using ${connection.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} at ${connection.location}`);
     return connection;

@@ -62,7 +62,9 @@ export class RedisConnection {
       await Promise.all([client.connect(), pub.connect(), sub.connect()]);
     } catch (error) {
       await Promise.allSettled([client, pub, sub].map((c) => (c.isOpen ? c.close() : undefined)));
-      throw new Error((error as Error).message.startsWith('Redis at') ? (error as Error).message : `Redis at ${redactUrl(url)} is unreachable: ${(error as Error).message}`);
+      throw new Error((error as Error).message.startsWith('Redis at') ? (error as Error).message : `Redis at ${redactUrl(url)} is unreachable: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const info = await client.info('server');
     const version = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? '0');

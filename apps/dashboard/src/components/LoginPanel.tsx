@@ -28,7 +28,7 @@ export function LoginPanel({ origin, onSignIn }: { origin: string; onSignIn: (se
   return (
     <div className="login">
       <h1>Realtime gateway</h1>
-      <form onSubmit={signInDev} aria-label="Dev sign-in">
+      <form onSubmit={(event) => void signInDev(event)} aria-label="Dev sign-in">
         <h2>Dev sign-in</h2>
         <label>
           User id <input name="sub" value={sub} onChange={(event) => setSub(event.target.value)} required pattern="[A-Za-z0-9_.\-]{1,64}" />

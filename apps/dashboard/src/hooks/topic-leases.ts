@@ -1,4 +1,4 @@
-import type { GatewayClient, GatewayError, SubscribeOptions } from '#client';
+import type { GatewayClient, SubscribeOptions } from '#client';
 
 export interface TopicLease {
   /** Settles with the server's answer to the subscription (shared by every holder of the topic). */
