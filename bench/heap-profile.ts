@@ -55,7 +55,8 @@ async function main(): Promise<void> {
     walk(profile.head, []);
     const total = [...byOwner.values()].reduce((sum, bytes) => sum + bytes, 0);
     console.log(`${kind}: ${count} idle sockets, sampled live heap ${(total / count).toFixed(0)} bytes/connection`);
-    for (const [name, bytes] of [...byOwner].sort((a, b) => b[1] - a[1])) if (bytes / count >= 20) console.log(`${(bytes / count).toFixed(0).padStart(7)}  ${name}`);
+    for (const [name, bytes] of [...byOwner].sort((a, b) => b[1] - a[1]))
+      if (bytes / count >= 20) console.log(`${(bytes / count).toFixed(0).padStart(7)}  ${name}`);
   } finally {
     inspector.close();
     sockets.forEach((socket) => socket.close());

@@ -15,11 +15,37 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, reconnectStorm, type MemoryResult, type Run, type StepResult } from './lib/scenarios.js';
+import {
+  batchMemory,
+  connections,
+  fanout,
+  ingest,
+  mqttMemory,
+  perUser,
+  reconnectStorm,
+  type MemoryResult,
+  type Run,
+  type StepResult,
+} from './lib/scenarios.js';
 import { countReadings, startMemory, storageFanout, storageQuery, writerAlone } from './lib/storage.js';
 import { benchDatabase, cleanRunEnv, hasTaskset, runEnv, startTarget, type TargetKind } from './lib/targets.js';
 
-const SCENARIOS = ['connections', 'fanout', 'ingest', 'peruser', 'wsfanout', 'batching', 'fanout-cluster', 'peruser-cluster', 'memory-mqtt', 'memory-batching', 'storage-ingest', 'storage-query', 'storage-rss', 'reconnect-storm'] as const;
+const SCENARIOS = [
+  'connections',
+  'fanout',
+  'ingest',
+  'peruser',
+  'wsfanout',
+  'batching',
+  'fanout-cluster',
+  'peruser-cluster',
+  'memory-mqtt',
+  'memory-batching',
+  'storage-ingest',
+  'storage-query',
+  'storage-rss',
+  'reconnect-storm',
+] as const;
 /** Scenarios run on two instances sharing Redis (adapter, presence) and an MQTT shared subscription. */
 const CLUSTERED: ReadonlySet<Scenario> = new Set(['fanout-cluster', 'peruser-cluster']);
 /** What outsiders can make the gateway hold: measured on the gateway alone (a bare peer registers nothing and has no batching). */
@@ -56,7 +82,10 @@ if (chosen !== 'all' && !(SCENARIOS as readonly string[]).includes(chosen)) {
 }
 // Pin the load generator to core 1, the targets go to core 0.
 if (hasTaskset && !process.env['BENCH_PINNED']) {
-  const result = spawnSync('taskset', ['-c', '1', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, BENCH_PINNED: '1' } });
+  const result = spawnSync('taskset', ['-c', '1', process.execPath, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_PINNED: '1' },
+  });
   process.exit(result.status ?? 1);
 }
 
@@ -135,13 +164,25 @@ async function measureMemory(scenario: Scenario): Promise<Figures> {
     try {
       if (scenario === 'memory-mqtt') {
         const result = await mqttMemory(run, sizes.memoryMqtt, MEMORY_BOUNDS);
-        console.log(`  ${label}: ${result.sent} sent, ${result.processed} counted in ${result.seconds.toFixed(0)} s${result.stoppedEarly ? `, stopped early: ${result.stoppedEarly}` : ''}; rejected ${JSON.stringify(result.rejected)}`);
-        Object.assign(figures, memoryFigures(label, result), { [`messages sent (${label})`]: result.sent, [`messages counted (${label})`]: result.processed, [`readings/s (${label})`]: result.processed / result.seconds });
+        console.log(
+          `  ${label}: ${result.sent} sent, ${result.processed} counted in ${result.seconds.toFixed(0)} s${result.stoppedEarly ? `, stopped early: ${result.stoppedEarly}` : ''}; rejected ${JSON.stringify(result.rejected)}`,
+        );
+        Object.assign(figures, memoryFigures(label, result), {
+          [`messages sent (${label})`]: result.sent,
+          [`messages counted (${label})`]: result.processed,
+          [`readings/s (${label})`]: result.processed / result.seconds,
+        });
         for (const [reason, count] of Object.entries(result.rejected)) figures[`rejected ${reason} (${label})`] = count;
       } else {
         const result = await batchMemory(run, sizes.memoryBatching, MEMORY_BOUNDS);
-        console.log(`  ${result.pairs} pairs (${result.refused} refused) in ${result.seconds.toFixed(0)} s${result.stoppedEarly ? `, stopped early: ${result.stoppedEarly}` : ''}`);
-        Object.assign(figures, memoryFigures(label, result), { pairs: result.pairs, 'pairs refused': result.refused, 'pairs/s': result.pairs / result.seconds });
+        console.log(
+          `  ${result.pairs} pairs (${result.refused} refused) in ${result.seconds.toFixed(0)} s${result.stoppedEarly ? `, stopped early: ${result.stoppedEarly}` : ''}`,
+        );
+        Object.assign(figures, memoryFigures(label, result), {
+          pairs: result.pairs,
+          'pairs refused': result.refused,
+          'pairs/s': result.pairs / result.seconds,
+        });
       }
     } finally {
       await target.stop();
@@ -165,7 +206,13 @@ const NO_STORAGE_ENV = { READINGS_QUEUE_MAX: '1000', READINGS_FLUSH_MS: '10000' 
 async function measureStorage(scenario: Scenario): Promise<Figures> {
   const figures: Figures = {};
   const gatewayArgs = values['gateway-node-args'].split(' ').filter(Boolean);
-  const session = async <T>(kind: TargetKind, postgres: boolean, extra: Record<string, string>, inspect: boolean, body: (run: Run, databaseUrl: string) => Promise<T>): Promise<T> => {
+  const session = async <T>(
+    kind: TargetKind,
+    postgres: boolean,
+    extra: Record<string, string>,
+    inspect: boolean,
+    body: (run: Run, databaseUrl: string) => Promise<T>,
+  ): Promise<T> => {
     const unique = `bench-${process.pid}-${Date.now()}`;
     const database = postgres ? await benchDatabase(unique) : undefined;
     const env = { ...runEnv(unique, mqttUrl, undefined, database?.url), ...extra };
@@ -190,9 +237,13 @@ async function measureStorage(scenario: Scenario): Promise<Figures> {
       ] as const) {
         // The climb ends on loss (or, with storage, on a reading not written), not on p99: on this shared machine a
         // 150 ms limit ended both sides at their first step. p99 is recorded at each side's knee and at the first rate.
-        const result = await session('gateway', true, extra, false, (run, url) => storageFanout(run, url, subscribers, rates, seconds, { mustWrite, p99LimitMs: Infinity }));
+        const result = await session('gateway', true, extra, false, (run, url) =>
+          storageFanout(run, url, subscribers, rates, seconds, { mustWrite, p99LimitMs: Infinity }),
+        );
         result.steps.forEach((s) =>
-          console.log(`  ${label} @${s.rate}/s: loss ${(s.lossRatio * 100).toFixed(2)}%, p99 ${s.p99} ms, written ${s.writtenPerSecond.toFixed(0)}/s (${(s.writtenRatio * 100).toFixed(1)}%)`),
+          console.log(
+            `  ${label} @${s.rate}/s: loss ${(s.lossRatio * 100).toFixed(2)}%, p99 ${s.p99} ms, written ${s.writtenPerSecond.toFixed(0)}/s (${(s.writtenRatio * 100).toFixed(1)}%)`,
+          ),
         );
         console.log(`  ${label}: ${result.published} published, ${result.rows} rows in the database`);
         Object.assign(figures, {
@@ -212,7 +263,11 @@ async function measureStorage(scenario: Scenario): Promise<Figures> {
         return { ...result, rows: result.rows - rowsBefore };
       });
       console.log(`  writer alone: ${alone.accepted} accepted (${alone.dropped} dropped), ${alone.rows} rows, ${alone.readingsPerSecond.toFixed(0)}/s`);
-      Object.assign(figures, { 'writer alone readings/s (PostgreSQL)': alone.readingsPerSecond, 'writer alone rows / accepted': alone.rows / alone.accepted, 'writer alone dropped': alone.dropped });
+      Object.assign(figures, {
+        'writer alone readings/s (PostgreSQL)': alone.readingsPerSecond,
+        'writer alone rows / accepted': alone.rows / alone.accepted,
+        'writer alone dropped': alone.dropped,
+      });
       return figures;
     }
     case 'storage-query': {
@@ -255,7 +310,10 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
   if (GATEWAY_ONLY.has(scenario)) return measureMemory(scenario);
   const unique = `bench-${process.pid}-${Date.now()}`;
   const prefix = `${unique}/`;
-  const profile = kind !== 'gateway' ? [] : [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...values['gateway-node-args'].split(' ').filter(Boolean)];
+  const profile =
+    kind !== 'gateway'
+      ? []
+      : [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...values['gateway-node-args'].split(' ').filter(Boolean)];
   const clustered = CLUSTERED.has(scenario);
   const database = clustered ? await benchDatabase(unique) : undefined;
   const env = runEnv(unique, mqttUrl, clustered ? redisUrl : undefined, database?.url);
@@ -295,7 +353,12 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
       case 'ingest': {
         const qos0 = await ingest(run, sizes.ingest.subscribers, sizes.ingest.messages, 0);
         const qos1 = await ingest(run, sizes.ingest.subscribers, sizes.ingest.messages, 1);
-        return { 'QoS0 readings/s': qos0.readingsPerSecond, 'QoS0 loss %': qos0.lossRatio * 100, 'QoS1 readings/s': qos1.readingsPerSecond, 'QoS1 loss %': qos1.lossRatio * 100 };
+        return {
+          'QoS0 readings/s': qos0.readingsPerSecond,
+          'QoS0 loss %': qos0.lossRatio * 100,
+          'QoS1 readings/s': qos1.readingsPerSecond,
+          'QoS1 loss %': qos1.lossRatio * 100,
+        };
       }
       case 'memory-mqtt':
       case 'memory-batching':
@@ -306,8 +369,16 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
       case 'reconnect-storm': {
         const { sockets, missed } = sizes.storm;
         const result = await reconnectStorm(run, sockets, missed);
-        console.log(`  ${result.recovered}/${sockets} sockets recovered ${missed} events each in ${result.seconds.toFixed(2)} s; longest event-loop stall ${result.maxStallMs.toFixed(0)} ms`);
-        return { sockets, 'events recovered each': missed, 'sockets recovered': result.recovered, 'seconds until all recovered': result.seconds, 'longest event-loop stall ms': result.maxStallMs };
+        console.log(
+          `  ${result.recovered}/${sockets} sockets recovered ${missed} events each in ${result.seconds.toFixed(2)} s; longest event-loop stall ${result.maxStallMs.toFixed(0)} ms`,
+        );
+        return {
+          sockets,
+          'events recovered each': missed,
+          'sockets recovered': result.recovered,
+          'seconds until all recovered': result.seconds,
+          'longest event-loop stall ms': result.maxStallMs,
+        };
       }
       case 'peruser':
       case 'peruser-cluster': {

@@ -21,7 +21,14 @@ export class AppModule {
    */
   static forRoot(config: AppConfig, database: DatabaseConnection, redis: RedisConnection | null = null): DynamicModule {
     const cluster = redis
-      ? { redis, pubClient: redis.pub, subClient: redis.sub, sharded: redis.serverVersion >= 7, channelPrefix: redis.key('socket.io'), isReady: () => redis.isReady }
+      ? {
+          redis,
+          pubClient: redis.pub,
+          subClient: redis.sub,
+          sharded: redis.serverVersion >= 7,
+          channelPrefix: redis.key('socket.io'),
+          isReady: () => redis.isReady,
+        }
       : undefined;
     return {
       module: AppModule,
@@ -37,8 +44,14 @@ export class AppModule {
         HealthModule,
         ObservabilityModule,
         TelemetryModule.forRoot({
-          pipeline: { ...config.pipeline, readingsRetentionDays: config.readings.retentionDays, readingsFlushMs: config.readings.flushMs, readingsMaxQueue: config.readings.maxQueue },
-          mqtt: { ...config.mqtt, demoFeed: config.demoFeed } }),
+          pipeline: {
+            ...config.pipeline,
+            readingsRetentionDays: config.readings.retentionDays,
+            readingsFlushMs: config.readings.flushMs,
+            readingsMaxQueue: config.readings.maxQueue,
+          },
+          mqtt: { ...config.mqtt, demoFeed: config.demoFeed },
+        }),
         GamificationModule,
         AlarmsModule.forRoot(config.alarms),
       ],

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   const logger = new Logger('Main');
   // Some libraries (the Redis adapter among them) let a failed promise go unhandled when Redis
   // drops mid-request; that must cost the request, not the process and every socket on it.
-  process.on('unhandledRejection', (reason) => logger.error(`Unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+  process.on('unhandledRejection', (reason) =>
+    logger.error(`Unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`),
+  );
   let app;
   try {
     app = await createGateway(config);
@@ -33,7 +35,8 @@ async function main(): Promise<void> {
     throw error;
   }
   logger.log(`Gateway listening on ${await app.getUrl()} (Socket.IO path ${config.realtime.path})`);
-  if (!config.redisUrl) logger.log(`Single instance (REDIS_URL unset); data kept in ${config.database.url ? 'PostgreSQL' : `the embedded database in ${config.database.dataDir}`}`);
+  if (!config.redisUrl)
+    logger.log(`Single instance (REDIS_URL unset); data kept in ${config.database.url ? 'PostgreSQL' : `the embedded database in ${config.database.dataDir}`}`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -9,7 +9,9 @@ import { closeAllDevices, device, metricValue, publish } from './support/mqtt.js
 
 /** The alarm events a log holds for one sensor, in order. */
 function alarmEvents(log: EventLog, sensorId: string): { event: string; alarm: AlarmPayload }[] {
-  return log.filter((e) => e.event.startsWith('alarm:') && (e.payload as AlarmPayload).sensorId === sensorId).map((e) => ({ event: e.event, alarm: e.payload as AlarmPayload }));
+  return log
+    .filter((e) => e.event.startsWith('alarm:') && (e.payload as AlarmPayload).sensorId === sensorId)
+    .map((e) => ({ event: e.event, alarm: e.payload as AlarmPayload }));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,7 +31,17 @@ describe('alarms over MQTT on one gateway', () => {
   afterAll(() => gateway.close());
 
   it('turns a stuck sensor into one alarm with a growing count and one notification, and clears it after 5 normal readings', async () => {
-    expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'stuck-1', name: 'Stuck', type: 'temp', ownerId: 'owner-s', thresholds: { min: 0, max: 100 } })).status).toBe(201);
+    expect(
+      (
+        await api(gateway.url, 'POST', '/sensors', service, {
+          id: 'stuck-1',
+          name: 'Stuck',
+          type: 'temp',
+          ownerId: 'owner-s',
+          thresholds: { min: 0, max: 100 },
+        })
+      ).status,
+    ).toBe(201);
     const owner = await connectAs(gateway.url, gateway.token('owner-s'));
     const ownerLog = recordEvents(owner);
     const watcher = await connectAs(gateway.url, gateway.token('watcher'));
@@ -67,12 +79,18 @@ describe('alarms over MQTT on one gateway', () => {
     // Every raise was handled (each in turn, notifying before the next): the owner was told once.
     const inbox = await api(gateway.url, 'GET', '/notifications', gateway.token('owner-s'));
     expect(inbox.body.items).toHaveLength(1);
-    expect(inbox.body.items[0]).toMatchObject({ title: 'Critical: Stuck temp', message: 'temp = 500 is outside its thresholds', data: { alarm: { id: events[0]!.alarm.id }, reason: 'created' } });
+    expect(inbox.body.items[0]).toMatchObject({
+      title: 'Critical: Stuck temp',
+      message: 'temp = 500 is outside its thresholds',
+      data: { alarm: { id: events[0]!.alarm.id }, reason: 'created' },
+    });
     expect(ownerLog.filter((e) => e.event === 'notification:new')).toHaveLength(1);
 
     // Four normal readings keep it; the fifth clears it.
     for (let i = 0; i < 4; i++) await publish(sensor, 'sensors/stuck-1/temp', '50');
-    await eventually(async () => expect((await api(gateway.url, 'GET', '/alarms?sensorId=stuck-1', service)).body.items[0]).toMatchObject({ status: 'active' }));
+    await eventually(async () =>
+      expect((await api(gateway.url, 'GET', '/alarms?sensorId=stuck-1', service)).body.items[0]).toMatchObject({ status: 'active' }),
+    );
     await publish(sensor, 'sensors/stuck-1/temp', '50');
     await log.until((all) => alarmEvents(all as EventLog, 'stuck-1').some((e) => e.event === 'alarm:cleared'));
     const cleared = alarmEvents(log, 'stuck-1').find((e) => e.event === 'alarm:cleared')!.alarm;
@@ -81,11 +99,15 @@ describe('alarms over MQTT on one gateway', () => {
     // The next excursion is a new alarm.
     await publish(sensor, 'sensors/stuck-1/temp', '-5');
     await log.until((all) => alarmEvents(all as EventLog, 'stuck-1').filter((e) => e.event === 'alarm:created').length === 2);
-    expect((await api(gateway.url, 'GET', '/alarms?sensorId=stuck-1&status=active', service)).body.items).toEqual([expect.objectContaining({ count: 1, details: expect.objectContaining({ value: -5 }) })]);
+    expect((await api(gateway.url, 'GET', '/alarms?sensorId=stuck-1&status=active', service)).body.items).toEqual([
+      expect.objectContaining({ count: 1, details: expect.objectContaining({ value: -5 }) }),
+    ]);
   });
 
   it('shows an acknowledgement and a clear made on one device on another user’s device, with who did it; refuses what it must', async () => {
-    expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'pump-9', name: 'Pump 9', type: 'pressure', ownerId: 'ana', thresholds: { max: 10 } })).status).toBe(201);
+    expect(
+      (await api(gateway.url, 'POST', '/sensors', service, { id: 'pump-9', name: 'Pump 9', type: 'pressure', ownerId: 'ana', thresholds: { max: 10 } })).status,
+    ).toBe(201);
     const ana = await connectAs(gateway.url, gateway.token('ana'));
     const ben = await connectAs(gateway.url, gateway.token('ben'));
     await ana.emitWithAck('subscribe', { topic: 'alarms' });
@@ -100,7 +122,10 @@ describe('alarms over MQTT on one gateway', () => {
 
     // Acknowledged by its owner over the socket: Ben's device sees it, with who and when.
     const acked = await ana.emitWithAck('alarm:ack', { alarmId });
-    expect(acked).toEqual({ ok: true, alarm: expect.objectContaining({ id: alarmId, acknowledged: true, ackBy: 'ana', ackTs: expect.any(Number), status: 'active' }) });
+    expect(acked).toEqual({
+      ok: true,
+      alarm: expect.objectContaining({ id: alarmId, acknowledged: true, ackBy: 'ana', ackTs: expect.any(Number), status: 'active' }),
+    });
     await benLog.until((events) => alarmEvents(events as EventLog, 'pump-9').some((e) => e.event === 'alarm:acknowledged'));
     expect(alarmEvents(benLog, 'pump-9').find((e) => e.event === 'alarm:acknowledged')!.alarm).toMatchObject({ id: alarmId, acknowledged: true, ackBy: 'ana' });
     // Again: nothing changes, nothing is announced.
@@ -111,7 +136,10 @@ describe('alarms over MQTT on one gateway', () => {
     expect(await api(gateway.url, 'POST', `/alarms/${alarmId}/clear`, gateway.token('ben'))).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
     expect(await ben.emitWithAck('alarm:clear', { alarmId: 'nope' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     expect(await ben.emitWithAck('alarm:ack', { alarmId, extra: 1 } as never)).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
-    expect(await ana.emitWithAck('alarm:ack', { alarmId: '00000000-0000-4000-8000-000000000000' })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'Not found' } });
+    expect(await ana.emitWithAck('alarm:ack', { alarmId: '00000000-0000-4000-8000-000000000000' })).toEqual({
+      ok: false,
+      error: { code: 'NOT_FOUND', message: 'Not found' },
+    });
     expect((await api(gateway.url, 'POST', '/alarms/not-a-uuid/ack', gateway.token('ana'))).status).toBe(400);
     expect((await api(gateway.url, 'POST', '/alarms/00000000-0000-4000-8000-000000000000/clear', gateway.token('ana'))).status).toBe(404);
     expect((await api(gateway.url, 'POST', `/alarms/${alarmId}/ack`)).status).toBe(401);
@@ -123,7 +151,10 @@ describe('alarms over MQTT on one gateway', () => {
     expect(alarmEvents(benLog, 'pump-9').map((e) => e.event)).toEqual(['alarm:created', 'alarm:acknowledged', 'alarm:cleared']);
     expect(alarmEvents(anaLog, 'pump-9').map((e) => e.event)).toEqual(['alarm:created', 'alarm:acknowledged', 'alarm:cleared']);
     // An admin may handle anyone's alarm; clearing twice changes nothing.
-    expect(await api(gateway.url, 'POST', `/alarms/${alarmId}/clear`, gateway.token('root', { role: 'admin' }))).toMatchObject({ status: 200, body: { clearBy: 'ana' } });
+    expect(await api(gateway.url, 'POST', `/alarms/${alarmId}/clear`, gateway.token('root', { role: 'admin' }))).toMatchObject({
+      status: 200,
+      body: { clearBy: 'ana' },
+    });
   });
 
   it('lists with validated filters and cursor paging, and counts for badges', async () => {
@@ -178,10 +209,20 @@ describe('inactivity, escalation and deleted sensors', () => {
     const [raised] = alarmEvents(log, 'quiet-1');
     expect(raised).toMatchObject({
       event: 'alarm:created',
-      alarm: { type: 'inactivity', metric: 'temp', severity: 'warning', status: 'active', details: { silentForMs: expect.any(Number), medianIntervalMs: expect.any(Number) } },
+      alarm: {
+        type: 'inactivity',
+        metric: 'temp',
+        severity: 'warning',
+        status: 'active',
+        details: { silentForMs: expect.any(Number), medianIntervalMs: expect.any(Number) },
+      },
     });
     expect((raised!.alarm.details as { silentForMs: number }).silentForMs).toBeGreaterThanOrEqual(500);
-    await eventually(async () => expect((await api(gateway.url, 'GET', '/notifications', gateway.token('owner-q'))).body.items).toEqual([expect.objectContaining({ title: 'Warning: Quiet temp' })]));
+    await eventually(async () =>
+      expect((await api(gateway.url, 'GET', '/notifications', gateway.token('owner-q'))).body.items).toEqual([
+        expect.objectContaining({ title: 'Warning: Quiet temp' }),
+      ]),
+    );
 
     await publish(sensor, 'sensors/quiet-1/temp', '20');
     await log.until((events) => alarmEvents(events as EventLog, 'quiet-1').some((e) => e.event === 'alarm:cleared'));
@@ -189,7 +230,9 @@ describe('inactivity, escalation and deleted sensors', () => {
   });
   it('notifies the owner again about an unacknowledged critical alarm once ALARM_ESCALATE_AFTER has passed, and stops once it is acknowledged', async () => {
     const service = gateway.token('ops', { role: 'service' });
-    expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'hot-1', name: 'Hot', type: 'temp', ownerId: 'owner-h', thresholds: { max: 50 } })).status).toBe(201);
+    expect(
+      (await api(gateway.url, 'POST', '/sensors', service, { id: 'hot-1', name: 'Hot', type: 'temp', ownerId: 'owner-h', thresholds: { max: 50 } })).status,
+    ).toBe(201);
     for (let i = 0; i < 10; i++) await api(gateway.url, 'POST', '/readings', service, { sensorId: 'hot-1', metric: 'temp', value: 20 });
     expect((await api(gateway.url, 'POST', '/readings', service, { sensorId: 'hot-1', metric: 'temp', value: 90 })).status).toBe(202);
     const owner = gateway.token('owner-h');
@@ -197,7 +240,9 @@ describe('inactivity, escalation and deleted sensors', () => {
     // (The series also goes quiet here, so an inactivity warning joins them: only the critical ones count.)
     const critical = async () => (await titles()).filter((title) => title.toLowerCase().includes('critical'));
     await eventually(async () => expect((await critical()).slice(-2)).toEqual(['Unacknowledged critical: Hot temp', 'Critical: Hot temp']));
-    const alarm = ((await api(gateway.url, 'GET', '/alarms?sensorId=hot-1&severity=critical', owner)).body.items as AlarmPayload[]).find((a) => a.type === 'threshold');
+    const alarm = ((await api(gateway.url, 'GET', '/alarms?sensorId=hot-1&severity=critical', owner)).body.items as AlarmPayload[]).find(
+      (a) => a.type === 'threshold',
+    );
     expect((await api(gateway.url, 'POST', `/alarms/${alarm!.id}/ack`, owner)).status).toBe(200);
     // One escalation may have been under way while acknowledging; then, three more sweeps bring nothing new.
     await sleep(1_500);
@@ -249,7 +294,9 @@ describe('alarms on two instances behind one Redis, Mosquitto and PostgreSQL', (
 
   it('keeps one active alarm when readings of one sensor land on both instances at once', async () => {
     const service = one.token('ops', { role: 'service' });
-    expect((await api(one.url, 'POST', '/sensors', service, { id: 'split-a', name: 'Split', type: 'level', ownerId: 'owner-c', thresholds: { max: 100 } })).status).toBe(201);
+    expect(
+      (await api(one.url, 'POST', '/sensors', service, { id: 'split-a', name: 'Split', type: 'level', ownerId: 'owner-c', thresholds: { max: 100 } })).status,
+    ).toBe(201);
     const watcher = await connectAs(two.url, two.token('watcher'));
     await watcher.emitWithAck('subscribe', { topic: 'alarms' });
     const log = recordEvents(watcher);
@@ -266,7 +313,9 @@ describe('alarms on two instances behind one Redis, Mosquitto and PostgreSQL', (
     expect(new Set(events.map((e) => e.alarm.id)).size).toBe(1);
     expect(Math.max(...events.map((e) => e.alarm.count))).toBe(30);
     for (const gateway of [one, two]) {
-      expect((await api(gateway.url, 'GET', '/alarms?sensorId=split-a', gateway.token('reader'))).body.items).toEqual([expect.objectContaining({ status: 'active', count: 30 })]);
+      expect((await api(gateway.url, 'GET', '/alarms?sensorId=split-a', gateway.token('reader'))).body.items).toEqual([
+        expect.objectContaining({ status: 'active', count: 30 }),
+      ]);
     }
     await eventually(async () => expect((await api(one.url, 'GET', '/notifications', one.token('owner-c'))).body.items).toHaveLength(1));
     // The share group really did split the series.

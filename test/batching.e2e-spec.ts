@@ -17,7 +17,14 @@ describe('subscribe with batchMs: reading:batch', () => {
 
   it('delivers a burst of reading:new as one reading:batch, in order, and the next burst as the next batch', async () => {
     const socket = await connectAs(gateway.url, gateway.token('batcher'));
-    expect(await socket.emitWithAck('subscribe', { topic: 'readings', batchMs: 50 })).toEqual({ ok: true, topic: 'readings', batchMs: 50, epoch: expect.any(String), offset: expect.any(Number), recovered: false });
+    expect(await socket.emitWithAck('subscribe', { topic: 'readings', batchMs: 50 })).toEqual({
+      ok: true,
+      topic: 'readings',
+      batchMs: 50,
+      epoch: expect.any(String),
+      offset: expect.any(Number),
+      recovered: false,
+    });
     const log = recordEvents(socket);
     for (let i = 0; i < 20; i++) gateway.websocket.emitToTopic(['readings', 'sensor:batch-1'], 'reading:new', reading(i));
     await log.until(countOf('reading:batch'));
@@ -37,7 +44,13 @@ describe('subscribe with batchMs: reading:batch', () => {
     await log.until(countOf('reading:batch'));
     expect(log.map((e) => e.event)).toEqual(['system:event', 'reading:batch']);
 
-    expect(await socket.emitWithAck('subscribe', { topic: 'sensor:batch-2' })).toEqual({ ok: true, topic: 'sensor:batch-2', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
+    expect(await socket.emitWithAck('subscribe', { topic: 'sensor:batch-2' })).toEqual({
+      ok: true,
+      topic: 'sensor:batch-2',
+      epoch: expect.any(String),
+      offset: expect.any(Number),
+      recovered: false,
+    });
     const single = nextEvent(socket, 'reading:new');
     gateway.websocket.emitToTopic(['readings', 'sensor:batch-2'], 'reading:new', reading(2, 'batch-2'));
     expect(await single).toEqual(reading(2, 'batch-2'));
@@ -55,7 +68,10 @@ describe('subscribe with batchMs: reading:batch', () => {
   it('refuses a batchMs outside 1-1000 and counts batched subscribers in stats', async () => {
     const socket = await connectAs(gateway.url, gateway.token('picky'));
     for (const batchMs of [0, 1001, 2.5, '50']) {
-      expect(await socket.emitWithAck('subscribe', { topic: 'readings', batchMs: batchMs as number })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(await socket.emitWithAck('subscribe', { topic: 'readings', batchMs: batchMs as number })).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED' },
+      });
     }
     await socket.emitWithAck('subscribe', { topic: 'sensor:batch-3', batchMs: 100 });
     const stats = await api(gateway.url, 'GET', '/ws/stats/sensor:batch-3', gateway.token('root', { role: 'admin' }));

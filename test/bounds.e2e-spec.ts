@@ -81,7 +81,8 @@ describe('bounds under production rules', () => {
   it('creates at most MAX_SENSORS sensors over HTTP (409 beyond), and makes room when one is deleted', async () => {
     const existing = ((await api(gateway.url, 'GET', '/sensors', service)).body as { items: unknown[] }).items.length;
     const statuses: number[] = [];
-    for (let i = existing; i < 6; i++) statuses.push((await api(gateway.url, 'POST', '/sensors', service, { id: `cap-${i}`, name: 'Cap', type: 'test' })).status);
+    for (let i = existing; i < 6; i++)
+      statuses.push((await api(gateway.url, 'POST', '/sensors', service, { id: `cap-${i}`, name: 'Cap', type: 'test' })).status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(4 - existing);
     expect(statuses.filter((s) => s === 409)).toHaveLength(2);
     expect(((await api(gateway.url, 'GET', '/sensors', service)).body as { items: unknown[] }).items.length).toBe(4);
@@ -131,7 +132,8 @@ describe('auto-registration bounded by MAX_SENSORS', () => {
     const sensor = await device(gateway.mqttUrl);
     for (let i = 0; i < 10; i++) await publish(sensor, `sensors/random-${i}/m`, '1');
     await eventually(async () => expect([await metrics.rejected('sensor_limit'), await metrics.accepted()]).toEqual([7, 3]));
-    const sensors = ((await api(gateway.url, 'GET', '/sensors', gateway.token('ops', { role: 'service' }))).body as { items: { id: string; type: string }[] }).items;
+    const sensors = ((await api(gateway.url, 'GET', '/sensors', gateway.token('ops', { role: 'service' }))).body as { items: { id: string; type: string }[] })
+      .items;
     expect(sensors).toHaveLength(3);
     for (const sensor of sensors) expect(sensor).toMatchObject({ id: expect.stringMatching(/^random-\d$/), type: 'auto' });
     const http = await api(gateway.url, 'POST', '/readings', gateway.token('ops', { role: 'service' }), { sensorId: 'random-99', metric: 'm', value: 1 });
@@ -154,11 +156,23 @@ describe('sensor ownership', () => {
     const admin = gateway.token('root', { role: 'admin' });
     const service = gateway.token('svc', { role: 'service' });
 
-    expect(await api(gateway.url, 'POST', '/sensors', alice, { id: 'own-1', name: 'Mine', type: 'test' })).toMatchObject({ status: 201, body: { ownerId: 'alice' } });
-    expect(await api(gateway.url, 'POST', '/sensors', alice, { id: 'own-2', name: 'Mine too', type: 'test', ownerId: 'alice' })).toMatchObject({ status: 201, body: { ownerId: 'alice' } });
-    expect(await api(gateway.url, 'POST', '/sensors', mallory, { id: 'own-3', name: 'Yours', type: 'test', ownerId: 'alice' })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect(await api(gateway.url, 'POST', '/sensors', alice, { id: 'own-1', name: 'Mine', type: 'test' })).toMatchObject({
+      status: 201,
+      body: { ownerId: 'alice' },
+    });
+    expect(await api(gateway.url, 'POST', '/sensors', alice, { id: 'own-2', name: 'Mine too', type: 'test', ownerId: 'alice' })).toMatchObject({
+      status: 201,
+      body: { ownerId: 'alice' },
+    });
+    expect(await api(gateway.url, 'POST', '/sensors', mallory, { id: 'own-3', name: 'Yours', type: 'test', ownerId: 'alice' })).toMatchObject({
+      status: 403,
+      body: { code: 'FORBIDDEN' },
+    });
     expect((await api(gateway.url, 'GET', '/sensors/own-3', alice)).status).toBe(404);
-    expect(await api(gateway.url, 'POST', '/sensors', admin, { id: 'own-4', name: 'Given', type: 'test', ownerId: 'alice' })).toMatchObject({ status: 201, body: { ownerId: 'alice' } });
+    expect(await api(gateway.url, 'POST', '/sensors', admin, { id: 'own-4', name: 'Given', type: 'test', ownerId: 'alice' })).toMatchObject({
+      status: 201,
+      body: { ownerId: 'alice' },
+    });
     expect(await api(gateway.url, 'POST', '/sensors', service, { id: 'own-5', name: 'Unowned', type: 'test' })).toMatchObject({ status: 201 });
     expect((await api(gateway.url, 'GET', '/sensors/own-5', alice)).body.ownerId).toBeUndefined();
 
@@ -169,7 +183,10 @@ describe('sensor ownership', () => {
     expect((await api(gateway.url, 'PATCH', '/sensors/missing', mallory, { name: 'x' })).status).toBe(404);
     expect((await api(gateway.url, 'GET', '/sensors/own-1', mallory)).body).toMatchObject({ name: 'Mine', ownerId: 'alice' });
 
-    expect(await api(gateway.url, 'PATCH', '/sensors/own-1', alice, { name: 'Renamed' })).toMatchObject({ status: 200, body: { name: 'Renamed', ownerId: 'alice' } });
+    expect(await api(gateway.url, 'PATCH', '/sensors/own-1', alice, { name: 'Renamed' })).toMatchObject({
+      status: 200,
+      body: { name: 'Renamed', ownerId: 'alice' },
+    });
     expect(await api(gateway.url, 'PATCH', '/sensors/own-1', admin, { ownerId: 'bob' })).toMatchObject({ status: 200, body: { ownerId: 'bob' } });
     expect((await api(gateway.url, 'DELETE', '/sensors/own-1', alice)).status).toBe(403);
     expect((await api(gateway.url, 'DELETE', '/sensors/own-2', alice)).status).toBe(200);
@@ -178,7 +195,9 @@ describe('sensor ownership', () => {
 
   it('rate-limits alarm notifications to one owner, while every anomaly and alarm is still published', async () => {
     const service = gateway.token('svc', { role: 'service' });
-    expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'noisy-1', name: 'Noisy', type: 'test', ownerId: 'olga', thresholds: { max: 10 } })).status).toBe(201);
+    expect(
+      (await api(gateway.url, 'POST', '/sensors', service, { id: 'noisy-1', name: 'Noisy', type: 'test', ownerId: 'olga', thresholds: { max: 10 } })).status,
+    ).toBe(201);
     const feed = await connectAs(gateway.url, gateway.token('analyst'));
     await feed.emitWithAck('subscribe', { topic: 'anomalies' });
     await feed.emitWithAck('subscribe', { topic: 'alarms' });
@@ -186,8 +205,11 @@ describe('sensor ownership', () => {
     const start = Date.now() - 60_000;
     // Six metrics, each with its own alarm (one alarm per series: a repeat would not notify at all).
     for (let metric = 0; metric < 6; metric++) {
-      for (let i = 0; i < 10; i++) await api(gateway.url, 'POST', '/readings', service, { sensorId: 'noisy-1', metric: `m${metric}`, value: 5, ts: start + i * 1000 });
-      expect((await api(gateway.url, 'POST', '/readings', service, { sensorId: 'noisy-1', metric: `m${metric}`, value: 100 + metric, ts: start + 10_000 })).status).toBe(202);
+      for (let i = 0; i < 10; i++)
+        await api(gateway.url, 'POST', '/readings', service, { sensorId: 'noisy-1', metric: `m${metric}`, value: 5, ts: start + i * 1000 });
+      expect(
+        (await api(gateway.url, 'POST', '/readings', service, { sensorId: 'noisy-1', metric: `m${metric}`, value: 100 + metric, ts: start + 10_000 })).status,
+      ).toBe(202);
     }
     await log.until(countOf('anomaly:detected', 6));
     await log.until(countOf('alarm:created', 6));

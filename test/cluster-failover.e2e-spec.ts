@@ -116,7 +116,11 @@ describe('cluster failures', () => {
     const redisArgs = ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     services.push(await service('redis-server', redisArgs, redisPort));
     const port = await freePort();
-    const gateway = spawnGateway({ ...instanceEnv(clusterEnv('outage', { REDIS_URL: `redis://127.0.0.1:${redisPort}`, DATABASE_URL: databaseUrl() })), PORT: String(port), LOG_LEVEL: 'log' });
+    const gateway = spawnGateway({
+      ...instanceEnv(clusterEnv('outage', { REDIS_URL: `redis://127.0.0.1:${redisPort}`, DATABASE_URL: databaseUrl() })),
+      PORT: String(port),
+      LOG_LEVEL: 'log',
+    });
     processes.push(gateway);
     await gateway.waitFor('Gateway listening');
     const url = `http://127.0.0.1:${port}`;

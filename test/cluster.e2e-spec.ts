@@ -77,7 +77,9 @@ describe('two instances behind one Redis, one broker and one PostgreSQL database
     }
     for (const plain of devices) {
       await eventually(async () => expect(plain.messages.filter((m) => m.event?.startsWith('notification:'))).toHaveLength(4));
-      expect(plain.messages.filter((m) => m.event?.startsWith('notification:')).map((m) => [m.event, m.payload.notification?.title ?? m.payload.unreadCount])).toEqual([
+      expect(
+        plain.messages.filter((m) => m.event?.startsWith('notification:')).map((m) => [m.event, m.payload.notification?.title ?? m.payload.unreadCount]),
+      ).toEqual([
         ['notification:new', 'first'],
         ['notification:unread_count', 1],
         ['notification:new', 'second'],

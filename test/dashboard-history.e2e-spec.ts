@@ -26,7 +26,11 @@ async function chartShows(page: Page, expected: ChartState): Promise<void> {
     await page.locator(selector).waitFor();
   } catch {
     const chart = page.locator(CHART);
-    const actual = { points: await chart.getAttribute('data-points'), firstTs: await chart.getAttribute('data-first-ts'), lastTs: await chart.getAttribute('data-last-ts') };
+    const actual = {
+      points: await chart.getAttribute('data-points'),
+      firstTs: await chart.getAttribute('data-first-ts'),
+      lastTs: await chart.getAttribute('data-last-ts'),
+    };
     throw new Error(`The chart shows ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
   }
 }

@@ -32,7 +32,10 @@ describe('dashboard in a browser', () => {
     if (!existsSync(resolve(DASHBOARD_DIR, 'index.html'))) throw new Error(`No built dashboard in ${DASHBOARD_DIR}: run npm run build first`);
     gateway = await startGateway({ DASHBOARD_DIR });
     browser = await launchChromium();
-    simulator = simulate({ url: gateway.mqttUrl, sensors: 2, rate: 10, metric: 'temperature', spikeProbability: 0, prefix: '', qos: 0, durationSeconds: 0 }, stopSimulator.signal);
+    simulator = simulate(
+      { url: gateway.mqttUrl, sensors: 2, rate: 10, metric: 'temperature', spikeProbability: 0, prefix: '', qos: 0, durationSeconds: 0 },
+      stopSimulator.signal,
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -153,7 +156,9 @@ describe('dashboard in a browser', () => {
     // The Live page marks the tank's chart.
     await second.getByRole('link', { name: 'Live' }).click();
     await second.locator('[data-testid="chart"][data-series="tank-e2e/level"][data-alarm="critical"]').waitFor();
-    expect(await second.locator('[data-testid="chart"][data-series="tank-e2e/level"] [data-testid="chart-alarm"]').innerText()).toContain('threshold critical (ack)');
+    expect(await second.locator('[data-testid="chart"][data-series="tank-e2e/level"] [data-testid="chart-alarm"]').innerText()).toContain(
+      'threshold critical (ack)',
+    );
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await first.screenshot({ path: ALARMS_SCREENSHOT });
 

@@ -36,7 +36,8 @@ describe('PostgreSQL going away and coming back', () => {
       expect(health.body.checks.database.status).toBe('down');
     });
     const t0 = Date.now() - 60_000;
-    for (let i = 0; i < 20; i++) expect((await api(gateway.url, 'POST', '/readings', service, { sensorId: 'out-1', metric: 'm', value: i, ts: t0 + i })).status).toBe(202);
+    for (let i = 0; i < 20; i++)
+      expect((await api(gateway.url, 'POST', '/readings', service, { sensorId: 'out-1', metric: 'm', value: i, ts: t0 + i })).status).toBe(202);
     // Live delivery does not wait for the database.
     await log.until(countOf('reading:new', 20));
     await eventually(async () => {

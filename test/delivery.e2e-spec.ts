@@ -41,7 +41,11 @@ describe('delivery to users and topics', () => {
     const b = await connectAs(gateway.url, gateway.token('u-b'));
     const aEvents = recordEvents(a);
     const bEvents = recordEvents(b);
-    gateway.websocket.emitToUsers(['u-a', 'u-b', 'u-a'], 'achievement:unlocked', { achievementId: 'first', name: 'First', unlockedAt: new Date(0).toISOString() });
+    gateway.websocket.emitToUsers(['u-a', 'u-b', 'u-a'], 'achievement:unlocked', {
+      achievementId: 'first',
+      name: 'First',
+      unlockedAt: new Date(0).toISOString(),
+    });
     gateway.websocket.broadcastLeaderboardUpdate({ leaderboard: [{ userId: 'u-a', xp: 5, rank: 1 }] });
     await Promise.all([nextEvent(a, 'leaderboard:updated'), nextEvent(b, 'leaderboard:updated')]);
     expect(aEvents.map((e) => e.event)).toEqual(['achievement:unlocked', 'leaderboard:updated']);
@@ -50,8 +54,20 @@ describe('delivery to users and topics', () => {
 
   it('acks subscribe for a known topic, and refuses unknown, forbidden and invalid ones', async () => {
     const user = await connectAs(gateway.url, gateway.token('subscriber'));
-    expect(await user.emitWithAck('subscribe', { topic: 'readings' })).toEqual({ ok: true, topic: 'readings', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
-    expect(await user.emitWithAck('subscribe', { topic: 'sensor:boiler-1' })).toEqual({ ok: true, topic: 'sensor:boiler-1', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
+    expect(await user.emitWithAck('subscribe', { topic: 'readings' })).toEqual({
+      ok: true,
+      topic: 'readings',
+      epoch: expect.any(String),
+      offset: expect.any(Number),
+      recovered: false,
+    });
+    expect(await user.emitWithAck('subscribe', { topic: 'sensor:boiler-1' })).toEqual({
+      ok: true,
+      topic: 'sensor:boiler-1',
+      epoch: expect.any(String),
+      offset: expect.any(Number),
+      recovered: false,
+    });
     expect(await user.emitWithAck('subscribe', { topic: 'weather' })).toEqual({ ok: false, error: { code: 'UNKNOWN_TOPIC', message: 'Unknown topic' } });
     expect(await user.emitWithAck('subscribe', { topic: 'sensor:bad/id' })).toMatchObject({ ok: false, error: { code: 'UNKNOWN_TOPIC' } });
     expect(await user.emitWithAck('subscribe', { topic: 'system' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
@@ -62,7 +78,13 @@ describe('delivery to users and topics', () => {
       expect(reply).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED', message: expect.any(String) } });
     }
     const admin = await connectAs(gateway.url, gateway.token('root', { role: 'admin' }));
-    expect(await admin.emitWithAck('subscribe', { topic: 'system' })).toEqual({ ok: true, topic: 'system', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
+    expect(await admin.emitWithAck('subscribe', { topic: 'system' })).toEqual({
+      ok: true,
+      topic: 'system',
+      epoch: expect.any(String),
+      offset: expect.any(Number),
+      recovered: false,
+    });
   });
 
   it('answers a command sent without an ack callback with an error event', async () => {
@@ -129,9 +151,22 @@ describe('topic bound per socket', () => {
       const replies = await Promise.all(Array.from({ length: 256 }, (_, i) => socket.emitWithAck('subscribe', { topic: `sensor:s-${i}` })));
       expect(replies.every((reply) => reply.ok)).toBe(true);
       expect(await socket.emitWithAck('subscribe', { topic: 'sensor:one-too-many' })).toMatchObject({ ok: false, error: { code: 'TOO_MANY_TOPICS' } });
-      expect(await socket.emitWithAck('subscribe', { topic: 'sensor:s-7', batchMs: 10 })).toEqual({ ok: true, topic: 'sensor:s-7', batchMs: 10, epoch: expect.any(String), offset: expect.any(Number), recovered: false });
+      expect(await socket.emitWithAck('subscribe', { topic: 'sensor:s-7', batchMs: 10 })).toEqual({
+        ok: true,
+        topic: 'sensor:s-7',
+        batchMs: 10,
+        epoch: expect.any(String),
+        offset: expect.any(Number),
+        recovered: false,
+      });
       await socket.emitWithAck('unsubscribe', { topic: 'sensor:s-0' });
-      expect(await socket.emitWithAck('subscribe', { topic: 'sensor:one-too-many' })).toEqual({ ok: true, topic: 'sensor:one-too-many', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
+      expect(await socket.emitWithAck('subscribe', { topic: 'sensor:one-too-many' })).toEqual({
+        ok: true,
+        topic: 'sensor:one-too-many',
+        epoch: expect.any(String),
+        offset: expect.any(Number),
+        recovered: false,
+      });
     } finally {
       closeAllClients();
       await gateway.close();

@@ -21,7 +21,12 @@ const open = new Set<MqttClient>();
 
 /** A device that logs in; resolves once connected (CONNACK 0). */
 async function login(url: string, options: IClientOptions): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, clientId: `dev-${process.pid}-${Math.random().toString(36).slice(2)}`, ...options });
+  const client = await mqtt.connectAsync(url, {
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    clientId: `dev-${process.pid}-${Math.random().toString(36).slice(2)}`,
+    ...options,
+  });
   open.add(client);
   return client;
 }
@@ -236,7 +241,9 @@ describe('anonymous devices in development', () => {
     const gone = closed(client);
     client.publish('sensors/anon-1/temp', '4', { qos: 0, retain: true });
     await gone;
-    await eventually(async () => expect(metricValue(await (await fetch(`${gateway.url}/api/v1/metrics`)).text(), 'mqtt_messages_rejected_total{reason="retained"}')).toBe(1));
+    await eventually(async () =>
+      expect(metricValue(await (await fetch(`${gateway.url}/api/v1/metrics`)).text(), 'mqtt_messages_rejected_total{reason="retained"}')).toBe(1),
+    );
   });
 });
 
@@ -274,7 +281,9 @@ describe('the gateway on an external broker that requires a login', () => {
   it('reports mqtt down in /health while the broker refuses its login', async () => {
     const gateway = await startGateway({ MQTT_URL: broker.url, MQTT_USERNAME: GATEWAY_USERNAME, MQTT_PASSWORD: 'wrong' }, { waitForMqtt: false });
     running.push(gateway);
-    await eventually(async () => expect(await api(gateway.url, 'GET', '/health')).toMatchObject({ status: 503, body: { checks: { mqtt: { status: 'down' } } } }));
+    await eventually(async () =>
+      expect(await api(gateway.url, 'GET', '/health')).toMatchObject({ status: 503, body: { checks: { mqtt: { status: 'down' } } } }),
+    );
   });
 });
 
@@ -290,7 +299,27 @@ describe('the gateway on an external mqtts:// broker with MQTT_CA_FILE', () => {
     caFile = join(dir, 'cert.pem');
     const keyFile = join(dir, 'key.pem');
     // A self-signed certificate for 127.0.0.1: trusted only through MQTT_CA_FILE.
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', caFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        caFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     aedes = await Aedes.createBroker();
     server = createTlsServer({ key: readFileSync(keyFile), cert: readFileSync(caFile) }, aedes.handle);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

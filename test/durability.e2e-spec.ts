@@ -37,7 +37,9 @@ describe.each(DATABASE_KINDS)('durable storage on %s, as real processes', (kind)
     // A flush interval far longer than the test: only the shutdown flush can have written the readings.
     const first = await start(db, { READINGS_FLUSH_MS: '10000' });
     running.push(first.process);
-    expect((await api(first.url, 'POST', '/sensors', SERVICE, { id: 'keep-1', name: 'Kept', type: 'temperature', unit: 'C', thresholds: { max: 90 } })).status).toBe(201);
+    expect(
+      (await api(first.url, 'POST', '/sensors', SERVICE, { id: 'keep-1', name: 'Kept', type: 'temperature', unit: 'C', thresholds: { max: 90 } })).status,
+    ).toBe(201);
     const sent = await api(first.url, 'POST', '/notifications', SERVICE, { userIds: ['keeper'], title: 'Stay', message: 'after restart', data: { n: 1 } });
     expect(sent.status).toBe(201);
     const t0 = Date.now() - 60_000;
@@ -54,7 +56,10 @@ describe.each(DATABASE_KINDS)('durable storage on %s, as real processes', (kind)
     const viewer = token('viewer');
     expect((await api(second.url, 'GET', '/sensors/keep-1', viewer)).body).toMatchObject({ id: 'keep-1', name: 'Kept', unit: 'C', thresholds: { max: 90 } });
     const inbox = await api(second.url, 'GET', '/notifications', token('keeper'));
-    expect(inbox.body).toMatchObject({ items: [{ id: sent.body.notifications[0].id, title: 'Stay', message: 'after restart', data: { n: 1 }, read: false }], unreadCount: 1 });
+    expect(inbox.body).toMatchObject({
+      items: [{ id: sent.body.notifications[0].id, title: 'Stay', message: 'after restart', data: { n: 1 }, read: false }],
+      unreadCount: 1,
+    });
     const stored = await api<ReadingPayload[]>(second.url, 'GET', `/readings?sensorId=keep-1&metric=temperature&limit=1000`, viewer);
     expect(stored.body.map((r) => r.ts)).toEqual(readings.map((r) => r.ts).reverse());
     expect((await api(second.url, 'GET', '/sensors/keep-1/latest', viewer)).body).toEqual({ temperature: { value: 29.9, ts: readings[299]!.ts } });
@@ -82,8 +87,13 @@ describe.each(DATABASE_KINDS)('durable storage on %s, as real processes', (kind)
     const second = await start(db);
     running.push(second.process);
     const stored = new Set<number>();
-    for (let to: number | undefined = undefined; ; ) {
-      const page: ApiResponse<ReadingPayload[]> = await api<ReadingPayload[]>(second.url, 'GET', `/readings?sensorId=kill-1&metric=m&limit=1000${to === undefined ? '' : `&to=${to}`}`, SERVICE);
+    for (let to: number | undefined = undefined; ;) {
+      const page: ApiResponse<ReadingPayload[]> = await api<ReadingPayload[]>(
+        second.url,
+        'GET',
+        `/readings?sensorId=kill-1&metric=m&limit=1000${to === undefined ? '' : `&to=${to}`}`,
+        SERVICE,
+      );
       for (const r of page.body) stored.add(r.ts);
       if (page.body.length < 1000) break;
       to = page.body[page.body.length - 1]!.ts - 1;
@@ -91,7 +101,9 @@ describe.each(DATABASE_KINDS)('durable storage on %s, as real processes', (kind)
     const lost = accepted.filter((r) => !stored.has(r.ts));
     const lostWindowMs = lost.length === 0 ? 0 : killedAt - lost[0]!.at;
     // The measurement, for the record (README "What a crash can lose").
-    console.log(`[${kind}] SIGKILL after ${accepted.length} readings: ${lost.length} lost, accepted in the last ${lostWindowMs} ms before the kill (flush every ${flushMs} ms)`);
+    console.log(
+      `[${kind}] SIGKILL after ${accepted.length} readings: ${lost.length} lost, accepted in the last ${lostWindowMs} ms before the kill (flush every ${flushMs} ms)`,
+    );
     // What was written is a prefix: batches are written in order.
     expect([...stored].sort((a, b) => a - b)).toEqual(accepted.slice(0, stored.size).map((r) => r.ts));
     // Everything accepted more than a few flush intervals before the kill is there (the margin covers a loaded machine's scheduling).
@@ -110,7 +122,12 @@ describe('two instances on one PostgreSQL and Redis', () => {
   it('start together and apply the migrations once', async () => {
     db = await createTestDatabase('postgres');
     const unique = `durability-${process.pid}-${Date.now().toString(36)}`;
-    const shared = { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: `e2e:${unique}:`, MQTT_URL: 'mqtt://127.0.0.1:1883', MQTT_TOPIC_PREFIX: `${unique}/` };
+    const shared = {
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: `e2e:${unique}:`,
+      MQTT_URL: 'mqtt://127.0.0.1:1883',
+      MQTT_TOPIC_PREFIX: `${unique}/`,
+    };
     const [portOne, portTwo] = [await freePort(), await freePort()];
     const one = spawnGateway({ ...shared, ...db.env, PORT: String(portOne), MQTT_CLIENT_ID: `${unique}-1`, LOG_LEVEL: 'log' });
     const two = spawnGateway({ ...shared, ...db.env, PORT: String(portTwo), MQTT_CLIENT_ID: `${unique}-2`, LOG_LEVEL: 'log' });

@@ -136,8 +136,14 @@ describe('Socket.IO handshake with JWT_PUBLIC_KEY, issuer and audience', () => {
     ['a wrong issuer', () => rs256({ sub: 'carol' }, { issuer: 'https://other.example' })],
     ['a wrong audience', () => rs256({ sub: 'carol' }, { audience: 'someone-else' })],
     ['no issuer', () => signWith({ sub: 'carol' }, rsa.privateKey, { algorithm: 'RS256', audience: 'gateway' })],
-    ['an ES256 token signed by another key', () => signWith({ sub: 'carol' }, ec.privateKey, { algorithm: 'ES256', issuer: 'https://idp.example', audience: 'gateway' })],
-    ['an HS256 token keyed with the public key (algorithm confusion)', () => signWith({ sub: 'carol' }, publicPem, { issuer: 'https://idp.example', audience: 'gateway' })],
+    [
+      'an ES256 token signed by another key',
+      () => signWith({ sub: 'carol' }, ec.privateKey, { algorithm: 'ES256', issuer: 'https://idp.example', audience: 'gateway' }),
+    ],
+    [
+      'an HS256 token keyed with the public key (algorithm confusion)',
+      () => signWith({ sub: 'carol' }, publicPem, { issuer: 'https://idp.example', audience: 'gateway' }),
+    ],
   ])('refuses %s', async (_case, makeToken) => {
     const error = await connectError(client(gateway.url, { auth: { token: makeToken() } }));
     expect(error.data).toEqual({ code: 'TOKEN_INVALID' });
@@ -193,7 +199,9 @@ describe('connection caps', () => {
       await Promise.all([raw.next('42["authenticated"'), raw.next('42["notification:unread_count"')]);
       // The first socket is untouched and still answers.
       raw.send(`427${JSON.stringify(['subscribe', { topic: 'readings' }])}`);
-      expect(JSON.parse((await raw.next('437')).slice(3))).toEqual([{ ok: true, topic: 'readings', epoch: expect.any(String), offset: expect.any(Number), recovered: false }]);
+      expect(JSON.parse((await raw.next('437')).slice(3))).toEqual([
+        { ok: true, topic: 'readings', epoch: expect.any(String), offset: expect.any(Number), recovered: false },
+      ]);
       expect((await connectError(client(gateway.url, { auth: { token: gateway.token('u3') } }))).data).toEqual({ code: 'SERVER_FULL' });
       // A socket that disconnects leaves its transport open, and counted: a new CONNECT on it is admitted.
       raw.send('41');

@@ -74,7 +74,12 @@ describe('upgrade requests no listener can read', () => {
   });
 
   it('survives clients that reset the connection right after the upgrade request', async () => {
-    for (const requestLine of ['GET /ws?token=bad HTTP/1.1', 'GET //%zz HTTP/1.1', `GET /ws?token=${gateway.token('reset')} HTTP/1.1`, 'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1']) {
+    for (const requestLine of [
+      'GET /ws?token=bad HTTP/1.1',
+      'GET //%zz HTTP/1.1',
+      `GET /ws?token=${gateway.token('reset')} HTTP/1.1`,
+      'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1',
+    ]) {
       for (let i = 0; i < 5; i++) await rawRequestThenReset(gateway.url, requestLine);
     }
     await bothProtocolsServe(gateway, 'after-resets');
@@ -164,7 +169,10 @@ describe('refused /ws upgrades release their slot', () => {
     // And the cap itself still holds: 20 in all.
     for (let i = 0; i < 18; i++) await connectAs(gateway.url, gateway.token(`filler-${i}`));
     expect((await connectError(client(gateway.url, { auth: { token } }))).data).toEqual({ code: 'SERVER_FULL' });
-    expect(await refusedPlain(wsUrl(gateway.url, '/ws', `token=${token}`))).toEqual({ status: 503, body: { statusCode: 503, code: 'SERVER_FULL', message: 'Server full' } });
+    expect(await refusedPlain(wsUrl(gateway.url, '/ws', `token=${token}`))).toEqual({
+      status: 503,
+      body: { statusCode: 503, code: 'SERVER_FULL', message: 'Server full' },
+    });
   });
 });
 
@@ -261,7 +269,9 @@ describe('slow Socket.IO readers', () => {
     // socket.io-client keeps the connection; only its TCP socket stops reading.
     (slow.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket.pause();
     let dropped = false;
-    void eventually(async () => expect(await count(metrics.slowConsumers, { protocol: 'socketio' })).toBe(before + 1), { attempts: 600, intervalMs: 50 }).then(() => (dropped = true));
+    void eventually(async () => expect(await count(metrics.slowConsumers, { protocol: 'socketio' })).toBe(before + 1), { attempts: 600, intervalMs: 50 }).then(
+      () => (dropped = true),
+    );
     const sent = await flood(() => dropped);
     expect(dropped).toBe(true);
     await eventually(async () => expect(gateway.websocket.localSocketCount()).toBe(1));
@@ -280,7 +290,9 @@ describe('slow Socket.IO readers', () => {
     await eventually(async () => expect(await (await fetch(session)).text()).toContain('authenticated'));
     // From here on it never polls again: what the server sends waits in engine.io's write buffer.
     let dropped = false;
-    void eventually(async () => expect(await count(metrics.slowConsumers, { protocol: 'socketio' })).toBe(before + 1), { attempts: 600, intervalMs: 50 }).then(() => (dropped = true));
+    void eventually(async () => expect(await count(metrics.slowConsumers, { protocol: 'socketio' })).toBe(before + 1), { attempts: 600, intervalMs: 50 }).then(
+      () => (dropped = true),
+    );
     await flood(() => dropped);
     expect(dropped).toBe(true);
     const after = await fetch(session);
@@ -341,7 +353,13 @@ describe('unknown Socket.IO events', () => {
     expect(await raw.emitWithAck('no-payload')).toEqual({ ok: false, error: { code: 'UNKNOWN_EVENT', message: 'Unknown event' } });
     raw.emit('no-ack', 1);
     raw.emit('error', new Error('x'));
-    expect(await socket.emitWithAck('subscribe', { topic: 'general' })).toEqual({ ok: true, topic: 'general', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
+    expect(await socket.emitWithAck('subscribe', { topic: 'general' })).toEqual({
+      ok: true,
+      topic: 'general',
+      epoch: expect.any(String),
+      offset: expect.any(Number),
+      recovered: false,
+    });
     expect([...events]).toEqual([]);
     expect(socket.connected).toBe(true);
     expect(await count(metrics.eventsRefused, { protocol: 'socketio', code: 'UNKNOWN_EVENT' })).toBe(before + 10);

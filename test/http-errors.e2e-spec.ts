@@ -15,7 +15,12 @@ interface RawResponse {
   text: string;
 }
 
-async function raw(gateway: TestGateway, method: string, path: string, init: { token?: string; body?: string; contentType?: string } = {}): Promise<RawResponse> {
+async function raw(
+  gateway: TestGateway,
+  method: string,
+  path: string,
+  init: { token?: string; body?: string; contentType?: string } = {},
+): Promise<RawResponse> {
   const response = await fetch(`${gateway.url}${path}`, {
     method,
     headers: {
@@ -51,7 +56,11 @@ describe('HTTP error bodies', () => {
     ['a wrong audience', (): string => signWith(claims, SECRET, { issuer: ISSUER, audience: 'client-chosen-audience', expiresIn: 60 }), 'TOKEN_INVALID'],
     ['a wrong issuer', (): string => signWith(claims, SECRET, { issuer: 'client-chosen-issuer', audience: AUDIENCE, expiresIn: 60 }), 'TOKEN_INVALID'],
     ['a wrong signature', (): string => signWith(claims, 'another-secret-another-secret-another', { issuer: ISSUER, audience: AUDIENCE }), 'TOKEN_INVALID'],
-    ['an expired token', (): string => signWith({ ...claims, exp: Math.floor(Date.now() / 1000) - 30 }, SECRET, { issuer: ISSUER, audience: AUDIENCE }), 'TOKEN_EXPIRED'],
+    [
+      'an expired token',
+      (): string => signWith({ ...claims, exp: Math.floor(Date.now() / 1000) - 30 }, SECRET, { issuer: ISSUER, audience: AUDIENCE }),
+      'TOKEN_EXPIRED',
+    ],
     ['alg none', (): string => unsignedToken({ ...claims, iss: ISSUER, aud: AUDIENCE }), 'TOKEN_INVALID'],
     ['garbage', (): string => 'garbage-token-value.with-dots.client-sent', 'TOKEN_INVALID'],
   ] as const)('refuses %s with 401 and the code only: no library text, no audience or issuer, nothing the client sent', async (_case, token, code) => {
@@ -59,7 +68,18 @@ describe('HTTP error bodies', () => {
     const response = await raw(gateway, 'GET', '/api/v1/sensors', { token: sent });
     expect(response.status).toBe(401);
     expect(json(response)).toEqual(fixed(401, code));
-    for (const leak of [AUDIENCE, ISSUER, 'client-chosen', 'victim-sub-77', 'leak-check', 'Leaky', 'jwt ', 'invalid signature', 'expired at', sent.slice(0, 20)]) {
+    for (const leak of [
+      AUDIENCE,
+      ISSUER,
+      'client-chosen',
+      'victim-sub-77',
+      'leak-check',
+      'Leaky',
+      'jwt ',
+      'invalid signature',
+      'expired at',
+      sent.slice(0, 20),
+    ]) {
       expect(response.text).not.toContain(leak);
     }
   });

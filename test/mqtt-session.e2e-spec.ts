@@ -25,7 +25,8 @@ describe('MQTT sessions and broker outages', () => {
 
     const sensor = await device('mqtt://127.0.0.1:1883');
     const start = Date.now() - 60_000;
-    for (let i = 0; i < 5; i++) await publish(sensor, `${env.MQTT_TOPIC_PREFIX}sensors/offline-1/temp`, JSON.stringify({ value: i, ts: start + i * 1000 }), { qos: 1 });
+    for (let i = 0; i < 5; i++)
+      await publish(sensor, `${env.MQTT_TOPIC_PREFIX}sensors/offline-1/temp`, JSON.stringify({ value: i, ts: start + i * 1000 }), { qos: 1 });
 
     const second = await startGateway(env);
     running.push(second);
@@ -43,7 +44,10 @@ describe('MQTT sessions and broker outages', () => {
     const gateway = await startGateway({ MQTT_URL: `mqtt://127.0.0.1:${port}` }, { waitForMqtt: false });
     running.push(gateway);
     const down = await api(gateway.url, 'GET', '/health');
-    expect(down).toEqual({ status: 503, body: { status: 'degraded', checks: expect.objectContaining({ mqtt: { status: 'down', detail: expect.any(String) } }) } });
+    expect(down).toEqual({
+      status: 503,
+      body: { status: 'degraded', checks: expect.objectContaining({ mqtt: { status: 'down', detail: expect.any(String) } }) },
+    });
 
     broker = await EmbeddedBroker.start({ port });
     await eventually(async () => expect((await api(gateway.url, 'GET', '/health')).status).toBe(200));

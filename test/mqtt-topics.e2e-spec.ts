@@ -12,7 +12,14 @@ const EMPTY_LEVELS = (sensor: string) => ['sensors//temp', `sensors/${sensor}/`,
 const metrics = async (gateway: TestGateway) => (await fetch(`${gateway.url}/api/v1/metrics`)).text();
 const badTopics = async (gateway: TestGateway) => metricValue(await metrics(gateway), 'mqtt_messages_rejected_total{reason="bad_topic"}');
 const accepted = async (gateway: TestGateway) => metricValue(await metrics(gateway), 'mqtt_messages_accepted_total');
-const settles = (promise: Promise<unknown>, ms: number) => Promise.race([promise.then(() => true, () => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+const settles = (promise: Promise<unknown>, ms: number) =>
+  Promise.race([
+    promise.then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms)),
+  ]);
 
 describe('MQTT topics with empty levels, embedded broker', () => {
   let gateway: TestGateway;

@@ -33,7 +33,13 @@ describe('JSON nested past MAX_JSON_DEPTH', () => {
   afterAll(() => gateway.close());
 
   const post = (path: string, body: string, method = 'POST') =>
-    rawExchange(port, [`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${admin}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`], { end: false });
+    rawExchange(
+      port,
+      [
+        `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${admin}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      ],
+      { end: false },
+    );
   const bodyOf = (text: string): unknown => JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
 
   it.each([

@@ -31,7 +31,10 @@ describe('notifications inbox', () => {
     expect(created.status).toBe(201);
     const id = created.body.notifications[0].id as string;
 
-    const expected = { notification: { id, title: 'Invoice ready', message: 'Invoice ready body', data: { invoiceId: 'inv-1' }, createdAt: expect.any(String), read: false }, timestamp: expect.any(String) };
+    const expected = {
+      notification: { id, title: 'Invoice ready', message: 'Invoice ready body', data: { invoiceId: 'inv-1' }, createdAt: expect.any(String), read: false },
+      timestamp: expect.any(String),
+    };
     expect(await onPhone).toEqual(expected);
     expect(await onLaptop).toEqual(expected);
     expect(await laptopCount).toEqual({ unreadCount: 1 });
@@ -65,7 +68,11 @@ describe('notifications inbox', () => {
     const removal = await api(gateway.url, 'DELETE', `/notifications/${id}`, gateway.token('mara'));
     expect(removal).toEqual({ status: 200, body: { notificationId: id, unreadCount: 1 } });
     expect(await deleted).toEqual({ notificationId: id, success: true });
-    expect(counts.filter((e) => e.event === 'notification:unread_count').map((e) => e.payload)).toEqual([{ unreadCount: 0 }, { unreadCount: 1 }, { unreadCount: 1 }]);
+    expect(counts.filter((e) => e.event === 'notification:unread_count').map((e) => e.payload)).toEqual([
+      { unreadCount: 0 },
+      { unreadCount: 1 },
+      { unreadCount: 1 },
+    ]);
 
     const inbox = await api(gateway.url, 'GET', '/notifications', gateway.token('mara'));
     expect(inbox.body.items.map((n: { title: string }) => n.title)).toEqual(['third', 'first']);
@@ -81,7 +88,11 @@ describe('notifications inbox', () => {
     expect(initialUnreadCount(socket)).toBe(2);
     const inbox = await api(gateway.url, 'GET', '/notifications', gateway.token('away'));
     expect(inbox.status).toBe(200);
-    expect(inbox.body.items.map((n: { title: string; read: boolean }) => [n.title, n.read])).toEqual([['three', false], ['two', true], ['one', false]]);
+    expect(inbox.body.items.map((n: { title: string; read: boolean }) => [n.title, n.read])).toEqual([
+      ['three', false],
+      ['two', true],
+      ['one', false],
+    ]);
     expect(inbox.body.unreadCount).toBe(2);
     const unread = await api(gateway.url, 'GET', '/notifications?unread=true', gateway.token('away'));
     expect(unread.body.items.map((n: { title: string }) => n.title)).toEqual(['three', 'one']);
@@ -103,7 +114,10 @@ describe('notifications inbox', () => {
     const bob = gateway.token('bob-2');
     const bobSocket = await connectAs(gateway.url, bob);
 
-    expect(await bobSocket.emitWithAck('notification:mark_read', { notificationId: id })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: expect.any(String) } });
+    expect(await bobSocket.emitWithAck('notification:mark_read', { notificationId: id })).toEqual({
+      ok: false,
+      error: { code: 'NOT_FOUND', message: expect.any(String) },
+    });
     const patch = await api(gateway.url, 'PATCH', `/notifications/${id}/read`, bob);
     const unknown = await api(gateway.url, 'PATCH', `/notifications/00000000-0000-4000-8000-000000000000/read`, bob);
     expect(patch).toEqual({ status: 404, body: { statusCode: 404, code: 'NOT_FOUND', message: 'Not found' } });
@@ -146,9 +160,15 @@ describe('notifications inbox', () => {
 
     const socket: TestSocket = await connectAs(gateway.url, user);
     for (const bad of [{}, { notificationId: 5 }, { notificationId: '' }, 'x']) {
-      expect(await socket.emitWithAck('notification:mark_read', bad as { notificationId: string })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(await socket.emitWithAck('notification:mark_read', bad as { notificationId: string })).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED' },
+      });
     }
-    expect(await socket.emitWithAck('notification:mark_all_read', { everything: true } as never)).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(await socket.emitWithAck('notification:mark_all_read', { everything: true } as never)).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED' },
+    });
     // Nothing was stored by any refused request.
     expect((await api(gateway.url, 'GET', '/notifications', gateway.token('ok'))).body.items).toEqual([]);
   });
@@ -199,7 +219,12 @@ describe('gamification example module', () => {
     await board;
     const boardAgain = nextEvent(watcher, 'leaderboard:updated');
     expect(game.awardXp('player', 120, 'quiz')).toEqual({ totalXp: 120, rank: 1 });
-    expect(await boardAgain).toEqual({ leaderboard: [{ userId: 'player', xp: 120, rank: 1 }, { userId: 'rival', xp: 50, rank: 2 }] });
+    expect(await boardAgain).toEqual({
+      leaderboard: [
+        { userId: 'player', xp: 120, rank: 1 },
+        { userId: 'rival', xp: 50, rank: 2 },
+      ],
+    });
     await events.until(countOf('leaderboard:updated', 2));
     expect(events.map((e) => e.event)).toEqual(['leaderboard:updated', 'xp:gained', 'achievement:unlocked', 'rank:updated', 'leaderboard:updated']);
     expect(events[1]!.payload).toEqual({ amount: 120, source: 'quiz', totalXp: 120 });

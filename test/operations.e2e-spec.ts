@@ -119,7 +119,10 @@ describe('operations: metrics, stats, publish, test event', () => {
       expect(response.status).toBe(status);
       if (message) expect(response.body).toEqual({ statusCode: 400, code: 'VALIDATION_FAILED', message: 'The request is not valid', details: message });
     }
-    expect((await api(gateway.url, 'POST', '/publish', gateway.token('plain-user'), { topic: 'general', event: 'rank:updated', data: { oldRank: 1, newRank: 2 } })).status).toBe(403);
+    expect(
+      (await api(gateway.url, 'POST', '/publish', gateway.token('plain-user'), { topic: 'general', event: 'rank:updated', data: { oldRank: 1, newRank: 2 } }))
+        .status,
+    ).toBe(403);
   });
 
   it('sends a test system:event to system subscribers (admins), or to the named topic', async () => {

@@ -57,7 +57,9 @@ describe('plain WebSocket endpoint', () => {
   });
 
   it('serializes an event once per publish, not once per subscriber', async () => {
-    const subscribers = await Promise.all(Array.from({ length: 5 }, (_, i) => connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token(`fan-${i}`)}&topics=sensor:fan-1`))));
+    const subscribers = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token(`fan-${i}`)}&topics=sensor:fan-1`))),
+    );
     const arrivals = subscribers.map((client) => client.next((m) => m.event === 'rank:updated'));
     const stringify = jest.spyOn(JSON, 'stringify');
     try {
@@ -74,7 +76,14 @@ describe('plain WebSocket endpoint', () => {
   it('acks sub and unsub, answers ping, and refuses forbidden and unknown topics', async () => {
     const client = await connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token('subber')}`));
     client.send({ type: 'sub', topic: 'anomalies' });
-    expect(await client.next((m) => m.type === 'ack')).toEqual({ type: 'ack', op: 'sub', topic: 'anomalies', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
+    expect(await client.next((m) => m.type === 'ack')).toEqual({
+      type: 'ack',
+      op: 'sub',
+      topic: 'anomalies',
+      epoch: expect.any(String),
+      offset: expect.any(Number),
+      recovered: false,
+    });
     client.send({ type: 'unsub', topic: 'anomalies' });
     expect(await client.next((m) => m.type === 'ack')).toEqual({ type: 'ack', op: 'unsub', topic: 'anomalies' });
     client.send({ type: 'ping' });

@@ -54,7 +54,11 @@ describe('the gateway process', () => {
     await running.waitFor('"handshake refused"');
     await running.waitFor('"disconnected"');
 
-    const lines = running.output().trim().split('\n').map((line) => JSON.parse(line) as { level: string; context?: string; message: unknown });
+    const lines = running
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: string; context?: string; message: unknown });
     const messages = lines.map((line) => line.message).filter((message): message is Record<string, unknown> => typeof message === 'object' && message !== null);
     expect(messages).toEqual(
       expect.arrayContaining([
@@ -100,7 +104,9 @@ describe('the gateway process', () => {
     try {
       running = spawnGateway({ PORT: String(await freePort()), MQTT_BROKER_PORT: String(port), LOG_LEVEL: 'error' });
       expect((await running.exited).code).toBe(1);
-      expect(running.output()).toContain(`MQTT_BROKER_PORT ${port} is already in use: set MQTT_BROKER_PORT to a free port, or MQTT_URL to use the broker that holds it`);
+      expect(running.output()).toContain(
+        `MQTT_BROKER_PORT ${port} is already in use: set MQTT_BROKER_PORT to a free port, or MQTT_URL to use the broker that holds it`,
+      );
     } finally {
       blocker.close();
     }
@@ -124,7 +130,9 @@ describe('the gateway process', () => {
   it('refuses REDIS_URL without DATABASE_URL with one line', async () => {
     running = spawnGateway({ PORT: String(await freePort()), REDIS_URL: 'redis://127.0.0.1:6379', LOG_LEVEL: 'error' });
     expect((await running.exited).code).toBe(1);
-    expect(running.output().trim()).toBe('Invalid environment: REDIS_URL: needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances');
+    expect(running.output().trim()).toBe(
+      'Invalid environment: REDIS_URL: needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances',
+    );
   });
 
   it('exits with a clear message when PORT is taken', async () => {

@@ -13,7 +13,13 @@ describe.each(DATABASE_KINDS)('the readings and sensors query API on %s', (kind)
   let database: TestDatabase;
   let gateway: TestGateway;
   let viewer: string;
-  const readings: ReadingPayload[] = Array.from({ length: 240 }, (_, i) => ({ sensorId: 'q-1', metric: 'power', value: (i % 17) * 1.5 - 3, unit: 'W', ts: T0 + i * 15_000 + (i % 4) * 7 }));
+  const readings: ReadingPayload[] = Array.from({ length: 240 }, (_, i) => ({
+    sensorId: 'q-1',
+    metric: 'power',
+    value: (i % 17) * 1.5 - 3,
+    unit: 'W',
+    ts: T0 + i * 15_000 + (i % 4) * 7,
+  }));
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
@@ -33,7 +39,12 @@ describe.each(DATABASE_KINDS)('the readings and sensors query API on %s', (kind)
     const to = readings[19]!.ts;
     const byMs = await api<ReadingPayload[]>(gateway.url, 'GET', `/readings?sensorId=q-1&metric=power&from=${from}&to=${to}`, viewer);
     expect(byMs.body).toEqual(readings.slice(10, 20).reverse());
-    const iso = await api(gateway.url, 'GET', `/readings?sensorId=q-1&metric=power&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`, viewer);
+    const iso = await api(
+      gateway.url,
+      'GET',
+      `/readings?sensorId=q-1&metric=power&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`,
+      viewer,
+    );
     expect(iso.body).toEqual(byMs.body);
     expect((await api(gateway.url, 'GET', '/readings?sensorId=q-1&metric=power&limit=3', viewer)).body).toEqual(readings.slice(-3).reverse());
     // No metric: every metric of the sensor, newest first, as before.
@@ -44,15 +55,26 @@ describe.each(DATABASE_KINDS)('the readings and sensors query API on %s', (kind)
   });
 
   it.each(['avg', 'min', 'max', 'count', 'last'] as const)('aggregates %s per bucket, oldest first, as computed here', async (agg) => {
-    for (const [bucket, size] of [['1m', 60_000], ['5m', 300_000], ['1h', HOUR]] as const) {
+    for (const [bucket, size] of [
+      ['1m', 60_000],
+      ['5m', 300_000],
+      ['1h', HOUR],
+    ] as const) {
       const from = T0 + 40_000;
       const to = T0 + 50 * 60_000;
       const response = await api(gateway.url, 'GET', `/readings?sensorId=q-1&metric=power&from=${from}&to=${to}&bucket=${bucket}&agg=${agg}`, viewer);
       const groups = new Map<number, ReadingPayload[]>();
-      for (const r of readings.filter((r) => r.ts >= from && r.ts <= to)) groups.set(Math.floor(r.ts / size) * size, [...(groups.get(Math.floor(r.ts / size) * size) ?? []), r]);
+      for (const r of readings.filter((r) => r.ts >= from && r.ts <= to))
+        groups.set(Math.floor(r.ts / size) * size, [...(groups.get(Math.floor(r.ts / size) * size) ?? []), r]);
       const want = [...groups.entries()].map(([ts, rs]) => {
         const values = rs.map((r) => r.value);
-        const value = { avg: values.reduce((a, b) => a + b, 0) / values.length, min: Math.min(...values), max: Math.max(...values), count: values.length, last: rs[rs.length - 1]!.value }[agg];
+        const value = {
+          avg: values.reduce((a, b) => a + b, 0) / values.length,
+          min: Math.min(...values),
+          max: Math.max(...values),
+          count: values.length,
+          last: rs[rs.length - 1]!.value,
+        }[agg];
         return { ts, value };
       });
       expect(response.status).toBe(200);
@@ -110,7 +132,9 @@ describe.each(DATABASE_KINDS)('the readings and sensors query API on %s', (kind)
     const ids: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: { id: string }[]; nextCursor: string | null } = (await api(gateway.url, 'GET', `/sensors?limit=2${cursor ? `&cursor=${cursor}` : ''}`, viewer)).body;
+      const page: { items: { id: string }[]; nextCursor: string | null } = (
+        await api(gateway.url, 'GET', `/sensors?limit=2${cursor ? `&cursor=${cursor}` : ''}`, viewer)
+      ).body;
       expect(page.items.length).toBeLessThanOrEqual(2);
       ids.push(...page.items.map((s) => s.id));
       cursor = page.nextCursor;

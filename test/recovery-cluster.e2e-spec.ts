@@ -80,9 +80,16 @@ describe('recovery across two instances on Redis: the client comes back on the o
     for (const gateway of [one, two]) {
       const socket = await connectAs(gateway.url, gateway.token('creplayer'));
       const log = recordEvents(socket);
-      await eventually(async () => expect(await socket.emitWithAck('subscribe', { topic: 'sensor:creplay-1', replay: 1 })).toMatchObject({ ok: true, offset: 3, recovered: false }));
+      await eventually(async () =>
+        expect(await socket.emitWithAck('subscribe', { topic: 'sensor:creplay-1', replay: 1 })).toMatchObject({ ok: true, offset: 3, recovered: false }),
+      );
       await log.until((events) => events.some((e) => e.event === 'reading:new'));
-      expect(log.filter((e) => e.event === 'reading:new').map((e) => (e.payload as any).value).at(-1)).toBe(3);
+      expect(
+        log
+          .filter((e) => e.event === 'reading:new')
+          .map((e) => (e.payload as any).value)
+          .at(-1),
+      ).toBe(3);
     }
   });
 

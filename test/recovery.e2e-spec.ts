@@ -114,10 +114,19 @@ describe('recovery across a cut connection (one instance, in-memory history)', (
     gateway.websocket.emitSystemEvent('info', 'x', { i: 0 }, topic as Topic);
     const log = recordEvents(socket);
     const current: any = await socket.emitWithAck('subscribe', { topic: 'sensor:odd-probe' });
-    for (const since of [{ epoch: 'not-this-one', offset: 0 }, { epoch: current.epoch, offset: 99 }]) {
+    for (const since of [
+      { epoch: 'not-this-one', offset: 0 },
+      { epoch: current.epoch, offset: 99 },
+    ]) {
       expect(await socket.emitWithAck('subscribe', { topic, since })).toEqual({ ok: true, topic, epoch: expect.any(String), offset: 1, recovered: false });
     }
-    for (const since of [{ epoch: '', offset: 1 }, { epoch: 'x'.repeat(65), offset: 1 }, { epoch: 'e', offset: -1 }, { epoch: 'e', offset: 1.5 }, 'yesterday']) {
+    for (const since of [
+      { epoch: '', offset: 1 },
+      { epoch: 'x'.repeat(65), offset: 1 },
+      { epoch: 'e', offset: -1 },
+      { epoch: 'e', offset: 1.5 },
+      'yesterday',
+    ]) {
       expect(await socket.emitWithAck('subscribe', { topic, since } as never)).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     }
     for (const replay of [0, 101, 2.5]) {
@@ -161,7 +170,13 @@ describe('recovered: false when history cannot cover the gap', () => {
       gateway.websocket.emitSystemEvent('info', 'x', { i: 10 }, topic as Topic);
       const late = await connectAs(gateway.url, gateway.token('overflow-3'));
       const log = recordEvents(late);
-      expect(await late.emitWithAck('subscribe', { topic, since: { epoch: start.epoch, offset: 0 } })).toEqual({ ok: true, topic, epoch: start.epoch, offset: 11, recovered: false });
+      expect(await late.emitWithAck('subscribe', { topic, since: { epoch: start.epoch, offset: 0 } })).toEqual({
+        ok: true,
+        topic,
+        epoch: start.epoch,
+        offset: 11,
+        recovered: false,
+      });
       const plain = await connectPlain(wsUrl(gateway.url, '/ws', `token=${gateway.token('overflow-ws')}`));
       plain.send({ type: 'sub', topic, since: { epoch: start.epoch, offset: 0 } });
       expect(await plain.next((m) => m.type === 'ack')).toMatchObject({ offset: 11, recovered: false });

@@ -132,7 +132,11 @@ class OrdersController {
     RealtimeModule.forRootAsync({
       imports: [
         HostConfigModule,
-        AuthModule.forRootAsync({ imports: [HostJwtConfigModule], inject: [HostJwtConfig], useFactory: (config: HostJwtConfig) => ({ jwt: config.jwtModuleOptions }) }),
+        AuthModule.forRootAsync({
+          imports: [HostJwtConfigModule],
+          inject: [HostJwtConfig],
+          useFactory: (config: HostJwtConfig) => ({ jwt: config.jwtModuleOptions }),
+        }),
       ],
       inject: [HostConfig],
       useFactory: (config: HostConfig) => ({ path: config.socketPath }),
@@ -181,7 +185,11 @@ describe('AuthModule with the JWT setup a host app already has', () => {
     const socket = await connectAs(url, token, { path: '/rt/' });
     expect(socket.connected).toBe(true);
     // The gateway's TokenService signs with the same setup, so the host's JwtService accepts its tokens too.
-    expect(app.get(HostTokens).jwtService.verify(app.get(TokenService).sign({ sub: 'round-trip' }, 60))).toMatchObject({ sub: 'round-trip', iss: 'host-idp', aud: 'host-app' });
+    expect(app.get(HostTokens).jwtService.verify(app.get(TokenService).sign({ sub: 'round-trip' }, 60))).toMatchObject({
+      sub: 'round-trip',
+      iss: 'host-idp',
+      aud: 'host-app',
+    });
   });
 
   it('refuses another audience with the fixed body on HTTP and on the socket', async () => {
@@ -195,7 +203,11 @@ describe('AuthModule with the JWT setup a host app already has', () => {
   });
 
   it('answers a missing role with 403 FORBIDDEN', async () => {
-    expect(JSON.parse((await get('/orders/all', app.get(HostTokens).issue('buyer'))).text)).toEqual({ statusCode: 403, code: 'FORBIDDEN', message: ERROR_MESSAGES.FORBIDDEN });
+    expect(JSON.parse((await get('/orders/all', app.get(HostTokens).issue('buyer'))).text)).toEqual({
+      statusCode: 403,
+      code: 'FORBIDDEN',
+      message: ERROR_MESSAGES.FORBIDDEN,
+    });
     expect((await get('/orders/all', app.get(HostTokens).issue('boss', 'admin'))).status).toBe(200);
   });
 

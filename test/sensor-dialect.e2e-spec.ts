@@ -108,10 +108,21 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
       epoch: { 'sensor:flat-1': expect.any(String) },
     });
     const anomaly = await seen(sensors, (m) => m.entity_type === 'anomaly');
-    expect(anomaly).toMatchObject({ type: 'entity_event', event_type: 'anomaly_detected', entity_id: expect.any(String), data: { sensorId: 'flat-1', value: 95 }, metadata: { sensor_id: 'flat-1' } });
+    expect(anomaly).toMatchObject({
+      type: 'entity_event',
+      event_type: 'anomaly_detected',
+      entity_id: expect.any(String),
+      data: { sensorId: 'flat-1', value: 95 },
+      metadata: { sensor_id: 'flat-1' },
+    });
     expect(anomaly.entity_id).toBe(anomaly.data.id);
     const forecast = await seen(sensors, (m) => m.entity_type === 'prediction');
-    expect(forecast).toMatchObject({ type: 'entity_event', event_type: 'prediction_completed', entity_id: 'flat-1', data: { sensorId: 'flat-1', metric: 'temperature' } });
+    expect(forecast).toMatchObject({
+      type: 'entity_event',
+      event_type: 'prediction_completed',
+      entity_id: 'flat-1',
+      data: { sensorId: 'flat-1', metric: 'temperature' },
+    });
     // Each event once, even though sensor:flat-1 and anomalies both carry the anomaly.
     const pong = sensors.next((m) => m.type === 'pong');
     sensors.send({ type: 'ping' });
@@ -121,23 +132,45 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
     // test-event in both forms: a flat system_event.
     const system = sensors.next((m) => m.type === 'system_event');
     expect((await api(gateway.url, 'POST', '/ws/test-event?channel=sensors&message=from%20the%20query', admin)).status).toBe(202);
-    expect(await system).toEqual({ type: 'system_event', level: 'info', message: 'from the query', data: { test: true }, timestamp: expect.any(String), positions: { sensors: expect.any(Number) }, epoch: { sensors: expect.any(String) } });
+    expect(await system).toEqual({
+      type: 'system_event',
+      level: 'info',
+      message: 'from the query',
+      data: { test: true },
+      timestamp: expect.any(String),
+      positions: { sensors: expect.any(Number) },
+      epoch: { sensors: expect.any(String) },
+    });
 
     // A user event, flattened under its own name (it goes to the user room, joined with the token).
     const xp = sensors.next((m) => m.type === 'xp:gained');
     gateway.websocket.emitXpGained('flat-reader', { amount: 5, source: 'quiz', totalXp: 15 });
-    expect(await xp).toEqual({ type: 'xp:gained', amount: 5, source: 'quiz', totalXp: 15, positions: { 'user:flat-reader': expect.any(Number) }, epoch: { 'user:flat-reader': expect.any(String) } });
+    expect(await xp).toEqual({
+      type: 'xp:gained',
+      amount: 5,
+      source: 'quiz',
+      totalXp: 15,
+      positions: { 'user:flat-reader': expect.any(Number) },
+      epoch: { 'user:flat-reader': expect.any(String) },
+    });
   });
 
   it('takes test-event in the query form as in the body form, validated the same way, admins only', async () => {
     const general = await connectPlain(wsUrl(gateway.url, '/api/v1/ws', `channel=general&token=${gateway.token('te-reader')}`));
     const event = general.next((m) => m.type === 'system_event');
-    expect(await api(gateway.url, 'POST', '/ws/test-event?channel=general&message=query%20form', admin)).toEqual({ status: 202, body: { published: { topic: 'general', event: 'system:event' } } });
+    expect(await api(gateway.url, 'POST', '/ws/test-event?channel=general&message=query%20form', admin)).toEqual({
+      status: 202,
+      body: { published: { topic: 'general', event: 'system:event' } },
+    });
     expect((await event).message).toBe('query form');
     const refused: [string, object | undefined, string[]][] = [
       ['?channel=general', undefined, ['message must be a non-empty string (in the body or as ?message=)']],
       ['?channel=general&message=', undefined, ['message should not be empty']],
-      ['?channel=user:victim&message=x', undefined, ['topic must be a topic (general, sensors, readings, locations, anomalies, predictions, system, sensor:<id>)']],
+      [
+        '?channel=user:victim&message=x',
+        undefined,
+        ['topic must be a topic (general, sensors, readings, locations, anomalies, predictions, system, sensor:<id>)'],
+      ],
       ['?channel=nope&message=x', undefined, ['topic must be a topic (general, sensors, readings, locations, anomalies, predictions, system, sensor:<id>)']],
       ['?channel=general&message=x', { topic: 'sensors' }, ['topic and ?channel= name different topics']],
       ['?message=x', { message: 'y' }, ['message and ?message= differ']],
@@ -145,7 +178,10 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
     ];
     for (const [query, body, details] of refused) {
       const response = await api(gateway.url, 'POST', `/ws/test-event${query}`, admin, body);
-      expect({ query, response }).toEqual({ query, response: { status: 400, body: { statusCode: 400, code: 'VALIDATION_FAILED', message: 'The request is not valid', details } } });
+      expect({ query, response }).toEqual({
+        query,
+        response: { status: 400, body: { statusCode: 400, code: 'VALIDATION_FAILED', message: 'The request is not valid', details } },
+      });
     }
     expect((await api(gateway.url, 'POST', '/ws/test-event?channel=general&message=x', gateway.token('not-admin'))).status).toBe(403);
     expect((await api(gateway.url, 'POST', '/ws/test-event?channel=general&message=x')).status).toBe(401);
@@ -159,7 +195,14 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
   it('answers sub, unsub and ping as /ws does', async () => {
     const reader = await connectPlain(wsUrl(gateway.url, '/api/v1/ws', `token=${gateway.token('frames')}`));
     reader.send({ type: 'sub', topic: 'locations' });
-    expect(await reader.next((m) => m.type === 'ack')).toEqual({ type: 'ack', op: 'sub', topic: 'locations', epoch: expect.any(String), offset: expect.any(Number), recovered: false });
+    expect(await reader.next((m) => m.type === 'ack')).toEqual({
+      type: 'ack',
+      op: 'sub',
+      topic: 'locations',
+      epoch: expect.any(String),
+      offset: expect.any(Number),
+      recovered: false,
+    });
     const created = reader.next((m) => m.type === 'entity_event');
     expect((await api(gateway.url, 'POST', '/locations', admin, { id: 'hall-d', name: 'Hall' })).status).toBe(201);
     expect(await created).toMatchObject({ entity_type: 'location', event_type: 'created', entity_id: 'hall-d' });
@@ -177,7 +220,9 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
     const open = runListener(wsUrl(gateway.url, '/api/v1/ws', 'channel=sensors'));
     children.push(secure.child, open.child);
     for (const listener of [secure, open]) {
-      await eventually(async () => expect({ lines: listener.lines, stderr: listener.errors() }).toEqual({ lines: ['Connected to channel sensors'], stderr: '' }));
+      await eventually(async () =>
+        expect({ lines: listener.lines, stderr: listener.errors() }).toEqual({ lines: ['Connected to channel sensors'], stderr: '' }),
+      );
     }
 
     expect((await api(gateway.url, 'POST', '/sensors', admin, { id: 'py-1', name: 'Py', type: 'hygrometer' })).status).toBe(201);
@@ -185,7 +230,12 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
     expect((await api(gateway.url, 'POST', '/ws/test-event', admin, { topic: 'sensors', message: 'hello listeners' })).status).toBe(202);
     for (const listener of [secure, open]) {
       await eventually(async () =>
-        expect(listener.lines).toEqual(['Connected to channel sensors', 'Entity event: sensor created py-1', 'Entity event: sensor updated py-1', 'System event: [info] hello listeners']),
+        expect(listener.lines).toEqual([
+          'Connected to channel sensors',
+          'Entity event: sensor created py-1',
+          'Entity event: sensor updated py-1',
+          'System event: [info] hello listeners',
+        ]),
       );
     }
   });
@@ -205,9 +255,11 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
       expect((await api(gateway.url, 'DELETE', '/sensors/web-1', admin)).status).toBe(200);
       expect((await api(gateway.url, 'POST', '/ws/test-event?channel=sensors&message=hello%20page', admin)).status).toBe(202);
       await page.locator('li.system[data-level="info"]', { hasText: 'hello page' }).waitFor();
-      const entities = await page.locator('li.entity').evaluateAll((items) =>
-        items.map((item) => `${item.getAttribute('data-entity-type')} ${item.getAttribute('data-event-type')} ${item.getAttribute('data-entity-id')}`),
-      );
+      const entities = await page
+        .locator('li.entity')
+        .evaluateAll((items) =>
+          items.map((item) => `${item.getAttribute('data-entity-type')} ${item.getAttribute('data-event-type')} ${item.getAttribute('data-entity-id')}`),
+        );
       expect(entities).toEqual(['sensor created web-1', 'sensor deleted web-1']);
       expect(errors).toEqual([]);
     } finally {
@@ -220,7 +272,15 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
       const open = await connectPlain(wsUrl(gateway.url, '/api/v1/ws', 'channels=general,sensors'));
       expect(open.messages[0]).toMatchObject({ type: 'connection', status: 'connected', channel: 'general,sensors' });
       const refusal = { status: 401, body: { statusCode: 401, code: 'TOKEN_MISSING', message: 'Unauthorized' } };
-      for (const query of ['', 'channel=anomalies', 'channel=system', 'channel=user:victim', 'channels=general,readings', 'channel=sensor:pub-x', 'channel=nope']) {
+      for (const query of [
+        '',
+        'channel=anomalies',
+        'channel=system',
+        'channel=user:victim',
+        'channels=general,readings',
+        'channel=sensor:pub-x',
+        'channel=nope',
+      ]) {
         expect({ query, refused: await refusedPlain(wsUrl(gateway.url, '/api/v1/ws', query)) }).toEqual({ query, refused: refusal });
       }
       // /secure and /ws always need a token.
@@ -231,7 +291,12 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
     it('lets a tokenless client send nothing but ping, and never reach a user room, system or a broadcast', async () => {
       const open = await connectPlain(wsUrl(gateway.url, '/api/v1/ws', 'channel=general'));
       const refusedBefore = await refusedCount();
-      for (const frame of [{ type: 'sub', topic: 'anomalies' }, { type: 'sub', topic: 'general' }, { type: 'unsub', topic: 'general' }, { type: 'sub', topic: 'user:anonymous' }]) {
+      for (const frame of [
+        { type: 'sub', topic: 'anomalies' },
+        { type: 'sub', topic: 'general' },
+        { type: 'unsub', topic: 'general' },
+        { type: 'sub', topic: 'user:anonymous' },
+      ]) {
         open.send(frame);
         expect(await open.next((m) => m.type === 'error')).toEqual({ type: 'error', code: 'FORBIDDEN', message: 'Not allowed' });
       }
@@ -278,7 +343,14 @@ describe('the sensor module dialect on /api/v1/ws and /api/v1/ws/secure (CONTRAC
 
       const second = await connectPlain(viaProxy(`token=${token}`));
       second.send({ type: 'sub', topic: 'sensor:resume-1', since });
-      expect(await second.next((m) => m.type === 'ack')).toEqual({ type: 'ack', op: 'sub', topic: 'sensor:resume-1', epoch: since.epoch, offset: since.offset + 5, recovered: true });
+      expect(await second.next((m) => m.type === 'ack')).toEqual({
+        type: 'ack',
+        op: 'sub',
+        topic: 'sensor:resume-1',
+        epoch: since.epoch,
+        offset: since.offset + 5,
+        recovered: true,
+      });
       say('after 1');
       await eventually(async () => expect(second.messages.filter((m) => m.type === 'system_event')).toHaveLength(6));
       const afterAck = second.messages.slice(second.messages.findIndex((m) => m.type === 'ack') + 1);
@@ -332,7 +404,12 @@ describe('public channels on Socket.IO (WS_PUBLIC_CHANNELS=general,sensors)', ()
     reader.once('sensor:created', (_payload, received) => (meta = received));
     expect((await api(gateway.url, 'POST', '/sensors', admin, { id: 'sio-1', name: 'Sio', type: 'thermometer' })).status).toBe(201);
     await events.until((log) => log.some((e) => e.event === 'sensor:created'));
-    expect(events.find((e) => e.event === 'sensor:created')!.payload).toMatchObject({ type: 'entity_event', entity_type: 'sensor', event_type: 'created', entity_id: 'sio-1' });
+    expect(events.find((e) => e.event === 'sensor:created')!.payload).toMatchObject({
+      type: 'entity_event',
+      entity_type: 'sensor',
+      event_type: 'created',
+      entity_id: 'sio-1',
+    });
     expect(meta).toEqual({ positions: { sensors: expect.any(Number) }, epoch: { sensors: expect.any(String) } });
 
     // Nothing it sends is accepted: known events are FORBIDDEN, unknown ones UNKNOWN_EVENT; all counted.
@@ -342,7 +419,10 @@ describe('public channels on Socket.IO (WS_PUBLIC_CHANNELS=general,sensors)', ()
     expect(await reader.emitWithAck('unsubscribe', { topic: 'sensors' })).toEqual(forbidden);
     expect(await reader.emitWithAck('notification:mark_all_read', {})).toEqual(forbidden);
     expect(await reader.emitWithAck('auth:refresh', { token: gateway.token('anonymous') })).toEqual(forbidden);
-    expect(await (reader as unknown as { emitWithAck(event: string, body: unknown): Promise<unknown> }).emitWithAck('hello', {})).toEqual({ ok: false, error: { code: 'UNKNOWN_EVENT', message: 'Unknown event' } });
+    expect(await (reader as unknown as { emitWithAck(event: string, body: unknown): Promise<unknown> }).emitWithAck('hello', {})).toEqual({
+      ok: false,
+      error: { code: 'UNKNOWN_EVENT', message: 'Unknown event' },
+    });
     expect(await refusedSio('FORBIDDEN')).toBe(before + 4);
 
     // No user room, no system, no broadcast, no channel it did not name; its channel still works.
@@ -357,7 +437,13 @@ describe('public channels on Socket.IO (WS_PUBLIC_CHANNELS=general,sensors)', ()
   });
 
   it('refuses a tokenless handshake naming no channel or any channel that is not public, as before', async () => {
-    for (const options of [{}, { auth: { channels: ['system'] } }, { auth: { channels: ['general', 'anomalies'] } }, { auth: { channels: ['user:ops'] } }, { query: { channel: 'readings' } }]) {
+    for (const options of [
+      {},
+      { auth: { channels: ['system'] } },
+      { auth: { channels: ['general', 'anomalies'] } },
+      { auth: { channels: ['user:ops'] } },
+      { query: { channel: 'readings' } },
+    ]) {
       const error = await connectError(client(gateway.url, options));
       expect({ options, message: error.message, data: error.data }).toEqual({ options, message: 'Unauthorized', data: { code: 'TOKEN_MISSING' } });
     }
@@ -418,7 +504,12 @@ describe('without WS_PUBLIC_CHANNELS', () => {
 
   it('refuses every tokenless client, on every path and on Socket.IO, as before', async () => {
     const refusal = { status: 401, body: { statusCode: 401, code: 'TOKEN_MISSING', message: 'Unauthorized' } };
-    for (const [path, query] of [['/api/v1/ws', 'channel=general'], ['/api/v1/ws', 'channel=sensors'], ['/api/v1/ws/secure', 'channel=general'], ['/ws', 'topics=general']]) {
+    for (const [path, query] of [
+      ['/api/v1/ws', 'channel=general'],
+      ['/api/v1/ws', 'channel=sensors'],
+      ['/api/v1/ws/secure', 'channel=general'],
+      ['/ws', 'topics=general'],
+    ]) {
       expect({ path, refused: await refusedPlain(wsUrl(gateway.url, path!, query)) }).toEqual({ path, refused: refusal });
     }
     const error = await connectError(client(gateway.url));

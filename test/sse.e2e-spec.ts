@@ -195,7 +195,10 @@ describe('SSE on one instance', () => {
         const seen = first.messages.filter(isEvent).map(messageOf);
         proxy.restore();
 
-        const second = await sse(gateway.url, `${EVENTS}?topics=sensor:resume-1`, { headers: { ...bearer(token).headers, 'Last-Event-ID': lastId }, port: proxy.port });
+        const second = await sse(gateway.url, `${EVENTS}?topics=sensor:resume-1`, {
+          headers: { ...bearer(token).headers, 'Last-Event-ID': lastId },
+          port: proxy.port,
+        });
         const opening = await second.next();
         expect(opening.event).toBe('connected');
         publishAll(gateway, 'sensor:resume-1', 'r', 200, 1);
@@ -226,7 +229,9 @@ describe('SSE on one instance', () => {
       const connected = await first.next((m) => m.event === 'connected');
       first.close();
       publishAll(gateway, 'sensor:overflow-1', 'o', 0, 310);
-      const second = await sse(gateway.url, `${EVENTS}?topics=sensor:overflow-1,sensor:quiet-1`, { headers: { ...bearer(token).headers, 'Last-Event-ID': connected.id } });
+      const second = await sse(gateway.url, `${EVENTS}?topics=sensor:overflow-1,sensor:quiet-1`, {
+        headers: { ...bearer(token).headers, 'Last-Event-ID': connected.id },
+      });
       const reset = await second.next();
       expect(reset.event).toBe('reset');
       expect(JSON.parse(reset.data)).toEqual({ streams: ['sensor:overflow-1'] });
@@ -237,13 +242,16 @@ describe('SSE on one instance', () => {
       expect(messageOf(await second.next(isEvent))).toBe('o-310');
     });
 
-    it.each([['garbage'], ['dGhpcyBpcyBub3QgYSBjdXJzb3I'], ['x'.repeat(9000)]])('treats a malformed cursor (%#) as a reset of every stream, never an error page', async (cursor) => {
-      const stream = await sse(gateway.url, `${EVENTS}?topics=general`, { headers: { ...bearer(gateway.token('m-user')).headers, 'Last-Event-ID': cursor } });
-      const reset = await stream.next();
-      expect(reset.event).toBe('reset');
-      expect(JSON.parse(reset.data).streams.sort()).toEqual(['general', 'user:m-user']);
-      expect((await stream.next()).event).toBe('connected');
-    });
+    it.each([['garbage'], ['dGhpcyBpcyBub3QgYSBjdXJzb3I'], ['x'.repeat(9000)]])(
+      'treats a malformed cursor (%#) as a reset of every stream, never an error page',
+      async (cursor) => {
+        const stream = await sse(gateway.url, `${EVENTS}?topics=general`, { headers: { ...bearer(gateway.token('m-user')).headers, 'Last-Event-ID': cursor } });
+        const reset = await stream.next();
+        expect(reset.event).toBe('reset');
+        expect(JSON.parse(reset.data).streams.sort()).toEqual(['general', 'user:m-user']);
+        expect((await stream.next()).event).toBe('connected');
+      },
+    );
   });
 });
 
@@ -251,7 +259,10 @@ describe('SSE limits', () => {
   let gateway: TestGateway;
 
   beforeAll(async () => {
-    gateway = await startGateway({ WS_MAX_CONNECTIONS_PER_IP: '2', WS_MAX_BUFFERED_BYTES: '65536' }, { configure: (config) => void (config.realtime.sseTicketTtlMs = 300) });
+    gateway = await startGateway(
+      { WS_MAX_CONNECTIONS_PER_IP: '2', WS_MAX_BUFFERED_BYTES: '65536' },
+      { configure: (config) => void (config.realtime.sseTicketTtlMs = 300) },
+    );
   });
   afterAll(() => gateway.close());
 

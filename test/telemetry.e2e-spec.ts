@@ -85,7 +85,8 @@ describe.each(brokers)('MQTT ingestion through %s', (_name, env) => {
 
     const metricsAfter = await (await fetch(`${gateway.url}/api/v1/metrics`)).text();
     const delta = (reason: string) =>
-      metricValue(metricsAfter, `mqtt_messages_rejected_total{reason="${reason}"}`) - metricValue(metricsBefore, `mqtt_messages_rejected_total{reason="${reason}"}`);
+      metricValue(metricsAfter, `mqtt_messages_rejected_total{reason="${reason}"}`) -
+      metricValue(metricsBefore, `mqtt_messages_rejected_total{reason="${reason}"}`);
     expect(Object.fromEntries(PARSE_REJECT_REASONS.map((reason) => [reason, delta(reason)]))).toEqual({
       bad_topic: 1,
       too_large: 1,
@@ -162,7 +163,13 @@ describe('sensors, locations and HTTP ingest', () => {
     await general.emitWithAck('subscribe', { topic: 'sensor:s-1' });
     const log = recordEvents(general);
 
-    const created = await api(gateway.url, 'POST', '/sensors', token, { id: 's-1', name: 'Hall', type: 'temperature', unit: 'C', thresholds: { min: 0, max: 40 } });
+    const created = await api(gateway.url, 'POST', '/sensors', token, {
+      id: 's-1',
+      name: 'Hall',
+      type: 'temperature',
+      unit: 'C',
+      thresholds: { min: 0, max: 40 },
+    });
     expect(created.status).toBe(201);
     expect((await api(gateway.url, 'PATCH', '/sensors/s-1', token, { name: 'Main hall' })).body).toMatchObject({ id: 's-1', name: 'Main hall', unit: 'C' });
     expect((await api(gateway.url, 'GET', '/sensors', token)).body).toEqual({ items: [expect.objectContaining({ id: 's-1' })], nextCursor: null });
@@ -175,7 +182,16 @@ describe('sensors, locations and HTTP ingest', () => {
       entity_type: 'sensor',
       event_type: 'created',
       entity_id: 's-1',
-      data: { id: 's-1', name: 'Hall', type: 'temperature', unit: 'C', thresholds: { min: 0, max: 40 }, ownerId: 'editor', createdAt: expect.any(String), updatedAt: expect.any(String) },
+      data: {
+        id: 's-1',
+        name: 'Hall',
+        type: 'temperature',
+        unit: 'C',
+        thresholds: { min: 0, max: 40 },
+        ownerId: 'editor',
+        createdAt: expect.any(String),
+        updatedAt: expect.any(String),
+      },
       timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     });
     expect(log[1]!.payload).toMatchObject({ event_type: 'updated', data: { name: 'Main hall' }, metadata: { changed: ['name'] } });
@@ -229,7 +245,13 @@ describe('sensors, locations and HTTP ingest', () => {
     expect((await api(gateway.url, 'POST', '/readings', gateway.token('root', { role: 'admin' }), { ...reading, ts: undefined })).status).toBe(202);
 
     const admin = gateway.token('root', { role: 'admin' });
-    for (const bad of [{ ...reading, value: 'fast' }, { ...reading, sensorId: 'a b' }, { ...reading, ts: 12 }, { ...reading, ts: 'soon' }, { sensorId: 'x', metric: 'y' }]) {
+    for (const bad of [
+      { ...reading, value: 'fast' },
+      { ...reading, sensorId: 'a b' },
+      { ...reading, ts: 12 },
+      { ...reading, ts: 'soon' },
+      { sensorId: 'x', metric: 'y' },
+    ]) {
       expect((await api(gateway.url, 'POST', '/readings', admin, bad)).status).toBe(400);
     }
     expect((await api(gateway.url, 'GET', '/readings', admin)).status).toBe(400);

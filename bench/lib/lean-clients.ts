@@ -51,7 +51,12 @@ export class LeanSocketIo {
 }
 
 /** A plain WebSocket subscriber of the gateway's `/ws` (or the ws peer). */
-export function connectPlainWs(httpUrl: string, token: string, topics: string[], path = '/ws'): Promise<{ ws: WebSocket; onEvent: (cb: (message: any) => void) => void }> {
+export function connectPlainWs(
+  httpUrl: string,
+  token: string,
+  topics: string[],
+  path = '/ws',
+): Promise<{ ws: WebSocket; onEvent: (cb: (message: any) => void) => void }> {
   const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}${path}?token=${token}&topics=${topics.join(',')}`, { perMessageDeflate: false });
   let callback: (message: any) => void = () => undefined;
   return new Promise((resolve, reject) => {

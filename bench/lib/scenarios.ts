@@ -32,7 +32,9 @@ async function openSockets(
   const sockets: LeanSocketIo[] = [];
   const started = process.hrtime.bigint();
   for (let i = 0; i < count; i += concurrency) {
-    const batch = Array.from({ length: Math.min(concurrency, count - i) }, (_, k) => LeanSocketIo.connect(run.targets[instance(i + k)]!.url, token(user(i + k))));
+    const batch = Array.from({ length: Math.min(concurrency, count - i) }, (_, k) =>
+      LeanSocketIo.connect(run.targets[instance(i + k)]!.url, token(user(i + k))),
+    );
     sockets.push(...(await Promise.all(batch)));
   }
   return { sockets, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
@@ -106,7 +108,9 @@ async function plainReceivers(run: Run, count: number): Promise<Receivers> {
   const latencies: number[] = [];
   const clients: Awaited<ReturnType<typeof connectPlainWs>>[] = [];
   for (let i = 0; i < count; i += 200) {
-    clients.push(...(await Promise.all(Array.from({ length: Math.min(200, count - i) }, (_, k) => connectPlainWs(run.target.url, token(`w${i + k}`), ['readings'])))));
+    clients.push(
+      ...(await Promise.all(Array.from({ length: Math.min(200, count - i) }, (_, k) => connectPlainWs(run.target.url, token(`w${i + k}`), ['readings'])))),
+    );
   }
   for (const client of clients) {
     client.onEvent((message: { event?: string; payload?: { ts: number } }) => {
@@ -129,7 +133,15 @@ export interface StepResult {
 }
 
 /** Publishes `rate` readings/s for `seconds` and measures what `receivers` got. */
-export async function step(run: Run, client: MqttClient, receivers: Receivers, subscribers: number, rate: number, seconds: number, sensor: string): Promise<StepResult> {
+export async function step(
+  run: Run,
+  client: MqttClient,
+  receivers: Receivers,
+  subscribers: number,
+  rate: number,
+  seconds: number,
+  sensor: string,
+): Promise<StepResult> {
   const startReceived = receivers.received();
   receivers.latencies.length = 0;
   const total = Math.round(rate * seconds);
@@ -172,7 +184,14 @@ export interface FanoutOptions {
 }
 
 /** S2 (Socket.IO), S5 (plain WebSocket) and the batching scenario: stepped rates to `subscribers` sockets of `readings`. */
-export async function fanout(run: Run, protocol: 'socketio' | 'ws', subscribers: number, rates: number[], seconds: number, { p99LimitMs = 100, batchMs }: FanoutOptions = {}): Promise<FanoutResult> {
+export async function fanout(
+  run: Run,
+  protocol: 'socketio' | 'ws',
+  subscribers: number,
+  rates: number[],
+  seconds: number,
+  { p99LimitMs = 100, batchMs }: FanoutOptions = {},
+): Promise<FanoutResult> {
   const receivers = protocol === 'socketio' ? await socketIoReceivers(run, subscribers, batchMs) : await plainReceivers(run, subscribers);
   const client = await publisher(run);
   const steps: StepResult[] = [];
@@ -239,9 +258,17 @@ export async function ingest(run: Run, subscribers: number, messages: number, qo
  * not to the HTTP answer: the gateway's lists every stored notification's id, the peer's is empty,
  * and neither is a delivery.
  */
-export async function perUser(run: Run, users: number, devices: number, notifications = 1): Promise<{ deliveriesPerSecond: number; p50: number; p99: number; lossRatio: number }> {
+export async function perUser(
+  run: Run,
+  users: number,
+  devices: number,
+  notifications = 1,
+): Promise<{ deliveriesPerSecond: number; p50: number; p99: number; lossRatio: number }> {
   // Socket i is device floor(i / users) of user i % users; in a cluster, device d connects to instance d.
-  const { sockets } = await openSockets(run, users * devices, { user: (i) => `user-${i % users}`, instance: (i) => Math.floor(i / users) % run.targets.length });
+  const { sockets } = await openSockets(run, users * devices, {
+    user: (i) => `user-${i % users}`,
+    instance: (i) => Math.floor(i / users) % run.targets.length,
+  });
   const perNotification = users * devices;
   let received = 0;
   let lastDeliveryAt = 0;
@@ -282,7 +309,12 @@ export async function perUser(run: Run, users: number, devices: number, notifica
     }
     const expected = perNotification * notifications;
     const sorted = latencies.sort((a, b) => a - b);
-    return { deliveriesPerSecond: busyMs > 0 ? received / (busyMs / 1000) : 0, p50: percentile(sorted, 50), p99: percentile(sorted, 99), lossRatio: 1 - received / expected };
+    return {
+      deliveriesPerSecond: busyMs > 0 ? received / (busyMs / 1000) : 0,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      lossRatio: 1 - received / expected,
+    };
   } finally {
     sockets.forEach((socket) => socket.close());
   }
@@ -443,7 +475,13 @@ export interface BatchMemoryResult extends MemoryResult {
  * each pair on a topic and period of its own (`sensor:<id>`, 1-1000 ms), `concurrency` pairs in flight
  * per socket; then the target's memory with every subscription gone.
  */
-export async function batchMemory(run: Run, pairs: number, { maxSeconds, maxRssBytes }: MemoryBounds, sockets = 10, concurrency = 20): Promise<BatchMemoryResult> {
+export async function batchMemory(
+  run: Run,
+  pairs: number,
+  { maxSeconds, maxRssBytes }: MemoryBounds,
+  sockets = 10,
+  concurrency = 20,
+): Promise<BatchMemoryResult> {
   if (run.target.inspectPort === undefined) throw new Error('batchMemory needs a target started with { inspect: true }');
   const inspector = await Inspector.attach(run.target.inspectPort);
   const { sockets: clients } = await openSockets(run, sockets);
@@ -475,7 +513,16 @@ export async function batchMemory(run: Run, pairs: number, { maxSeconds, maxRssB
     await Promise.all(clients.flatMap((socket) => Array.from({ length: concurrency }, () => worker(socket))));
     const seconds = (Date.now() - started) / 1000;
     const after = await settledMemory(run, inspector);
-    return { pairs: done, refused, rssBeforeBytes: before.rss, rssAfterBytes: after.rss, heapBeforeBytes: before.heap, heapAfterBytes: after.heap, seconds, stoppedEarly };
+    return {
+      pairs: done,
+      refused,
+      rssBeforeBytes: before.rss,
+      rssAfterBytes: after.rss,
+      heapBeforeBytes: before.heap,
+      heapAfterBytes: after.heap,
+      seconds,
+      stoppedEarly,
+    };
   } finally {
     clients.forEach((socket) => socket.close());
     inspector.close();

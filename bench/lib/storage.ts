@@ -107,7 +107,10 @@ const WRITER_SCRIPT = `${repoRoot}dist/bench/storage-writer.js`;
  * The product's readings writer alone (`bench/storage-writer.ts`), fed as fast as it accepts for
  * `seconds` into `databaseUrl`, in a process pinned to the targets' core; then the rows counted.
  */
-export async function writerAlone(databaseUrl: string, seconds: number): Promise<{ readingsPerSecond: number; accepted: number; dropped: number; rows: number }> {
+export async function writerAlone(
+  databaseUrl: string,
+  seconds: number,
+): Promise<{ readingsPerSecond: number; accepted: number; dropped: number; rows: number }> {
   const node = [process.execPath, WRITER_SCRIPT, databaseUrl, String(seconds)];
   const [command, args] = hasTaskset ? ['taskset', ['-c', '0', ...node]] : [node[0]!, node.slice(1)];
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn' } });
@@ -193,7 +196,9 @@ export async function storageQuery(run: Run, databaseUrl: string, rows: number, 
   const timeSeries = async (sensorId: string, seriesRows: number): Promise<SeriesTiming> => {
     const http = async (): Promise<{ ms: number; items: { ts: number; value: number }[] }> => {
       const started = performance.now();
-      const response = await fetch(`${run.target.url}/api/v1/readings?sensorId=${sensorId}&metric=v&from=${from}&to=${to}&bucket=1h&agg=avg`, { headers: { authorization: `Bearer ${reader}` } });
+      const response = await fetch(`${run.target.url}/api/v1/readings?sensorId=${sensorId}&metric=v&from=${from}&to=${to}&bucket=1h&agg=avg`, {
+        headers: { authorization: `Bearer ${reader}` },
+      });
       if (!response.ok) throw new Error(`GET /api/v1/readings answered ${response.status}: ${await response.text()}`);
       const body = (await response.json()) as { items: { ts: number; value: number }[] };
       return { ms: performance.now() - started, items: body.items };
@@ -205,10 +210,12 @@ export async function storageQuery(run: Run, databaseUrl: string, rows: number, 
     };
     // Warm both paths once (the first query of a connection plans and reads pages in).
     const [first, firstSql] = [await http(), await viaSql()];
-    if (first.items.length !== 24 || firstSql.items.length !== 24) throw new Error(`${sensorId}: expected 24 hourly buckets, got ${first.items.length} (HTTP) and ${firstSql.items.length} (SQL)`);
+    if (first.items.length !== 24 || firstSql.items.length !== 24)
+      throw new Error(`${sensorId}: expected 24 hourly buckets, got ${first.items.length} (HTTP) and ${firstSql.items.length} (SQL)`);
     first.items.forEach((item, i) => {
       const other = firstSql.items[i]!;
-      if (item.ts !== other.ts || Math.abs(item.value - other.value) > 1e-9) throw new Error(`${sensorId}: bucket ${i} differs: ${JSON.stringify(item)} against ${JSON.stringify(other)}`);
+      if (item.ts !== other.ts || Math.abs(item.value - other.value) > 1e-9)
+        throw new Error(`${sensorId}: bucket ${i} differs: ${JSON.stringify(item)} against ${JSON.stringify(other)}`);
     });
     const httpMs: number[] = [];
     const directMs: number[] = [];

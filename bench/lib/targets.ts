@@ -112,7 +112,10 @@ export async function startTarget(kind: TargetKind, env: Record<string, string>,
   // Ready when it answers HTTP at all (the peers answer 404, the gateway its health).
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) before listening:\n${output}`);
-    const answered = await fetch(`http://127.0.0.1:${port}/api/v1/health`).then(() => true, () => false);
+    const answered = await fetch(`http://127.0.0.1:${port}/api/v1/health`).then(
+      () => true,
+      () => false,
+    );
     if (answered) break;
     if (attempt > 200) throw new Error(`${kind} did not listen within 20 s:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -70,9 +70,13 @@ describe('loadConfig', () => {
   });
 
   it('refuses REDIS_URL without DATABASE_URL: the embedded database cannot be shared', () => {
-    expect(errorsOf({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual(['REDIS_URL: needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances']);
+    expect(errorsOf({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([
+      'REDIS_URL: needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances',
+    ]);
     // A malformed DATABASE_URL is reported once, as itself.
-    expect(errorsOf({ REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'mysql://u:p@db/x' })).toEqual(['DATABASE_URL: expected a URL with scheme postgres, postgresql, got "mysql://***@db/x"']);
+    expect(errorsOf({ REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'mysql://u:p@db/x' })).toEqual([
+      'DATABASE_URL: expected a URL with scheme postgres, postgresql, got "mysql://***@db/x"',
+    ]);
   });
 
   it('has the device and bounds defaults: loopback broker, anonymous devices and auto-registration only in development', () => {
@@ -109,7 +113,13 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-'));
     const caFile = join(dir, 'ca.pem');
     writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-    const result = loadConfig({ NODE_ENV: 'development', MQTT_URL: 'mqtts://broker.example:8883', MQTT_USERNAME: 'gw', MQTT_PASSWORD: 'pw', MQTT_CA_FILE: caFile });
+    const result = loadConfig({
+      NODE_ENV: 'development',
+      MQTT_URL: 'mqtts://broker.example:8883',
+      MQTT_USERNAME: 'gw',
+      MQTT_PASSWORD: 'pw',
+      MQTT_CA_FILE: caFile,
+    });
     if (!result.ok) throw new Error(result.errors.join('\n'));
     expect(result.config.mqtt).toMatchObject({ username: 'gw', password: 'pw', ca: expect.stringContaining('BEGIN CERTIFICATE') });
 
@@ -122,7 +132,9 @@ describe('loadConfig', () => {
   it.each([undefined, 'production', 'prod', 'Development', ''])('applies production rules when NODE_ENV is %p', (nodeEnv) => {
     const env: Record<string, string> = nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv };
     expect(errorsOf(env, {})).toEqual(['JWT_SECRET: must be set unless NODE_ENV=development (or set JWT_PUBLIC_KEY)']);
-    expect(errorsOf({ ...env, JWT_SECRET: 'x'.repeat(32), AUTH_DEV_TOKENS: 'true' }, {})).toEqual(['AUTH_DEV_TOKENS: may be true only when NODE_ENV=development']);
+    expect(errorsOf({ ...env, JWT_SECRET: 'x'.repeat(32), AUTH_DEV_TOKENS: 'true' }, {})).toEqual([
+      'AUTH_DEV_TOKENS: may be true only when NODE_ENV=development',
+    ]);
     const result = loadConfig({ ...env, JWT_SECRET: 'x'.repeat(32) });
     if (!result.ok) throw new Error(result.errors.join('\n'));
     expect(result.config).toMatchObject({ production: true, devTokens: false, demoFeed: false });
@@ -138,7 +150,13 @@ describe('loadConfig', () => {
     const defaults = loadConfig({ NODE_ENV: 'development' });
     if (!defaults.ok) throw new Error(defaults.errors.join('\n'));
     expect(defaults.config.alarms).toEqual({ clearAfter: 5, inactivityFactor: 5, inactivityMinSeconds: 30, escalateAfterSeconds: 0 });
-    const set = loadConfig({ NODE_ENV: 'development', ALARM_CLEAR_AFTER: '3', INACTIVITY_FACTOR: '2.5', INACTIVITY_MIN_SECONDS: '0.5', ALARM_ESCALATE_AFTER: '600' });
+    const set = loadConfig({
+      NODE_ENV: 'development',
+      ALARM_CLEAR_AFTER: '3',
+      INACTIVITY_FACTOR: '2.5',
+      INACTIVITY_MIN_SECONDS: '0.5',
+      ALARM_ESCALATE_AFTER: '600',
+    });
     if (!set.ok) throw new Error(set.errors.join('\n'));
     expect(set.config.alarms).toEqual({ clearAfter: 3, inactivityFactor: 2.5, inactivityMinSeconds: 0.5, escalateAfterSeconds: 600 });
   });

@@ -97,10 +97,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const redisUrl = read.url('REDIS_URL', ['redis', 'rediss']);
   const databaseUrl = read.url('DATABASE_URL', ['postgres', 'postgresql']);
   // Several instances behind Redis need one shared database; each would otherwise keep its own file.
-  if (redisUrl && !databaseUrl && !read.raw('DATABASE_URL')) read.problem('REDIS_URL', 'needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances');
+  if (redisUrl && !databaseUrl && !read.raw('DATABASE_URL'))
+    read.problem('REDIS_URL', 'needs DATABASE_URL (PostgreSQL): the embedded database cannot be shared by several instances');
   const port = read.int('PORT', 3000, { min: 0, max: 65_535 });
   const topicPrefix = read.string('MQTT_TOPIC_PREFIX', '');
-  if (topicPrefix && !/^[^+#$][^+#]*\/$/.test(topicPrefix)) read.problem('MQTT_TOPIC_PREFIX', `must end with "/" and hold no + # or leading $, got "${topicPrefix}"`);
+  if (topicPrefix && !/^[^+#$][^+#]*\/$/.test(topicPrefix))
+    read.problem('MQTT_TOPIC_PREFIX', `must end with "/" and hold no + # or leading $, got "${topicPrefix}"`);
   const mqttUrl = read.url('MQTT_URL', ['mqtt', 'mqtts', 'tcp', 'ssl', 'ws', 'wss']);
   const mqttLogin = readMqttLogin(read, mqttUrl);
   const config: AppConfig = {
@@ -184,7 +186,11 @@ function isOrigin(value: string): boolean {
 function readPublicChannels(read: EnvReader): string[] {
   const channels = [...new Set(read.list('WS_PUBLIC_CHANNELS', []))];
   for (const channel of channels) {
-    if (!canBePublic(channel)) read.problem('WS_PUBLIC_CHANNELS', `"${channel.slice(0, 80)}" cannot be public: only general, sensors, readings, locations, anomalies, predictions or sensor:<id> (never system or user rooms)`);
+    if (!canBePublic(channel))
+      read.problem(
+        'WS_PUBLIC_CHANNELS',
+        `"${channel.slice(0, 80)}" cannot be public: only general, sensors, readings, locations, anomalies, predictions or sensor:<id> (never system or user rooms)`,
+      );
   }
   return channels.filter(canBePublic);
 }
@@ -209,7 +215,11 @@ function readMqttLogin(read: EnvReader, url: string | undefined): { username?: s
   const username = read.raw('MQTT_USERNAME');
   const password = read.raw('MQTT_PASSWORD');
   const caFile = read.raw('MQTT_CA_FILE');
-  for (const [name, value] of [['MQTT_USERNAME', username], ['MQTT_PASSWORD', password], ['MQTT_CA_FILE', caFile]] as const) {
+  for (const [name, value] of [
+    ['MQTT_USERNAME', username],
+    ['MQTT_PASSWORD', password],
+    ['MQTT_CA_FILE', caFile],
+  ] as const) {
     if (value !== undefined && url === undefined) read.problem(name, 'applies to an external broker only: set MQTT_URL too');
   }
   if (password !== undefined && username === undefined) read.problem('MQTT_PASSWORD', 'needs MQTT_USERNAME');

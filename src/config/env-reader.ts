@@ -56,7 +56,10 @@ export class EnvReader {
   list(name: string, fallback: string[]): string[] {
     const raw = this.raw(name);
     if (raw === undefined) return fallback;
-    return raw.split(',').map((item) => item.trim()).filter(Boolean);
+    return raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
   }
 
   url(name: string, protocols: readonly string[]): string | undefined {

@@ -97,7 +97,11 @@ export interface RawOptions {
 const MAX_KEPT_BYTES = 64 * 1024;
 
 /** Writes `chunks` to 127.0.0.1:`port` over a fresh TCP connection and collects the answer, bounded in time and size. */
-export function rawExchange(port: number, chunks: (string | Buffer)[], { end = true, timeoutMs = 2_000, headOnly = false, until }: RawOptions = {}): Promise<RawReply> {
+export function rawExchange(
+  port: number,
+  chunks: (string | Buffer)[],
+  { end = true, timeoutMs = 2_000, headOnly = false, until }: RawOptions = {},
+): Promise<RawReply> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     let received = Buffer.alloc(0);

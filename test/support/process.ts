@@ -35,7 +35,16 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
   // Its own empty embedded database unless the caller names one, removed when the process exits.
   const dataDir = env['DATABASE_URL'] || env['DATA_DIR'] ? {} : { DATA_DIR: tempDataDir('process') };
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'development', DEMO_FEED: 'false', LOG_FORMAT: 'text', NO_COLOR: '1', MQTT_BROKER_PORT: '0', ...dataDir, ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      NODE_ENV: 'development',
+      DEMO_FEED: 'false',
+      LOG_FORMAT: 'text',
+      NO_COLOR: '1',
+      MQTT_BROKER_PORT: '0',
+      ...dataDir,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

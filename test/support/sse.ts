@@ -38,7 +38,11 @@ const open: SseStream[] = [];
  * bytes are split into lines and messages here, per the WHATWG rules. `port` lets the request go
  * through a TCP proxy. Resolves once the response head arrives; a non-200 answer is read whole.
  */
-export function connectSse(baseUrl: string, path: string, { headers = {}, port }: { headers?: Record<string, string>; port?: number } = {}): Promise<SseStream | RefusedSse> {
+export function connectSse(
+  baseUrl: string,
+  path: string,
+  { headers = {}, port }: { headers?: Record<string, string>; port?: number } = {},
+): Promise<SseStream | RefusedSse> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const request = http.get({ host: url.hostname, port: port ?? Number(url.port), path, headers: { Accept: 'text/event-stream', ...headers }, agent: false });

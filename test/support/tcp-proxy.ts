@@ -22,7 +22,10 @@ export class TcpProxy {
     const server = net.createServer((client) => {
       if (proxy.down) return void client.destroy();
       const upstream = net.connect(proxy.targetPort, targetHost);
-      for (const [socket, other] of [[client, upstream], [upstream, client]] as const) {
+      for (const [socket, other] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
         proxy.sockets.add(socket);
         socket.on('error', () => other.destroy());
         socket.on('close', () => {

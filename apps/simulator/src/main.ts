@@ -11,7 +11,8 @@ function fail(message: string): never {
 
 function positive(name: string, raw: string, { integer = false, allowZero = false } = {}): number {
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || (integer && !Number.isInteger(value))) fail(`--${name} must be a ${integer ? 'whole' : ''} number${allowZero ? '' : ' above 0'}, got "${raw}"`);
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || (integer && !Number.isInteger(value)))
+    fail(`--${name} must be a ${integer ? 'whole' : ''} number${allowZero ? '' : ' above 0'}, got "${raw}"`);
   return value;
 }
 

@@ -18,7 +18,16 @@ describe('simulator', () => {
     const viewer = await connectAs(gateway.url, gateway.token('viewer'));
     await viewer.emitWithAck('subscribe', { topic: 'readings' });
     const log = recordEvents(viewer);
-    const stats = await simulate({ url: gateway.mqttUrl, sensors: 3, rate: 20, metric: 'temperature', spikeProbability: 0, prefix: '', qos: 1, durationSeconds: 0.5 });
+    const stats = await simulate({
+      url: gateway.mqttUrl,
+      sensors: 3,
+      rate: 20,
+      metric: 'temperature',
+      spikeProbability: 0,
+      prefix: '',
+      qos: 1,
+      durationSeconds: 0.5,
+    });
     expect(stats.published % 3).toBe(0);
     expect(stats.published).toBeGreaterThanOrEqual(3);
     await log.until(countOf('reading:new', stats.published));

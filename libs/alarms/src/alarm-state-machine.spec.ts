@@ -1,12 +1,32 @@
 import { describe, expect, it } from '@jest/globals';
-import { acknowledge, clearBy, escalated, escalationDue, normalReading, outcomeOf, raise, resumed, toPayload, type AlarmSignal, type Clock } from './alarm-state-machine.js';
+import {
+  acknowledge,
+  clearBy,
+  escalated,
+  escalationDue,
+  normalReading,
+  outcomeOf,
+  raise,
+  resumed,
+  toPayload,
+  type AlarmSignal,
+  type Clock,
+} from './alarm-state-machine.js';
 
 function clockAt(start: number): Clock & { advance(ms: number): void } {
   let now = start;
   return { now: () => now, advance: (ms) => (now += ms) };
 }
 
-const signal = (over: Partial<AlarmSignal> = {}): AlarmSignal => ({ sensorId: 's-1', metric: 'temp', type: 'threshold', severity: 'warning', ts: 1_000, details: { value: 90 }, ...over });
+const signal = (over: Partial<AlarmSignal> = {}): AlarmSignal => ({
+  sensorId: 's-1',
+  metric: 'temp',
+  type: 'threshold',
+  severity: 'warning',
+  ts: 1_000,
+  details: { value: 90 },
+  ...over,
+});
 
 describe('alarm state machine', () => {
   it('raises a new active, unacknowledged alarm and tells the owner', () => {

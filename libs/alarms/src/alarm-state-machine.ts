@@ -120,7 +120,13 @@ export function clearBy(alarm: AlarmRecord, userId: string, clock: Clock): Alarm
 
 /** An active, unacknowledged critical alarm whose owner was last told `escalateAfterMs` ago or more (0: never). */
 export function escalationDue(alarm: AlarmRecord, escalateAfterMs: number, clock: Clock): boolean {
-  return escalateAfterMs > 0 && alarm.status === 'active' && !alarm.acknowledged && alarm.severity === 'critical' && clock.now() - alarm.notifiedAt >= escalateAfterMs;
+  return (
+    escalateAfterMs > 0 &&
+    alarm.status === 'active' &&
+    !alarm.acknowledged &&
+    alarm.severity === 'critical' &&
+    clock.now() - alarm.notifiedAt >= escalateAfterMs
+  );
 }
 
 /** Escalated: the owner was told again now. */

@@ -140,8 +140,17 @@ export class AlarmsService implements OnApplicationBootstrap, OnApplicationShutd
     }
     if (verdict) {
       const type: AlarmType = verdict.reason === 'threshold' ? 'threshold' : 'anomaly';
-      const details = { value: reading.value, expected: verdict.expected, score: verdict.score, ...(sensor.thresholds ? { thresholds: sensor.thresholds } : {}) };
-      const alarm = await this.store.raise({ sensorId: reading.sensorId, metric: reading.metric, type, severity: verdict.severity, ts: reading.ts, details }, randomUUID(), now);
+      const details = {
+        value: reading.value,
+        expected: verdict.expected,
+        score: verdict.score,
+        ...(sensor.thresholds ? { thresholds: sensor.thresholds } : {}),
+      };
+      const alarm = await this.store.raise(
+        { sensorId: reading.sensorId, metric: reading.metric, type, severity: verdict.severity, ts: reading.ts, details },
+        randomUUID(),
+        now,
+      );
       await this.raised(alarm, sensor, anomaly);
       return;
     }
@@ -176,7 +185,13 @@ export class AlarmsService implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  private async notifyOwner(ownerId: string, sensorName: string, alarm: AlarmRecord, why: RaiseOutcome['notify'] | 'escalated', anomaly: AnomalyPayload | null): Promise<void> {
+  private async notifyOwner(
+    ownerId: string,
+    sensorName: string,
+    alarm: AlarmRecord,
+    why: RaiseOutcome['notify'] | 'escalated',
+    anomaly: AnomalyPayload | null,
+  ): Promise<void> {
     const level = alarm.severity === 'critical' ? 'Critical' : 'Warning';
     const title = `${why === 'escalated' ? `Unacknowledged ${level.toLowerCase()}` : level}: ${sensorName} ${alarm.metric}`;
     await this.notifications.notifyOwner(ownerId, {
@@ -258,7 +273,13 @@ export class AlarmsService implements OnApplicationBootstrap, OnApplicationShutd
 }
 
 function describe(alarm: AlarmRecord): string {
-  const details = alarm.details as { value?: number; score?: number; expected?: { mean: number; std: number }; silentForMs?: number; medianIntervalMs?: number };
+  const details = alarm.details as {
+    value?: number;
+    score?: number;
+    expected?: { mean: number; std: number };
+    silentForMs?: number;
+    medianIntervalMs?: number;
+  };
   switch (alarm.type) {
     case 'threshold':
       return `${alarm.metric} = ${details.value} is outside its thresholds`;

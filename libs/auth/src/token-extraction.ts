@@ -13,10 +13,6 @@ function nonEmptyString(value: unknown): string | undefined {
 }
 
 /** Socket.IO handshake: `auth.token`, then `Authorization: Bearer`, then query `token`. */
-export function socketIoToken(handshake: {
-  auth: Record<string, unknown>;
-  headers: IncomingHttpHeaders;
-  query: Record<string, unknown>;
-}): string | undefined {
+export function socketIoToken(handshake: { auth: Record<string, unknown>; headers: IncomingHttpHeaders; query: Record<string, unknown> }): string | undefined {
   return nonEmptyString(handshake.auth?.['token']) ?? bearerToken(handshake.headers) ?? nonEmptyString(handshake.query?.['token']);
 }

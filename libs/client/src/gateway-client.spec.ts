@@ -304,7 +304,12 @@ describe('createGatewayClient resuming (CONTRACT.md §9)', () => {
     server.publish(['user:bea'], 'xp:gained', { amount: 1, source: 's', totalXp: 2 });
     await back;
 
-    await eventually(async () => expect([seen, xp]).toEqual([[1, 2, 3, 4, 5], [1, 2]]));
+    await eventually(async () =>
+      expect([seen, xp]).toEqual([
+        [1, 2, 3, 4, 5],
+        [1, 2],
+      ]),
+    );
     expect(server.handshakes.at(-1)).toEqual({ token: 'bea', since: { epoch: server.epoch('user:bea'), offset: 1 } });
     expect(server.subscribes.at(-1)).toEqual({ topic: 'readings', since: { epoch: server.epoch('readings'), offset: 3 } });
     expect(recoveries.sort()).toEqual([

@@ -211,7 +211,8 @@ export function createGatewayClient({
     authenticatedBefore = true;
     // Recovered: the missed events follow and advance the position from `since` themselves.
     const recovered = userSince !== undefined && identity.recovered === true;
-    if (!recovered && typeof identity.epoch === 'string' && isOffset(identity.offset)) positions.set(stream, { epoch: identity.epoch, offset: identity.offset });
+    if (!recovered && typeof identity.epoch === 'string' && isOffset(identity.offset))
+      positions.set(stream, { epoch: identity.epoch, offset: identity.offset });
     if (resume) report(stream, recovered);
   };
 

@@ -126,7 +126,9 @@ function checkScalar(value: unknown, spec: string, path: string): string[] {
     case 'number':
       return typeof value === 'number' && Number.isFinite(value) ? [] : [`${path} must be a finite number`];
     case 'iso':
-      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value)) ? [] : [`${path} must be an ISO 8601 date-time`];
+      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))
+        ? []
+        : [`${path} must be an ISO 8601 date-time`];
     default: {
       const literals = spec.split('|').map((literal) => literal.replace(/^'|'$/g, ''));
       return typeof value === 'string' && literals.includes(value) ? [] : [`${path} must be one of ${literals.join(', ')}`];

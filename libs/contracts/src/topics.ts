@@ -17,10 +17,7 @@ export const sensorTopic = (sensorId: string): SensorTopic => `sensor:${sensorId
 export const userRoom = (userId: string): UserRoom => `user:${userId}`;
 
 export type ParsedTopic =
-  | { kind: 'static'; topic: StaticTopic }
-  | { kind: 'sensor'; topic: SensorTopic; sensorId: string }
-  | { kind: 'user' }
-  | { kind: 'unknown' };
+  { kind: 'static'; topic: StaticTopic } | { kind: 'sensor'; topic: SensorTopic; sensorId: string } | { kind: 'user' } | { kind: 'unknown' };
 
 const staticTopics: ReadonlySet<string> = new Set(STATIC_TOPICS);
 

@@ -76,7 +76,10 @@ export class DatabaseConnection {
       connectionString: url,
       max,
       connectionTimeoutMillis: 5_000,
-      types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === INT8_OID || oid === NUMERIC_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) },
+      types: {
+        getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID || oid === NUMERIC_OID ? Number : pg.types.getTypeParser(oid, format as 'text'),
+      },
     } as PoolConfig);
     // An idle client losing its server must not crash the process; the pool replaces it.
     pool.on('error', (error) => DatabaseConnection.logger.warn(`PostgreSQL idle client: ${error.message}`));

@@ -21,12 +21,18 @@ describe.each(DATABASE_KINDS)('DatabaseModule on %s', (kind) => {
     const db = app.get<Kysely<Database>>(DATABASE);
     const connection = app.get<DatabaseConnection>(DATABASE_CONNECTION);
     expect(connection.dialect).toBe(kind);
-    await db.insertInto('locations').values({ id: 'l-1', name: 'L', description: null, latitude: 1.5, longitude: null, created_at: 1, updated_at: 2 }).execute();
+    await db
+      .insertInto('locations')
+      .values({ id: 'l-1', name: 'L', description: null, latitude: 1.5, longitude: null, created_at: 1, updated_at: 2 })
+      .execute();
 
     const order: string[] = [];
     connection.beforeClose(async () => {
       // The database is still open while draining: a last write goes through.
-      await db.insertInto('locations').values({ id: 'l-2', name: 'written while draining', description: null, latitude: null, longitude: null, created_at: 3, updated_at: 3 }).execute();
+      await db
+        .insertInto('locations')
+        .values({ id: 'l-2', name: 'written while draining', description: null, latitude: null, longitude: null, created_at: 3, updated_at: 3 })
+        .execute();
       order.push('drained');
     });
     await app.close();

@@ -107,5 +107,3 @@ export interface Database {
 
 /** Which engine is behind the Kysely instance, for the few statements that differ. */
 export type DatabaseDialect = 'sqlite' | 'postgres';
-
-

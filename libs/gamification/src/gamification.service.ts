@@ -49,8 +49,6 @@ export class GamificationService {
   }
 
   private ranked(): LeaderboardEntry[] {
-    return [...this.xpByUser]
-      .sort(([a, xpA], [b, xpB]) => xpB - xpA || a.localeCompare(b))
-      .map(([userId, xp], index) => ({ userId, xp, rank: index + 1 }));
+    return [...this.xpByUser].sort(([a, xpA], [b, xpB]) => xpB - xpA || a.localeCompare(b)).map(([userId, xp], index) => ({ userId, xp, rank: index + 1 }));
   }
 }

@@ -19,11 +19,27 @@ const fixed = (statusCode: number, code: ErrorCode) => ({ statusCode, code, mess
 describe('toHttpError', () => {
   it.each([
     ['an ApiError', new ApiError(ErrorCode.NOT_FOUND, 404), fixed(404, ErrorCode.NOT_FOUND)],
-    ['an ApiError with field errors', new ApiError(ErrorCode.VALIDATION_FAILED, 400, ['ts must be a number']), { ...fixed(400, ErrorCode.VALIDATION_FAILED), details: ['ts must be a number'] }],
-    ['ValidationPipe’s 400', new BadRequestException(['name must be a string', 'property x should not exist']), { ...fixed(400, ErrorCode.VALIDATION_FAILED), details: ['name must be a string', 'property x should not exist'] }],
+    [
+      'an ApiError with field errors',
+      new ApiError(ErrorCode.VALIDATION_FAILED, 400, ['ts must be a number']),
+      { ...fixed(400, ErrorCode.VALIDATION_FAILED), details: ['ts must be a number'] },
+    ],
+    [
+      'ValidationPipe’s 400',
+      new BadRequestException(['name must be a string', 'property x should not exist']),
+      { ...fixed(400, ErrorCode.VALIDATION_FAILED), details: ['name must be a string', 'property x should not exist'] },
+    ],
     ['a 400 with a message of its own', new BadRequestException('Unexpected token s in JSON at position 7'), fixed(400, ErrorCode.BAD_REQUEST)],
-    ['a body built by hand, with a code', new ForbiddenException({ statusCode: 403, code: 'FORBIDDEN', message: 'Requires role admin' }), fixed(403, ErrorCode.FORBIDDEN)],
-    ['a library 401 echoing the audience', new UnauthorizedException({ code: 'TOKEN_EXPIRED', message: 'jwt audience invalid. expected: internal-aud' }), fixed(401, ErrorCode.TOKEN_EXPIRED)],
+    [
+      'a body built by hand, with a code',
+      new ForbiddenException({ statusCode: 403, code: 'FORBIDDEN', message: 'Requires role admin' }),
+      fixed(403, ErrorCode.FORBIDDEN),
+    ],
+    [
+      'a library 401 echoing the audience',
+      new UnauthorizedException({ code: 'TOKEN_EXPIRED', message: 'jwt audience invalid. expected: internal-aud' }),
+      fixed(401, ErrorCode.TOKEN_EXPIRED),
+    ],
     ['an unknown code', new UnauthorizedException({ code: 'SOMETHING_ELSE', message: 'x' }), fixed(401, ErrorCode.TOKEN_INVALID)],
     ['the router’s not found', new NotFoundException('Cannot GET /secret-path'), fixed(404, ErrorCode.NOT_FOUND)],
     ['a body-parser 413', new HttpException('request entity too large', 413), fixed(413, ErrorCode.PAYLOAD_TOO_LARGE)],

@@ -27,14 +27,16 @@ function isStringArray(value: unknown): value is string[] {
  * `internal` is set when the cause is a server fault that must be logged.
  */
 export function toHttpError(exception: unknown): { body: HttpErrorBody; internal: boolean } {
-  if (exception instanceof ApiError) return { body: httpErrorBody(exception.getStatus(), exception.code, exception.details), internal: exception.getStatus() >= 500 };
+  if (exception instanceof ApiError)
+    return { body: httpErrorBody(exception.getStatus(), exception.code, exception.details), internal: exception.getStatus() >= 500 };
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     if (status >= 500) return { body: httpErrorBody(status, ErrorCode.INTERNAL_ERROR), internal: true };
     const response = exception.getResponse();
     const fields = typeof response === 'object' && response !== null ? (response as { code?: unknown; message?: unknown }) : {};
     // ValidationPipe (the app's, or a host app's default one) throws a 400 whose message lists the field errors.
-    if (status === HttpStatus.BAD_REQUEST && isStringArray(fields.message)) return { body: httpErrorBody(status, ErrorCode.VALIDATION_FAILED, fields.message), internal: false };
+    if (status === HttpStatus.BAD_REQUEST && isStringArray(fields.message))
+      return { body: httpErrorBody(status, ErrorCode.VALIDATION_FAILED, fields.message), internal: false };
     const code = ERROR_CODES.has(fields.code) ? (fields.code as ErrorCode) : (CODE_BY_STATUS[status] ?? ErrorCode.BAD_REQUEST);
     return { body: httpErrorBody(status, code), internal: false };
   }

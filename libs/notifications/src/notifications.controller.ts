@@ -22,10 +22,7 @@ export class NotificationsController {
   }
 
   @Get()
-  async list(
-    @CurrentIdentity() identity: Identity,
-    @Query() query: ListNotificationsQuery,
-  ): Promise<NotificationsPage> {
+  async list(@CurrentIdentity() identity: Identity, @Query() query: ListNotificationsQuery): Promise<NotificationsPage> {
     const page = await this.notifications.list(identity.userId, { unreadOnly: query.unread, limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor });
     return { items: page.items.map(toView), nextCursor: page.nextCursor, unreadCount: await this.notifications.unreadCount(identity.userId) };
   }

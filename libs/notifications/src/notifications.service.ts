@@ -2,7 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { NotificationView } from '#contracts';
 import { WebSocketService, type NotificationInbox } from '#realtime';
 import { OwnerNotificationLimiter } from './limits/owner-notification-limiter.js';
-import { NOTIFICATION_STORE, type ListQuery, type NewNotification, type NotificationPage, type NotificationStore, type StoredNotification } from './store/notification-store.js';
+import {
+  NOTIFICATION_STORE,
+  type ListQuery,
+  type NewNotification,
+  type NotificationPage,
+  type NotificationStore,
+  type StoredNotification,
+} from './store/notification-store.js';
 
 /** Notifications per sensor owner per minute (`OWNER_NOTIFICATIONS_PER_MINUTE`). */
 export const OWNER_NOTIFICATION_LIMIT = Symbol('OWNER_NOTIFICATION_LIMIT');

@@ -1,5 +1,17 @@
 // Moved to #auth; re-exported so host apps that imported them from here keep working.
-export { AuthModule, CurrentIdentity, HttpJwtGuard, Roles, TokenError, TokenService, WsJwtGuard, bearerToken, type Identity, type JwtOptions, type TokenClaims } from '#auth';
+export {
+  AuthModule,
+  CurrentIdentity,
+  HttpJwtGuard,
+  Roles,
+  TokenError,
+  TokenService,
+  WsJwtGuard,
+  bearerToken,
+  type Identity,
+  type JwtOptions,
+  type TokenClaims,
+} from '#auth';
 export { IsId } from './dto/is-id.decorator.js';
 export { ConnectionLimiter } from './connections/connection-limiter.js';
 export { validationMessages } from './filters/validation-messages.js';
@@ -13,7 +25,14 @@ export type { ClusterOptions, RealtimeModuleAsyncOptions, RealtimeModuleOptions 
 export { authorizeTopic } from './topics/topic-acl.js';
 export { WebSocketService } from './websocket.service.js';
 export * from './streams/index.js';
-export { HubError, MAX_TOPICS_PER_SOCKET, STREAM_HISTORY, SubscriptionHub, type JoinAck, type SubscribeRequest as HubSubscribeRequest } from './hub/subscription-hub.service.js';
+export {
+  HubError,
+  MAX_TOPICS_PER_SOCKET,
+  STREAM_HISTORY,
+  SubscriptionHub,
+  type JoinAck,
+  type SubscribeRequest as HubSubscribeRequest,
+} from './hub/subscription-hub.service.js';
 export type { DeliveryGroup, HoldOptions, HubProtocol, HubTransport, Subscriber } from './hub/subscriber.js';
 export { WsAckExceptionFilter } from './filters/ws-ack-exception.filter.js';
 export { wsValidationPipe } from './filters/ws-validation.pipe.js';

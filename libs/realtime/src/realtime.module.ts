@@ -115,7 +115,13 @@ export class RealtimeModule {
     };
     const auth = imports.some(isAuthModule)
       ? []
-      : [AuthModule.forRootAsync({ imports: [optionsModule], inject: [REALTIME_OPTIONS], useFactory: (resolved: ResolvedRealtimeOptions) => ({ jwt: resolved.jwt ?? missingJwt() }) })];
+      : [
+          AuthModule.forRootAsync({
+            imports: [optionsModule],
+            inject: [REALTIME_OPTIONS],
+            useFactory: (resolved: ResolvedRealtimeOptions) => ({ jwt: resolved.jwt ?? missingJwt() }),
+          }),
+        ];
     return {
       module: RealtimeModule,
       global: true,

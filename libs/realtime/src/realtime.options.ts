@@ -85,7 +85,10 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions): Resolved
 /** The `publicChannels` option checked: a topic that cannot be public is a configuration error, never silently opened. */
 function checkPublicChannels(channels: readonly string[]): void {
   const bad = channels.filter((channel) => !canBePublic(channel));
-  if (bad.length > 0) throw new RangeError(`Realtime option publicChannels may list only topics every role may read (not system, not user rooms), got ${bad.map((c) => JSON.stringify(c.slice(0, 80))).join(', ')}`);
+  if (bad.length > 0)
+    throw new RangeError(
+      `Realtime option publicChannels may list only topics every role may read (not system, not user rooms), got ${bad.map((c) => JSON.stringify(c.slice(0, 80))).join(', ')}`,
+    );
 }
 
 export interface RealtimeModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

@@ -40,7 +40,8 @@ export class RedisConnection {
         socket: {
           connectTimeout: 5_000,
           // Fail fast at start-up; once up, retry forever with capped backoff.
-          reconnectStrategy: (retries, cause) => (everReady ? Math.min(100 * 2 ** Math.min(retries, 5), 3_000) : new Error(`Redis at ${redactUrl(url)} is unreachable: ${cause.message}`)),
+          reconnectStrategy: (retries, cause) =>
+            everReady ? Math.min(100 * 2 ** Math.min(retries, 5), 3_000) : new Error(`Redis at ${redactUrl(url)} is unreachable: ${cause.message}`),
         },
       }) as RedisClientType;
       client.on('ready', () => {
@@ -62,9 +63,12 @@ export class RedisConnection {
       await Promise.all([client.connect(), pub.connect(), sub.connect()]);
     } catch (error) {
       await Promise.allSettled([client, pub, sub].map((c) => (c.isOpen ? c.close() : undefined)));
-      throw new Error((error as Error).message.startsWith('Redis at') ? (error as Error).message : `Redis at ${redactUrl(url)} is unreachable: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new Error(
+        (error as Error).message.startsWith('Redis at') ? (error as Error).message : `Redis at ${redactUrl(url)} is unreachable: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     const info = await client.info('server');
     const version = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? '0');

@@ -18,7 +18,10 @@ export class RedisModule {
   static forRoot(connection: RedisConnection | null): DynamicModule {
     return {
       module: RedisModule,
-      providers: [{ provide: REDIS, useValue: connection }, { provide: RedisLifecycle, useValue: new RedisLifecycle(connection) }],
+      providers: [
+        { provide: REDIS, useValue: connection },
+        { provide: RedisLifecycle, useValue: new RedisLifecycle(connection) },
+      ],
       exports: [REDIS],
     };
   }

@@ -10,6 +10,14 @@ export { DeviceCredentialsService } from './devices/device-credentials.service.j
 export { InMemoryDeviceCredentialStore } from './devices/in-memory-device-credential.store.js';
 export { GATEWAY_USERNAME } from './mqtt/broker-access.js';
 export { ReadingWriter, type ReadingWriterOptions } from './readings/reading-writer.js';
-export { AGGREGATES, ReadingsRepository, type Aggregate, type BucketPoint, type BucketQuery, type LatestReadings, type RawQuery } from './readings/readings.repository.js';
+export {
+  AGGREGATES,
+  ReadingsRepository,
+  type Aggregate,
+  type BucketPoint,
+  type BucketQuery,
+  type LatestReadings,
+  type RawQuery,
+} from './readings/readings.repository.js';
 export { READING_JUDGED, SENSOR_FORGOTTEN, type ReadingJudgedEvent, type SensorForgottenEvent } from './pipeline/pipeline.events.js';
 export type { Verdict } from './anomalies/anomaly-detector.js';

@@ -71,14 +71,19 @@ export class TelemetryModule {
           provide: SENSOR_REPOSITORY,
           inject: [DATABASE_CONNECTION],
           // Cached: the pipeline reads its sensor on every reading.
-          useFactory: (database: DatabaseConnection) => new CachedEntityRepository<Sensor>(new KyselyEntityRepository<Sensor>(database.db, SENSORS_TABLE), SENSOR_CACHE),
+          useFactory: (database: DatabaseConnection) =>
+            new CachedEntityRepository<Sensor>(new KyselyEntityRepository<Sensor>(database.db, SENSORS_TABLE), SENSOR_CACHE),
         },
         {
           provide: LOCATION_REPOSITORY,
           inject: [DATABASE_CONNECTION],
           useFactory: (database: DatabaseConnection) => new KyselyEntityRepository<Location>(database.db, LOCATIONS_TABLE),
         },
-        { provide: DEVICE_CREDENTIAL_STORE, inject: [DATABASE_CONNECTION], useFactory: (database: DatabaseConnection) => new KyselyDeviceCredentialStore(database.db) },
+        {
+          provide: DEVICE_CREDENTIAL_STORE,
+          inject: [DATABASE_CONNECTION],
+          useFactory: (database: DatabaseConnection) => new KyselyDeviceCredentialStore(database.db),
+        },
         {
           provide: SENSORS,
           inject: [SENSOR_REPOSITORY, WebSocketService, TELEMETRY_OPTIONS],
@@ -95,29 +100,47 @@ export class TelemetryModule {
           useFactory: (repository: EntityRepository<Location>, websocket: WebSocketService) =>
             new CatalogService<Location>({ entityType: 'location', topics: () => ['locations', 'general'] }, repository, websocket),
         },
-        { provide: ReadingsRepository, inject: [DATABASE_CONNECTION], useFactory: (database: DatabaseConnection) => new ReadingsRepository(database.db, database.dialect) },
+        {
+          provide: ReadingsRepository,
+          inject: [DATABASE_CONNECTION],
+          useFactory: (database: DatabaseConnection) => new ReadingsRepository(database.db, database.dialect),
+        },
         {
           provide: ReadingWriter,
           inject: [TELEMETRY_OPTIONS, ReadingsRepository, MetricsService, DATABASE_CONNECTION],
           useFactory: (options: ResolvedTelemetryOptions, repository: ReadingsRepository, metrics: MetricsService, database: DatabaseConnection) => {
-            const writer = new ReadingWriter(repository, { flushMs: options.readingsFlushMs, batchSize: options.readingsBatchSize, maxQueue: options.readingsMaxQueue }, metrics, () =>
-              database.ping().then(
-                () => true,
-                () => false,
-              ),
+            const writer = new ReadingWriter(
+              repository,
+              { flushMs: options.readingsFlushMs, batchSize: options.readingsBatchSize, maxQueue: options.readingsMaxQueue },
+              metrics,
+              () =>
+                database.ping().then(
+                  () => true,
+                  () => false,
+                ),
             );
             // The last flush runs after HTTP and MQTT have stopped, and before the database closes.
             database.beforeClose(() => writer.close());
             return writer;
           },
         },
-        { provide: ReadingRetention, inject: [TELEMETRY_OPTIONS, ReadingsRepository], useFactory: (options: ResolvedTelemetryOptions, repository: ReadingsRepository) => new ReadingRetention(repository, options.readingsRetentionDays) },
-        { provide: ReadingRetentionLifecycle, inject: [ReadingRetention], useFactory: (retention: ReadingRetention) => new ReadingRetentionLifecycle(retention) },
+        {
+          provide: ReadingRetention,
+          inject: [TELEMETRY_OPTIONS, ReadingsRepository],
+          useFactory: (options: ResolvedTelemetryOptions, repository: ReadingsRepository) => new ReadingRetention(repository, options.readingsRetentionDays),
+        },
+        {
+          provide: ReadingRetentionLifecycle,
+          inject: [ReadingRetention],
+          useFactory: (retention: ReadingRetention) => new ReadingRetentionLifecycle(retention),
+        },
         {
           provide: SERIES_STORE,
           inject: [TELEMETRY_OPTIONS, REDIS],
           useFactory: (options: ResolvedTelemetryOptions, redis: RedisConnection | null) =>
-            redis ? new RedisSeriesStore(redis, options.anomalyWindow, options.predictionEvery) : new InMemorySeriesStore(options.anomalyWindow, options.predictionEvery),
+            redis
+              ? new RedisSeriesStore(redis, options.anomalyWindow, options.predictionEvery)
+              : new InMemorySeriesStore(options.anomalyWindow, options.predictionEvery),
         },
         ReadingAdmission,
         ReadingsPipeline,
@@ -125,7 +148,16 @@ export class TelemetryModule {
         MqttIngestService,
         DeviceCredentialsService,
       ],
-      exports: [SENSORS, LOCATIONS, DEVICE_CREDENTIAL_STORE, ReadingsRepository, ReadingWriter, ReadingIngestService, MqttIngestService, DeviceCredentialsService],
+      exports: [
+        SENSORS,
+        LOCATIONS,
+        DEVICE_CREDENTIAL_STORE,
+        ReadingsRepository,
+        ReadingWriter,
+        ReadingIngestService,
+        MqttIngestService,
+        DeviceCredentialsService,
+      ],
     };
   }
 }

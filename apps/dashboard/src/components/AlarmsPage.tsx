@@ -57,9 +57,21 @@ export function AlarmsPage() {
       <div className="alarms-head">
         <h2>Alarms</h2>
         <form className="alarm-filters" aria-label="Alarm filters" onSubmit={(event) => event.preventDefault()}>
-          {filter('status', 'Status', [['active', 'active'], ['cleared', 'cleared'], ['', 'any']])}
-          {filter('severity', 'Severity', [['', 'any'], ['critical', 'critical'], ['warning', 'warning']])}
-          {filter('acknowledged', 'Acknowledged', [['', 'any'], ['false', 'no'], ['true', 'yes']])}
+          {filter('status', 'Status', [
+            ['active', 'active'],
+            ['cleared', 'cleared'],
+            ['', 'any'],
+          ])}
+          {filter('severity', 'Severity', [
+            ['', 'any'],
+            ['critical', 'critical'],
+            ['warning', 'warning'],
+          ])}
+          {filter('acknowledged', 'Acknowledged', [
+            ['', 'any'],
+            ['false', 'no'],
+            ['true', 'yes'],
+          ])}
         </form>
       </div>
       {failure && (
@@ -84,7 +96,15 @@ export function AlarmsPage() {
           </thead>
           <tbody>
             {items.map((alarm) => (
-              <tr key={alarm.id} data-testid="alarm" data-id={alarm.id} data-sensor={alarm.sensorId} data-status={alarm.status} data-acknowledged={alarm.acknowledged} className={alarm.severity}>
+              <tr
+                key={alarm.id}
+                data-testid="alarm"
+                data-id={alarm.id}
+                data-sensor={alarm.sensorId}
+                data-status={alarm.status}
+                data-acknowledged={alarm.acknowledged}
+                className={alarm.severity}
+              >
                 <td>
                   <span className="severity">{alarm.severity}</span>
                 </td>

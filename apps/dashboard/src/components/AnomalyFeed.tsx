@@ -20,7 +20,8 @@ export function AnomalyFeed() {
             <span className="severity">{anomaly.severity}</span> <strong>{anomaly.sensorId}</strong> {anomaly.metric} = {anomaly.value.toFixed(2)}
             <span className="muted">
               {' '}
-              (expected {anomaly.expected.mean.toFixed(2)} ± {anomaly.expected.std.toFixed(2)}, z {anomaly.score.toFixed(1)}) at {new Date(anomaly.ts).toLocaleTimeString()}
+              (expected {anomaly.expected.mean.toFixed(2)} ± {anomaly.expected.std.toFixed(2)}, z {anomaly.score.toFixed(1)}) at{' '}
+              {new Date(anomaly.ts).toLocaleTimeString()}
             </span>
           </li>
         ))}

@@ -14,7 +14,8 @@ export function NotificationBell() {
   return (
     <div className="bell">
       <button type="button" aria-label={`Notifications: ${unreadCount} unread`} aria-expanded={open} onClick={() => setOpen(!open)}>
-        <BellIcon /> <span className={unreadCount > 0 ? 'count unread' : 'count'} data-testid="bell-count">
+        <BellIcon />{' '}
+        <span className={unreadCount > 0 ? 'count unread' : 'count'} data-testid="bell-count">
           {unreadCount}
         </span>
       </button>
@@ -52,7 +53,17 @@ export function NotificationBell() {
 
 function BellIcon() {
   return (
-    <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+    <svg
+      width="16"
+      height="16"
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="2"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+      aria-hidden="true"
+    >
       <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" />
       <path d="M13.73 21a2 2 0 0 1-3.46 0" />
     </svg>

@@ -121,7 +121,15 @@ export function SensorCharts() {
         <h2>Live readings</h2>
         <div className="ranges" role="radiogroup" aria-label="Range">
           {(Object.keys(RANGES) as RangeName[]).map((name) => (
-            <button key={name} type="button" role="radio" aria-checked={name === range} data-range={name} className={name === range ? 'active' : undefined} onClick={() => setRange(name)}>
+            <button
+              key={name}
+              type="button"
+              role="radio"
+              aria-checked={name === range}
+              data-range={name}
+              className={name === range ? 'active' : undefined}
+              onClick={() => setRange(name)}
+            >
               {RANGES[name].label}
             </button>
           ))}
@@ -144,7 +152,9 @@ export function SensorCharts() {
 async function discoverSeries(api: Api): Promise<{ sensorId: string; metric: string }[]> {
   const body = await api<unknown>('GET', `sensors?limit=${MAX_CHARTS}`);
   const sensors = (Array.isArray(body) ? body : ((body as { items?: unknown[] }).items ?? [])) as { id: string }[];
-  const latest = await Promise.all(sensors.slice(0, MAX_CHARTS).map((sensor) => api<Record<string, unknown>>('GET', `sensors/${encodeURIComponent(sensor.id)}/latest`).catch(() => ({}))));
+  const latest = await Promise.all(
+    sensors.slice(0, MAX_CHARTS).map((sensor) => api<Record<string, unknown>>('GET', `sensors/${encodeURIComponent(sensor.id)}/latest`).catch(() => ({}))),
+  );
   return sensors.slice(0, MAX_CHARTS).flatMap((sensor, index) => Object.keys(latest[index] ?? {}).map((metric) => ({ sensorId: sensor.id, metric })));
 }
 
@@ -193,7 +203,17 @@ function MetricChart({ series, version, alarms }: { series: MetricSeries; versio
   const latest = series.readings.at(-1);
   const worst = alarms.find((alarm) => alarm.severity === 'critical') ?? alarms[0];
   return (
-    <figure className={worst ? `chart alarmed ${worst.severity}` : 'chart'} data-testid="chart" data-alarm={worst?.severity ?? ''} data-series={series.key} data-first-ts={series.readings[0]?.ts} data-last-ts={series.readings.at(-1)?.ts} data-points={series.readings.length} data-anomalies={series.anomalies.length} data-forecast={series.forecast.length}>
+    <figure
+      className={worst ? `chart alarmed ${worst.severity}` : 'chart'}
+      data-testid="chart"
+      data-alarm={worst?.severity ?? ''}
+      data-series={series.key}
+      data-first-ts={series.readings[0]?.ts}
+      data-last-ts={series.readings.at(-1)?.ts}
+      data-points={series.readings.length}
+      data-anomalies={series.anomalies.length}
+      data-forecast={series.forecast.length}
+    >
       <figcaption>
         <strong>{series.sensorId}</strong> {series.metric}
         {worst && (

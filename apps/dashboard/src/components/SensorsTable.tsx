@@ -181,7 +181,12 @@ export function SensorsTable() {
         {events.length === 0 && <p className="muted">Create, edit or delete a sensor: its event shows here as it arrives.</p>}
         <ol>
           {events.map((event) => (
-            <li key={`${event.timestamp}-${event.entity_id}-${event.event_type}`} data-testid="entity-event" data-event={`sensor:${event.event_type}`} data-id={event.entity_id}>
+            <li
+              key={`${event.timestamp}-${event.entity_id}-${event.event_type}`}
+              data-testid="entity-event"
+              data-event={`sensor:${event.event_type}`}
+              data-id={event.entity_id}
+            >
               <code>sensor:{event.event_type}</code> {event.entity_id} <span className="muted">{new Date(event.timestamp).toLocaleTimeString()}</span>
             </li>
           ))}

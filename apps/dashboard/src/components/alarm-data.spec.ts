@@ -39,7 +39,12 @@ describe('alarm list helpers', () => {
   });
 
   it('groups active alarms by series', () => {
-    const grouped = activeBySeries([alarm({ id: '1' }), alarm({ id: '2', type: 'inactivity' }), alarm({ id: '3', status: 'cleared' }), alarm({ id: '4', metric: 'n' })]);
+    const grouped = activeBySeries([
+      alarm({ id: '1' }),
+      alarm({ id: '2', type: 'inactivity' }),
+      alarm({ id: '3', status: 'cleared' }),
+      alarm({ id: '4', metric: 'n' }),
+    ]);
     expect([...grouped].map(([key, alarms]) => [key, alarms.map((a) => a.id)])).toEqual([
       ['s/m', ['1', '2']],
       ['s/n', ['4']],

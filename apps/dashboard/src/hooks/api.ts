@@ -15,7 +15,7 @@ export type Api = <T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string,
 
 /** Calls `/api/v1/<path>` on `origin` with the current bearer token. */
 export function createApi(origin: string, token: () => string): Api {
-  return async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${origin}/api/v1/${path}`, {
       method,
       headers: { authorization: `Bearer ${token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

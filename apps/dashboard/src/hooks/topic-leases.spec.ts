@@ -15,7 +15,9 @@ describe('createTopicLeases', () => {
   const connect = async (): Promise<void> => {
     gateway = await startGateway();
     client = createGatewayClient({ url: gateway.url, token: gateway.token('leaser') });
-    client.socket.onAnyOutgoing((event: string, body: { topic?: string; batchMs?: number }) => sent.push(`${event} ${body.topic}${body.batchMs ? ` batchMs=${body.batchMs}` : ''}`));
+    client.socket.onAnyOutgoing((event: string, body: { topic?: string; batchMs?: number }) =>
+      sent.push(`${event} ${body.topic}${body.batchMs ? ` batchMs=${body.batchMs}` : ''}`),
+    );
     await nextEvent(client.socket as never, 'authenticated');
   };
   const subscribers = async (topic: string): Promise<number> => {

@@ -51,8 +51,12 @@ export function useNotifications(): NotificationsState {
     };
   }, [api, state.hasConnected, reloads]);
 
-  useEvent('notification:new', ({ notification }) => setItems((previous) => [notification, ...previous.filter((item) => item.id !== notification.id)].slice(0, PAGE_SIZE)));
-  useEvent('notification:read', ({ notificationId }) => setItems((previous) => previous.map((item) => (item.id === notificationId ? { ...item, read: true } : item))));
+  useEvent('notification:new', ({ notification }) =>
+    setItems((previous) => [notification, ...previous.filter((item) => item.id !== notification.id)].slice(0, PAGE_SIZE)),
+  );
+  useEvent('notification:read', ({ notificationId }) =>
+    setItems((previous) => previous.map((item) => (item.id === notificationId ? { ...item, read: true } : item))),
+  );
   useEvent('notification:deleted', ({ notificationId }) => setItems((previous) => previous.filter((item) => item.id !== notificationId)));
   useEvent('notification:unread_count', ({ unreadCount: count }) => {
     setUnreadCount(count);

@@ -3,7 +3,15 @@ import { DATABASE_KINDS, openTestDatabase } from '../../../../test/support/datab
 import { acknowledge, normalReading, outcomeOf, raise, type AlarmRecord, type AlarmSignal, type Clock } from '../alarm-state-machine.js';
 import { KyselyAlarmStore } from './kysely-alarm.store.js';
 
-const signal = (over: Partial<AlarmSignal> = {}): AlarmSignal => ({ sensorId: 's-1', metric: 'temp', type: 'threshold', severity: 'warning', ts: 1_000, details: { value: 90 }, ...over });
+const signal = (over: Partial<AlarmSignal> = {}): AlarmSignal => ({
+  sensorId: 's-1',
+  metric: 'temp',
+  type: 'threshold',
+  severity: 'warning',
+  ts: 1_000,
+  details: { value: 90 },
+  ...over,
+});
 const at = (now: number): Clock => ({ now: () => now });
 
 describe.each(DATABASE_KINDS)('KyselyAlarmStore on %s', (kind) => {
@@ -60,7 +68,11 @@ describe.each(DATABASE_KINDS)('KyselyAlarmStore on %s', (kind) => {
     expect((await store.get(inactivity.id))?.status).toBe('active');
     const again = await store.raise(signal({ sensorId: 'clr' }), 'clr-2', 200);
     expect(again).toMatchObject({ id: 'clr-2', count: 1 });
-    expect(await store.clearActive({ sensorId: 'clr', metric: 'temp', type: 'inactivity' }, 300)).toMatchObject({ id: 'clr-i', status: 'cleared', clearTs: 300 });
+    expect(await store.clearActive({ sensorId: 'clr', metric: 'temp', type: 'inactivity' }, 300)).toMatchObject({
+      id: 'clr-i',
+      status: 'cleared',
+      clearTs: 300,
+    });
     expect(await store.clearActive({ sensorId: 'clr', metric: 'temp', type: 'inactivity' }, 300)).toBeNull();
   });
 
@@ -85,7 +97,9 @@ describe.each(DATABASE_KINDS)('KyselyAlarmStore on %s', (kind) => {
     expect(second.items.map((a) => a.id)).toEqual(['page-2', 'page-1']);
     const last = await store.list({ sensorId: 'page', limit: 2, cursor: second.nextCursor! });
     expect(last).toEqual({ items: [expect.objectContaining({ id: 'page-0' })], nextCursor: null });
-    expect((await store.list({ sensorId: 'page', status: 'active', acknowledged: false, severity: 'critical', limit: 10 })).items.map((a) => a.id)).toEqual(['page-3']);
+    expect((await store.list({ sensorId: 'page', status: 'active', acknowledged: false, severity: 'critical', limit: 10 })).items.map((a) => a.id)).toEqual([
+      'page-3',
+    ]);
     expect(await store.list({ limit: 10, cursor: 'no-such-alarm' })).toEqual({ items: [], nextCursor: null });
 
     const counts = await store.counts();

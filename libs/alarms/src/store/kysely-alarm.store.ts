@@ -118,13 +118,25 @@ export class KyselyAlarmStore {
 
   /** A deleted sensor's active alarms clear. */
   async clearSensor(sensorId: string, now: number): Promise<AlarmRecord[]> {
-    const rows = await this.db.updateTable('alarms').set({ status: 'cleared', clear_ts: now }).where('sensor_id', '=', sensorId).where('status', '=', 'active').returningAll().execute();
+    const rows = await this.db
+      .updateTable('alarms')
+      .set({ status: 'cleared', clear_ts: now })
+      .where('sensor_id', '=', sensorId)
+      .where('status', '=', 'active')
+      .returningAll()
+      .execute();
     return rows.map(toRecord);
   }
 
   /** `changed` is false when it was acknowledged already; null when there is no such alarm. */
   async acknowledge(id: string, userId: string, now: number): Promise<{ alarm: AlarmRecord; changed: boolean } | null> {
-    const row = await this.db.updateTable('alarms').set({ acknowledged: 1, ack_ts: now, ack_by: userId }).where('id', '=', id).where('acknowledged', '=', 0).returningAll().executeTakeFirst();
+    const row = await this.db
+      .updateTable('alarms')
+      .set({ acknowledged: 1, ack_ts: now, ack_by: userId })
+      .where('id', '=', id)
+      .where('acknowledged', '=', 0)
+      .returningAll()
+      .executeTakeFirst();
     if (row) return { alarm: toRecord(row), changed: true };
     const existing = await this.get(id);
     return existing ? { alarm: existing, changed: false } : null;
@@ -132,7 +144,13 @@ export class KyselyAlarmStore {
 
   /** `changed` is false when it was cleared already; null when there is no such alarm. */
   async clear(id: string, userId: string, now: number): Promise<{ alarm: AlarmRecord; changed: boolean } | null> {
-    const row = await this.db.updateTable('alarms').set({ status: 'cleared', clear_ts: now, clear_by: userId }).where('id', '=', id).where('status', '=', 'active').returningAll().executeTakeFirst();
+    const row = await this.db
+      .updateTable('alarms')
+      .set({ status: 'cleared', clear_ts: now, clear_by: userId })
+      .where('id', '=', id)
+      .where('status', '=', 'active')
+      .returningAll()
+      .executeTakeFirst();
     if (row) return { alarm: toRecord(row), changed: true };
     const existing = await this.get(id);
     return existing ? { alarm: existing, changed: false } : null;
@@ -155,7 +173,10 @@ export class KyselyAlarmStore {
     if (query.acknowledged !== undefined) select = select.where('acknowledged', '=', query.acknowledged ? 1 : 0);
     if (query.severity !== undefined) select = select.where('severity', '=', query.severity);
     if (query.sensorId !== undefined) select = select.where('sensor_id', '=', query.sensorId);
-    const rows = await select.orderBy('seq', 'desc').limit(query.limit + 1).execute();
+    const rows = await select
+      .orderBy('seq', 'desc')
+      .limit(query.limit + 1)
+      .execute();
     const items = rows.slice(0, query.limit).map(toRecord);
     return { items, nextCursor: rows.length > query.limit ? items[items.length - 1]!.id : null };
   }
@@ -203,7 +224,13 @@ export class KyselyAlarmStore {
 
   /** Takes the escalation of one alarm: true for exactly one of the instances that try with the same `notifiedAt`. */
   async claimEscalation(alarm: AlarmRecord, now: number): Promise<boolean> {
-    const result = await this.db.updateTable('alarms').set({ notified_at: now }).where('id', '=', alarm.id).where('notified_at', '=', alarm.notifiedAt).where('status', '=', 'active').executeTakeFirst();
+    const result = await this.db
+      .updateTable('alarms')
+      .set({ notified_at: now })
+      .where('id', '=', alarm.id)
+      .where('notified_at', '=', alarm.notifiedAt)
+      .where('status', '=', 'active')
+      .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 }

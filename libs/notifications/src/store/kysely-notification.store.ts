@@ -20,10 +20,22 @@ export class KyselyNotificationStore implements NotificationStore {
   async add(userIds: readonly string[], input: NewNotification): Promise<AddedNotification[]> {
     const createdAt = Date.now();
     const data = input.data === undefined ? null : JSON.stringify(input.data);
-    const rows = userIds.map((userId) => ({ id: randomUUID(), user_id: userId, title: input.title, message: input.message, data, created_at: createdAt, read_at: null }));
+    const rows = userIds.map((userId) => ({
+      id: randomUUID(),
+      user_id: userId,
+      title: input.title,
+      message: input.message,
+      data,
+      created_at: createdAt,
+      read_at: null,
+    }));
     // A few statements whatever the number of recipients: insert all, count per user, trim only the full inboxes.
     const unread = await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) await trx.insertInto('notifications').values(rows.slice(i, i + ROWS_PER_STATEMENT)).execute();
+      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
+        await trx
+          .insertInto('notifications')
+          .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+          .execute();
       const counts = await this.countsOf(trx, userIds);
       for (const [userId, { total }] of counts) {
         if (total > this.maxPerUser) await this.trim(trx, userId);
@@ -33,7 +45,14 @@ export class KyselyNotificationStore implements NotificationStore {
       return (userId: string) => (recounted.get(userId) ?? counts.get(userId))?.unread ?? 0;
     });
     const iso = new Date(createdAt).toISOString();
-    return rows.map((row): AddedNotification => ({ id: row.id, userId: row.user_id, ...input, createdAt: iso, readAt: null, unreadCount: unread(row.user_id) }));
+    return rows.map((row): AddedNotification => ({
+      id: row.id,
+      userId: row.user_id,
+      ...input,
+      createdAt: iso,
+      readAt: null,
+      unreadCount: unread(row.user_id),
+    }));
   }
 
   async list(userId: string, { unreadOnly = false, limit, cursor }: ListQuery): Promise<NotificationPage> {
@@ -45,7 +64,10 @@ export class KyselyNotificationStore implements NotificationStore {
       query = query.where('seq', '<', at.seq);
     }
     if (unreadOnly) query = query.where('read_at', 'is', null);
-    const rows = await query.orderBy('seq', 'desc').limit(limit + 1).execute();
+    const rows = await query
+      .orderBy('seq', 'desc')
+      .limit(limit + 1)
+      .execute();
     const items = rows.slice(0, limit).map(toStored);
     return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
   }
@@ -55,14 +77,26 @@ export class KyselyNotificationStore implements NotificationStore {
   }
 
   async markRead(userId: string, id: string): Promise<{ changed: boolean; unreadCount: number } | null> {
-    const result = await this.db.updateTable('notifications').set({ read_at: Date.now() }).where('user_id', '=', userId).where('id', '=', id).where('read_at', 'is', null).executeTakeFirst();
+    const result = await this.db
+      .updateTable('notifications')
+      .set({ read_at: Date.now() })
+      .where('user_id', '=', userId)
+      .where('id', '=', id)
+      .where('read_at', 'is', null)
+      .executeTakeFirst();
     const changed = Number(result.numUpdatedRows) > 0;
-    if (!changed && !(await this.db.selectFrom('notifications').select('id').where('user_id', '=', userId).where('id', '=', id).executeTakeFirst())) return null;
+    if (!changed && !(await this.db.selectFrom('notifications').select('id').where('user_id', '=', userId).where('id', '=', id).executeTakeFirst()))
+      return null;
     return { changed, unreadCount: await this.unreadCount(userId) };
   }
 
   async markAllRead(userId: string): Promise<{ changed: number; unreadCount: number }> {
-    const result = await this.db.updateTable('notifications').set({ read_at: Date.now() }).where('user_id', '=', userId).where('read_at', 'is', null).executeTakeFirst();
+    const result = await this.db
+      .updateTable('notifications')
+      .set({ read_at: Date.now() })
+      .where('user_id', '=', userId)
+      .where('read_at', 'is', null)
+      .executeTakeFirst();
     return { changed: Number(result.numUpdatedRows), unreadCount: 0 };
   }
 
@@ -74,7 +108,14 @@ export class KyselyNotificationStore implements NotificationStore {
 
   /** Drops the user's oldest beyond the bound: everything at or below the seq of the (max+1)-th newest. */
   private async trim(db: Kysely<Database>, userId: string): Promise<void> {
-    const edge = await db.selectFrom('notifications').select('seq').where('user_id', '=', userId).orderBy('seq', 'desc').limit(1).offset(this.maxPerUser).executeTakeFirst();
+    const edge = await db
+      .selectFrom('notifications')
+      .select('seq')
+      .where('user_id', '=', userId)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .offset(this.maxPerUser)
+      .executeTakeFirst();
     if (edge) await db.deleteFrom('notifications').where('user_id', '=', userId).where('seq', '<=', edge.seq).execute();
   }
 
@@ -95,7 +136,12 @@ export class KyselyNotificationStore implements NotificationStore {
   }
 
   private async countUnread(db: Kysely<Database>, userId: string): Promise<number> {
-    const row = await db.selectFrom('notifications').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('read_at', 'is', null).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('notifications')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .where('read_at', 'is', null)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 }

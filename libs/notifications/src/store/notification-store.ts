@@ -54,4 +54,3 @@ export interface NotificationStore {
 }
 
 export const NOTIFICATION_STORE = Symbol('NOTIFICATION_STORE');
-

@@ -9,14 +9,31 @@ const ISO = '2026-12-01T09:30:00.000Z';
 
 describe('flatFrame (the sensor module dialect)', () => {
   it('sends entity events as they are', () => {
-    const event: EntityEvent = { type: 'entity_event', entity_type: 'sensor', event_type: 'created', entity_id: 'boiler-1', data: { id: 'boiler-1', name: 'Boiler' }, timestamp: ISO, metadata: { by: 'alice' } };
+    const event: EntityEvent = {
+      type: 'entity_event',
+      entity_type: 'sensor',
+      event_type: 'created',
+      entity_id: 'boiler-1',
+      data: { id: 'boiler-1', name: 'Boiler' },
+      timestamp: ISO,
+      metadata: { by: 'alice' },
+    };
     expect(flatFrame(source('sensor:created', event))).toEqual(event);
     const location: EntityEvent = { type: 'entity_event', entity_type: 'location', event_type: 'deleted', entity_id: 'hall', data: null, timestamp: ISO };
     expect(flatFrame(source('location:deleted', location))).toEqual(location);
   });
 
   it('turns an anomaly into an entity event named anomaly_detected, keyed by the anomaly id', () => {
-    const anomaly = { id: 'an-7', sensorId: 'boiler-1', metric: 'temperature', value: 95, expected: { mean: 20, std: 1 }, score: 75, severity: 'critical' as const, ts: TS };
+    const anomaly = {
+      id: 'an-7',
+      sensorId: 'boiler-1',
+      metric: 'temperature',
+      value: 95,
+      expected: { mean: 20, std: 1 },
+      score: 75,
+      severity: 'critical' as const,
+      ts: TS,
+    };
     expect(flatFrame(source('anomaly:detected', anomaly))).toEqual({
       type: 'entity_event',
       entity_type: 'anomaly',
@@ -68,11 +85,21 @@ describe('flatFrame (the sensor module dialect)', () => {
       data: { in: 5 },
       timestamp: ISO,
     });
-    expect(flatFrame(source('system:event', { level: 'info', message: 'hello', timestamp: ISO }))).toStrictEqual({ type: 'system_event', level: 'info', message: 'hello', timestamp: ISO });
+    expect(flatFrame(source('system:event', { level: 'info', message: 'hello', timestamp: ISO }))).toStrictEqual({
+      type: 'system_event',
+      level: 'info',
+      message: 'hello',
+      timestamp: ISO,
+    });
   });
 
   it('flattens user events by their name', () => {
-    expect(flatFrame(source('xp:gained', { amount: 10, source: 'quiz', totalXp: 110 }))).toEqual({ type: 'xp:gained', amount: 10, source: 'quiz', totalXp: 110 });
+    expect(flatFrame(source('xp:gained', { amount: 10, source: 'quiz', totalXp: 110 }))).toEqual({
+      type: 'xp:gained',
+      amount: 10,
+      source: 'quiz',
+      totalXp: 110,
+    });
     const notification = { id: 'n1', title: 'Hi', message: 'There', createdAt: ISO, read: false };
     expect(flatFrame(source('notification:new', { notification, timestamp: ISO }))).toEqual({ type: 'notification:new', notification, timestamp: ISO });
     expect(flatFrame(source('leaderboard:updated', { leaderboard: [] }))).toEqual({ type: 'leaderboard:updated', leaderboard: [] });
@@ -87,8 +114,20 @@ describe('flatFrame (the sensor module dialect)', () => {
     const meta = { positions: { readings: 41, 'sensor:boiler-1': 7 }, epoch: { readings: 'Qb3k9xT1', 'sensor:boiler-1': 'h2Lw0pZa' } };
     const reading = { sensorId: 'boiler-1', metric: 'temperature', value: 21.5, ts: TS };
     expect(flatFrame(source('reading:new', reading), meta)).toMatchObject({ type: 'entity_event', entity_type: 'reading', ...meta });
-    expect(flatFrame(source('system:event', { level: 'info', message: 'x', timestamp: ISO }), meta)).toEqual({ type: 'system_event', level: 'info', message: 'x', timestamp: ISO, ...meta });
-    expect(flatFrame(source('xp:gained', { amount: 1, source: 's', totalXp: 1 }), meta)).toEqual({ type: 'xp:gained', amount: 1, source: 's', totalXp: 1, ...meta });
+    expect(flatFrame(source('system:event', { level: 'info', message: 'x', timestamp: ISO }), meta)).toEqual({
+      type: 'system_event',
+      level: 'info',
+      message: 'x',
+      timestamp: ISO,
+      ...meta,
+    });
+    expect(flatFrame(source('xp:gained', { amount: 1, source: 's', totalXp: 1 }), meta)).toEqual({
+      type: 'xp:gained',
+      amount: 1,
+      source: 's',
+      totalXp: 1,
+      ...meta,
+    });
   });
 
   it('reads a stream publication, whether it came from this instance or as JSON from another', () => {
@@ -97,6 +136,11 @@ describe('flatFrame (the sensor module dialect)', () => {
     const remote = StreamPublication.fromJson('reading:new', JSON.stringify(reading), TS, { readings: 3 }, { readings: 'e1' });
     const meta = local.metaFor(['readings']);
     expect(JSON.parse(flatFrameJson(remote, meta))).toEqual(JSON.parse(flatFrameJson(local, meta)));
-    expect(JSON.parse(flatFrameJson(local, meta))).toMatchObject({ type: 'entity_event', entity_id: 'boiler-1', positions: { readings: 3 }, epoch: { readings: 'e1' } });
+    expect(JSON.parse(flatFrameJson(local, meta))).toMatchObject({
+      type: 'entity_event',
+      entity_id: 'boiler-1',
+      positions: { readings: 3 },
+      epoch: { readings: 'e1' },
+    });
   });
 });

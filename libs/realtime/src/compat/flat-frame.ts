@@ -43,7 +43,14 @@ function iso(ms: number): string {
 }
 
 /** Entity events go out exactly as they were published. */
-const ENTITY_EVENTS: ReadonlySet<ServerEventName> = new Set(['sensor:created', 'sensor:updated', 'sensor:deleted', 'location:created', 'location:updated', 'location:deleted']);
+const ENTITY_EVENTS: ReadonlySet<ServerEventName> = new Set([
+  'sensor:created',
+  'sensor:updated',
+  'sensor:deleted',
+  'location:created',
+  'location:updated',
+  'location:deleted',
+]);
 
 /**
  * One event as the dialect's flat object. The choices for what the sensor module had no event for:

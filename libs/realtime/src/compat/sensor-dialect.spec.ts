@@ -17,7 +17,13 @@ describe('the sensor module dialect at the edges', () => {
 
   it('names the channel, the list of several, or null in the connection frame', () => {
     const now = new Date(Date.UTC(2026, 0, 2));
-    expect(sensorConnectionFrame(['sensors'], now)).toEqual({ type: 'connection', status: 'connected', channel: 'sensors', channels: ['sensors'], timestamp: '2026-01-02T00:00:00.000Z' });
+    expect(sensorConnectionFrame(['sensors'], now)).toEqual({
+      type: 'connection',
+      status: 'connected',
+      channel: 'sensors',
+      channels: ['sensors'],
+      timestamp: '2026-01-02T00:00:00.000Z',
+    });
     expect(sensorConnectionFrame(['a', 'b'], now)).toMatchObject({ channel: 'a,b', channels: ['a', 'b'] });
     expect(sensorConnectionFrame([], now)).toMatchObject({ channel: null, channels: [] });
   });

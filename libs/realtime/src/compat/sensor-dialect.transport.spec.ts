@@ -22,7 +22,13 @@ describe('SensorDialectTransport', () => {
     }
     expect(sent.map(([id]) => id)).toEqual(['a', 'b', 'c']);
     expect(new Set(sent.map(([, frame]) => frame)).size).toBe(1);
-    expect(JSON.parse(sent[0]![1])).toMatchObject({ type: 'entity_event', entity_type: 'reading', entity_id: 'b-1', positions: { 'sensor:b-1': 9 }, epoch: { 'sensor:b-1': 'e2' } });
+    expect(JSON.parse(sent[0]![1])).toMatchObject({
+      type: 'entity_event',
+      entity_type: 'reading',
+      entity_id: 'b-1',
+      positions: { 'sensor:b-1': 9 },
+      epoch: { 'sensor:b-1': 'e2' },
+    });
   });
 
   it('sends a publication the history could not store without positions', () => {

@@ -31,8 +31,17 @@ export function requestedTopics(query: URLSearchParams): string[] {
  * The dialect's `connection` frame: `channel` is the one channel asked for (several: as the
  * comma-separated list; none: null), and `channels` lists them all.
  */
-export function sensorConnectionFrame(channels: readonly string[], now = new Date()): { type: 'connection'; status: 'connected'; channel: string | null; channels: string[]; timestamp: string } {
-  return { type: 'connection', status: 'connected', channel: channels.length === 0 ? null : channels.join(','), channels: [...channels], timestamp: now.toISOString() };
+export function sensorConnectionFrame(
+  channels: readonly string[],
+  now = new Date(),
+): { type: 'connection'; status: 'connected'; channel: string | null; channels: string[]; timestamp: string } {
+  return {
+    type: 'connection',
+    status: 'connected',
+    channel: channels.length === 0 ? null : channels.join(','),
+    channels: [...channels],
+    timestamp: now.toISOString(),
+  };
 }
 
 /**

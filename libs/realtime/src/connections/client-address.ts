@@ -8,7 +8,11 @@ export function clientAddress(remoteAddress: string | undefined, headers: Incomi
   if (trustProxy) {
     const forwarded = headers['x-forwarded-for'];
     const list = Array.isArray(forwarded) ? forwarded.join(',') : forwarded;
-    const last = list?.split(',').map((part) => part.trim()).filter(Boolean).at(-1);
+    const last = list
+      ?.split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .at(-1);
     if (last) return last;
   }
   return remoteAddress ?? 'unknown';

@@ -36,7 +36,13 @@ import { ANONYMOUS_ROOM } from '../compat/public-access.js';
 
 type Reply<E extends keyof ClientEventRequests> = { ok: true } & ClientEventRequests[E][1];
 
-const CLIENT_EVENTS: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe', 'notification:mark_read', 'notification:mark_all_read', 'auth:refresh'] satisfies ClientEventName[]);
+const CLIENT_EVENTS: ReadonlySet<string> = new Set([
+  'subscribe',
+  'unsubscribe',
+  'notification:mark_read',
+  'notification:mark_all_read',
+  'auth:refresh',
+] satisfies ClientEventName[]);
 
 /**
  * No handler listens for it. `error` never is a client event: the only listener Socket.IO puts on
@@ -57,7 +63,9 @@ const DRAIN_TIMEOUT_MS = 5_000;
 @UseFilters(WsAckExceptionFilter)
 @UsePipes(wsValidationPipe)
 @WebSocketGateway()
-export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGatewayConnection<GatewaySocket>, OnGatewayDisconnect<GatewaySocket>, BeforeApplicationShutdown {
+export class NotificationsGateway
+  implements OnGatewayInit<GatewayServer>, OnGatewayConnection<GatewaySocket>, OnGatewayDisconnect<GatewaySocket>, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(NotificationsGateway.name);
   private server: GatewayServer | null = null;
   private readonly tokenExpiries = new TokenExpirySchedule((socketId) => this.expire(socketId));
@@ -108,7 +116,14 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
       this.limitRate(socket);
       this.tokenExpiries.schedule(socket.id, identity);
       this.hub.register(this.transport.subscriberOf(socket));
-      this.logger.log({ msg: 'connected', protocol: 'socketio', connectionId: socket.id, userId: identity.userId, role: identity.role, transport: socket.conn.transport.name });
+      this.logger.log({
+        msg: 'connected',
+        protocol: 'socketio',
+        connectionId: socket.id,
+        userId: identity.userId,
+        role: identity.role,
+        transport: socket.conn.transport.name,
+      });
       // A `since` that is not a position resumes nothing: `recovered: false`, never a refused connection.
       await this.hub.joinUserStream(socket.id, isStreamPosition(since) ? { since } : {}, ({ epoch, offset, recovered }) => {
         socket.emit('authenticated', {
@@ -210,7 +225,12 @@ export class NotificationsGateway implements OnGatewayInit<GatewayServer>, OnGat
     if (!server) return;
     const sockets = server.of('/').sockets;
     this.logger.log(`Shutting down: closing ${sockets.size} sockets`);
-    server.emit('system:event', { level: 'warning', message: 'Server is shutting down', data: { code: ErrorCode.SHUTTING_DOWN }, timestamp: new Date().toISOString() });
+    server.emit('system:event', {
+      level: 'warning',
+      message: 'Server is shutting down',
+      data: { code: ErrorCode.SHUTTING_DOWN },
+      timestamp: new Date().toISOString(),
+    });
     // Closing the transport (not `socket.disconnect()`) makes socket.io-client reconnect by itself, to another instance.
     for (const socket of sockets.values()) socket.conn.close();
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;

@@ -196,7 +196,8 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     // those itself and never calls back, so a slot taken for them would never be released.
     const malformed = malformedUpgrade(request);
     if (malformed) return this.refuse(socket, malformed.status, ErrorCode.BAD_REQUEST, malformed.reason, malformed.headers);
-    if (!originAllowed(request.headers.origin, request.headers.host, this.options.corsOrigins)) return this.refuse(socket, 403, ErrorCode.FORBIDDEN, 'origin not allowed');
+    if (!originAllowed(request.headers.origin, request.headers.host, this.options.corsOrigins))
+      return this.refuse(socket, 403, ErrorCode.FORBIDDEN, 'origin not allowed');
     if (!this.handshake.isAccepting) return this.refuse(socket, 503, ErrorCode.SHUTTING_DOWN, 'shutting down');
 
     const requested = requestedTopics(query);
@@ -241,14 +242,31 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
 
   private onOpen(id: string, ws: WebSocket, identity: Identity, anonymous: boolean, dialect: PlainDialect, topics: string[]): void {
     const transport = dialect === 'sensor' ? this.sensorTransport : this;
-    const client: PlainClient = { id, transport, ws, identity, anonymous, dialect, limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()), pongTimer: null, handled: Promise.resolve() };
+    const client: PlainClient = {
+      id,
+      transport,
+      ws,
+      identity,
+      anonymous,
+      dialect,
+      limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()),
+      pongTimer: null,
+      handled: Promise.resolve(),
+    };
     this.clients.set(id, client);
     if (!anonymous) {
       this.userSockets.add(identity.userId, id);
       this.tokenExpiries.schedule(id, identity);
     }
     this.hub.register(client);
-    this.logger.log({ msg: 'connected', protocol: 'ws', connectionId: id, userId: anonymous ? null : identity.userId, role: anonymous ? null : identity.role, dialect });
+    this.logger.log({
+      msg: 'connected',
+      protocol: 'ws',
+      connectionId: id,
+      userId: anonymous ? null : identity.userId,
+      role: anonymous ? null : identity.role,
+      dialect,
+    });
 
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
     ws.on('pong', () => {
@@ -312,7 +330,8 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
       const { topic, since, replay } = message;
       const request: SubscribeRequest = since ? { since } : replay === undefined ? {} : { replay };
       // The ack goes out from the join itself, before the replayed frames.
-      const ack = ({ topic: joined, epoch, offset, recovered }: JoinAck) => this.sendJson(client, { type: 'ack', op: 'sub', topic: joined, ...(epoch === undefined ? {} : { epoch, offset }), recovered });
+      const ack = ({ topic: joined, epoch, offset, recovered }: JoinAck) =>
+        this.sendJson(client, { type: 'ack', op: 'sub', topic: joined, ...(epoch === undefined ? {} : { epoch, offset }), recovered });
       await this.hub.subscribe(client.id, topic, request, ack).catch(refused);
     } else {
       await this.hub.unsubscribe(client.id, message.topic).then((topic) => this.sendJson(client, { type: 'ack', op: 'unsub', topic }), refused);
@@ -339,7 +358,13 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     if (client.ws.readyState !== WebSocket.OPEN) return;
     if (client.ws.bufferedAmount > this.options.maxBufferedBytes) {
       this.metrics.slowConsumers.inc({ protocol: 'ws' });
-      this.logger.warn({ msg: 'slow consumer dropped', protocol: 'ws', connectionId: client.id, userId: client.identity.userId, bufferedBytes: client.ws.bufferedAmount });
+      this.logger.warn({
+        msg: 'slow consumer dropped',
+        protocol: 'ws',
+        connectionId: client.id,
+        userId: client.identity.userId,
+        bufferedBytes: client.ws.bufferedAmount,
+      });
       client.ws.close(CLOSE_SLOW_CONSUMER, 'Slow consumer');
       this.drop(client);
       return;
@@ -387,7 +412,9 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
     if (count) this.metrics.handshakeFailures.inc({ protocol: 'ws', code });
     this.logger.log({ msg: 'handshake refused', protocol: 'ws', code, reason });
     const body = JSON.stringify({ statusCode: status, code, message: refusalMessage(code) });
-    const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    const extra = Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
@@ -447,7 +474,18 @@ function parseIncoming(text: string): Incoming | null {
   // `since` must be a position (an epoch the stream no longer has is `recovered: false`, not an error); `replay` 1-100.
   if (since !== undefined && !isStreamPosition(since)) return null;
   if (replay !== undefined && (!Number.isSafeInteger(replay) || (replay as number) < 1 || (replay as number) > MAX_REPLAY)) return null;
-  return { type, topic, ...(since === undefined ? {} : { since: { epoch: since.epoch, offset: since.offset } }), ...(replay === undefined ? {} : { replay: replay as number }) };
+  return {
+    type,
+    topic,
+    ...(since === undefined ? {} : { since: { epoch: since.epoch, offset: since.offset } }),
+    ...(replay === undefined ? {} : { replay: replay as number }),
+  };
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 405: 'Method Not Allowed', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  405: 'Method Not Allowed',
+  503: 'Service Unavailable',
+};

@@ -29,9 +29,18 @@ export class TopicsGateway {
     // Typed `unknown` so the validation pipe leaves it alone (its metatype is then Object).
     const { topic, since, replay, batchMs } = body;
     try {
-      await this.hub.subscribe(socket.id, topic, { ...(since ? { since: { epoch: since.epoch, offset: since.offset } } : {}), ...(replay === undefined ? {} : { replay }), ...(batchMs === undefined ? {} : { batchMs }) }, (joined) => {
-        if (typeof ack === 'function') (ack as (reply: Reply<'subscribe'>) => void)({ ok: true, ...joined, ...(batchMs === undefined ? {} : { batchMs }) });
-      });
+      await this.hub.subscribe(
+        socket.id,
+        topic,
+        {
+          ...(since ? { since: { epoch: since.epoch, offset: since.offset } } : {}),
+          ...(replay === undefined ? {} : { replay }),
+          ...(batchMs === undefined ? {} : { batchMs }),
+        },
+        (joined) => {
+          if (typeof ack === 'function') (ack as (reply: Reply<'subscribe'>) => void)({ ok: true, ...joined, ...(batchMs === undefined ? {} : { batchMs }) });
+        },
+      );
     } catch (error) {
       if (error instanceof HubError) throw new WsException(error.body);
       throw error;

@@ -62,7 +62,8 @@ export class RealtimeOpsController {
   @HttpCode(202)
   testEvent(@Body() body: TestEventDto, @Query() query: TestEventQuery): { published: { topic: string; event: 'system:event' } } {
     // The body form, or the sensor module's query form `?channel=&message=` (CONTRACT.md §14).
-    if (body.topic !== undefined && query.channel !== undefined && body.topic !== query.channel) throw badRequest(['topic and ?channel= name different topics']);
+    if (body.topic !== undefined && query.channel !== undefined && body.topic !== query.channel)
+      throw badRequest(['topic and ?channel= name different topics']);
     if (body.message !== undefined && query.message !== undefined && body.message !== query.message) throw badRequest(['message and ?message= differ']);
     const message = body.message ?? query.message;
     if (message === undefined) throw badRequest(['message must be a non-empty string (in the body or as ?message=)']);

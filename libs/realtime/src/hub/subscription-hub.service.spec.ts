@@ -14,7 +14,12 @@ class RecordingTransport implements HubTransport {
   readonly resets: [string, readonly string[]][] = [];
 
   deliver(publication: StreamPublication, group: DeliveryGroup): void {
-    this.groups.push({ event: publication.event, streams: group.streams, members: [...group.members].map((m) => m.id), ...(group.room ? { room: group.room } : {}) });
+    this.groups.push({
+      event: publication.event,
+      streams: group.streams,
+      members: [...group.members].map((m) => m.id),
+      ...(group.room ? { room: group.room } : {}),
+    });
   }
 
   reset(subscriber: Subscriber, streams: readonly string[]): void {
@@ -49,7 +54,11 @@ describe('SubscriptionHub', () => {
   it('delivers a publication to several streams once per subscriber, with meta naming only the streams it holds', async () => {
     const { hub, transport, add, noAck } = setup();
     const [both, readings, sensor] = [add('both'), add('readings-only'), add('sensor-only')];
-    for (const [id, topics] of [[both, ['readings', 'sensor:x']], [readings, ['readings']], [sensor, ['sensor:x']]] as const) {
+    for (const [id, topics] of [
+      [both, ['readings', 'sensor:x']],
+      [readings, ['readings']],
+      [sensor, ['sensor:x']],
+    ] as const) {
       for (const topic of topics) await hub.subscribe(id, topic, {}, noAck);
     }
     hub.publish(['readings', 'sensor:x'], 'reading:new', { sensorId: 'x', metric: 'm', value: 1, ts: 1 });
@@ -69,7 +78,11 @@ describe('SubscriptionHub', () => {
     const { hub, transport, add, noAck } = setup();
     const users = ['a', 'b', 'c'].map((id) => add(id));
     for (const id of users) await hub.joinUserStream(id, {}, noAck);
-    hub.publish(users.map((id) => `user:${id}`), 'rank:updated', { oldRank: 1, newRank: 2 });
+    hub.publish(
+      users.map((id) => `user:${id}`),
+      'rank:updated',
+      { oldRank: 1, newRank: 2 },
+    );
     expect(transport.groups.map((g) => [g.streams, g.members])).toEqual(users.map((id) => [[`user:${id}`], [id]]));
   });
 

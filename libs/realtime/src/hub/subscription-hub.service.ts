@@ -273,7 +273,8 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
     const counts = new Map<string, number>();
     for (const [stream, members] of this.members) {
       if (stream.startsWith('user:')) continue;
-      for (const [transport, set] of members.byTransport) if (transport.protocol === protocol && set.size > 0) counts.set(stream, (counts.get(stream) ?? 0) + set.size);
+      for (const [transport, set] of members.byTransport)
+        if (transport.protocol === protocol && set.size > 0) counts.set(stream, (counts.get(stream) ?? 0) + set.size);
     }
     return counts;
   }
@@ -395,7 +396,11 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
       // position, rather than keep the subscriber waiting for the outage to end.
       const ack: JoinAck = { topic: stream, recovered: false };
       ready(ack);
-      this.attach(entry, stream, { from: Number.MAX_SAFE_INTEGER, epoch: '', ...((request as HoldOptions).batchMs ? { batchMs: (request as HoldOptions).batchMs } : {}) });
+      this.attach(entry, stream, {
+        from: Number.MAX_SAFE_INTEGER,
+        epoch: '',
+        ...((request as HoldOptions).batchMs ? { batchMs: (request as HoldOptions).batchMs } : {}),
+      });
       return ack;
     }
     let first: number | undefined;
@@ -416,7 +421,11 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
         },
         attach: () => {
           if (entry.closed || !ack) return;
-          this.attach(entry, stream, { from: first ?? ack.offset! + 1, epoch: ack.epoch!, ...((request as HoldOptions).batchMs === undefined ? {} : { batchMs: (request as HoldOptions).batchMs }) });
+          this.attach(entry, stream, {
+            from: first ?? ack.offset! + 1,
+            epoch: ack.epoch!,
+            ...((request as HoldOptions).batchMs === undefined ? {} : { batchMs: (request as HoldOptions).batchMs }),
+          });
         },
       });
     } catch (error) {

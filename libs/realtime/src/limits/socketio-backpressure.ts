@@ -77,7 +77,13 @@ export class SocketIoBackpressure {
     if (this.dropping.has(conn)) return;
     this.dropping.add(conn);
     this.metrics.slowConsumers.inc({ protocol: 'socketio' });
-    this.logger.warn({ msg: 'slow consumer dropped', protocol: 'socketio', transport: conn.transport.name, address: conn.remoteAddress, bufferedBytes: waiting });
+    this.logger.warn({
+      msg: 'slow consumer dropped',
+      protocol: 'socketio',
+      transport: conn.transport.name,
+      address: conn.remoteAddress,
+      bufferedBytes: waiting,
+    });
     process.nextTick(() => {
       const ws = websocketOf(conn);
       // Discard: a client that does not read would never take what is queued, nor a close frame.

@@ -14,7 +14,10 @@ describe('SSE cursor', () => {
   });
 
   it('encodes the format of the design note', () => {
-    const cursor = encodeCursor([['readings', { epoch: 'Qb3k9xT1', offset: 41 }], ['user:alice', { epoch: 'h2Lw0pZa', offset: 3 }]]);
+    const cursor = encodeCursor([
+      ['readings', { epoch: 'Qb3k9xT1', offset: 41 }],
+      ['user:alice', { epoch: 'h2Lw0pZa', offset: 3 }],
+    ]);
     expect(Buffer.from(cursor, 'base64url').toString()).toBe('readings~Qb3k9xT1~41|user%3Aalice~h2Lw0pZa~3');
   });
 

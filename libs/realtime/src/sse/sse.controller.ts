@@ -62,11 +62,19 @@ export class SseController {
     const queryAt = target.indexOf('?');
     const query = new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1));
 
-    if (!originAllowed(request.headers.origin, request.headers.host, this.options.corsOrigins)) throw this.refuse(ErrorCode.FORBIDDEN, HttpStatus.FORBIDDEN, 'origin not allowed');
+    if (!originAllowed(request.headers.origin, request.headers.host, this.options.corsOrigins))
+      throw this.refuse(ErrorCode.FORBIDDEN, HttpStatus.FORBIDDEN, 'origin not allowed');
     if (!this.handshake.isAccepting) throw this.refuse(ErrorCode.SHUTTING_DOWN, HttpStatus.SERVICE_UNAVAILABLE, 'shutting down');
     // A long-lived JWT never goes in a URL (logs, history, Referer): browsers use a ticket.
     if (query.has('token')) throw this.refuse(ErrorCode.BAD_REQUEST, HttpStatus.BAD_REQUEST, 'token in the URL');
-    const topics = [...new Set((query.get('topics') ?? '').split(',').map((topic) => topic.trim()).filter(Boolean))];
+    const topics = [
+      ...new Set(
+        (query.get('topics') ?? '')
+          .split(',')
+          .map((topic) => topic.trim())
+          .filter(Boolean),
+      ),
+    ];
     if (topics.length > MAX_TOPICS_PER_SOCKET) throw this.refuse(ErrorCode.TOO_MANY_TOPICS, HttpStatus.BAD_REQUEST, 'too many topics');
 
     const identity = await this.authenticate(request, query);

@@ -175,7 +175,16 @@ export class SseTransport implements HubTransport<SseSubscriber>, OnModuleInit, 
     // The opening is written whole, over the slow-reader cap if a replay is large: the cap applies from the next message on.
     response.write(text);
     this.tokenExpiries.schedule(subscriber.id, request.identity);
-    this.logger.log({ msg: 'connected', protocol: 'sse', connectionId: subscriber.id, userId: request.identity.userId, role: request.identity.role, topics: request.topics.length, resumed: cursor !== null && cursor.size > 0, resets: opening.resets.size });
+    this.logger.log({
+      msg: 'connected',
+      protocol: 'sse',
+      connectionId: subscriber.id,
+      userId: request.identity.userId,
+      role: request.identity.role,
+      topics: request.topics.length,
+      resumed: cursor !== null && cursor.size > 0,
+      resets: opening.resets.size,
+    });
   }
 
   deliver(publication: StreamPublication, group: DeliveryGroup<SseSubscriber>): void {
@@ -218,7 +227,13 @@ export class SseTransport implements HubTransport<SseSubscriber>, OnModuleInit, 
     if (response.destroyed || response.writableEnded) return;
     if (!response.write(text) && response.writableLength > this.options.maxBufferedBytes) {
       this.metrics.slowConsumers.inc({ protocol: 'sse' });
-      this.logger.warn({ msg: 'slow consumer dropped', protocol: 'sse', connectionId: subscriber.id, userId: subscriber.identity.userId, bufferedBytes: response.writableLength });
+      this.logger.warn({
+        msg: 'slow consumer dropped',
+        protocol: 'sse',
+        connectionId: subscriber.id,
+        userId: subscriber.identity.userId,
+        bufferedBytes: response.writableLength,
+      });
       response.destroy();
       this.drop(subscriber);
     }

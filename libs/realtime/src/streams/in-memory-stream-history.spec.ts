@@ -60,7 +60,12 @@ describe('InMemoryStreamHistory', () => {
   it('keeps publishing when a listener throws, and the other listeners still get it', async () => {
     create();
     const got: number[] = [];
-    sut.listen({ publication: () => { throw new Error('boom'); }, reset: () => undefined });
+    sut.listen({
+      publication: () => {
+        throw new Error('boom');
+      },
+      reset: () => undefined,
+    });
     sut.listen({ publication: (p) => got.push(p.positions.readings!), reset: () => undefined });
     await publishMany(2);
     expect(got).toEqual([1, 2]);

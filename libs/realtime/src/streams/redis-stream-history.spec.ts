@@ -102,7 +102,7 @@ describe('RedisStreamHistory (two instances on the real Redis)', () => {
     expect(await b.history.position('readings')).toEqual({ epoch: result.epoch.readings, offset: 1 });
     expect(await b.history.position('sensor:s1')).toEqual({ epoch: result.epoch['sensor:s1'], offset: 1 });
     await eventually(() => expect(b.seen).toHaveLength(1));
-    for (const got of [b.seen[0]!, (await eventually(() => a.seen[0]!))]) {
+    for (const got of [b.seen[0]!, await eventually(() => a.seen[0]!)]) {
       expect(got.event).toBe('reading:new');
       expect(got.payload).toEqual(payload);
       expect(got.payloadJson).toBe(JSON.stringify(payload));

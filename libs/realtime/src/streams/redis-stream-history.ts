@@ -175,7 +175,8 @@ export class RedisStreamHistory implements StreamHistory {
   /** Subscribes to the cluster channel; call once before relying on the live feed (idempotent). */
   start(): Promise<void> {
     // Redis Streams (XADD MAXLEN, XRANGE by id) arrived in Redis 5.
-    if (this.redis.serverVersion > 0 && this.redis.serverVersion < 5) return Promise.reject(new Error(`Stream history needs Redis 5 or later; this server is ${this.redis.serverVersion}.x`));
+    if (this.redis.serverVersion > 0 && this.redis.serverVersion < 5)
+      return Promise.reject(new Error(`Stream history needs Redis 5 or later; this server is ${this.redis.serverVersion}.x`));
     this.subscribed ??= this.redis.sub.subscribe(this.channel, this.onMessage).catch((error: Error) => {
       this.subscribed = null; // a later start() tries again
       throw error;
@@ -285,13 +286,11 @@ export class RedisStreamHistory implements StreamHistory {
 
   private async read(stream: string, mode: 'position' | 'since' | 'latest', argument: number, epoch = ''): Promise<LatestResult> {
     checkStream(stream);
-    const [current, top, messages] = (await this.run(READ_SCRIPT, [this.metaKey(stream), this.historyKey(stream)], [
-      mode,
-      String(argument),
-      newEpoch(),
-      String(this.options.historyTtlSeconds),
-      epoch,
-    ])) as [string, number, string[]];
+    const [current, top, messages] = (await this.run(
+      READ_SCRIPT,
+      [this.metaKey(stream), this.historyKey(stream)],
+      [mode, String(argument), newEpoch(), String(this.options.historyTtlSeconds), epoch],
+    )) as [string, number, string[]];
     const publications: StreamPublication[] = [];
     for (const message of messages) {
       const publication = parseStreamMessage(message);

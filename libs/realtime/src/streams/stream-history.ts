@@ -139,11 +139,23 @@ export class StreamPublication<E extends ServerEventName = ServerEventName> {
     else this.json = payload.json;
   }
 
-  static fromValue<E extends ServerEventName>(event: E, payload: ServerEventPayloads[E], ts: number, positions: Record<string, number>, epoch: Record<string, string>): StreamPublication<E> {
+  static fromValue<E extends ServerEventName>(
+    event: E,
+    payload: ServerEventPayloads[E],
+    ts: number,
+    positions: Record<string, number>,
+    epoch: Record<string, string>,
+  ): StreamPublication<E> {
     return new StreamPublication(event, ts, positions, epoch, { value: payload });
   }
 
-  static fromJson(event: ServerEventName, payloadJson: string, ts: number, positions: Record<string, number>, epoch: Record<string, string>): StreamPublication {
+  static fromJson(
+    event: ServerEventName,
+    payloadJson: string,
+    ts: number,
+    positions: Record<string, number>,
+    epoch: Record<string, string>,
+  ): StreamPublication {
     return new StreamPublication(event, ts, positions, epoch, { json: payloadJson });
   }
 

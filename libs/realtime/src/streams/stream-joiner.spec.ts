@@ -113,7 +113,10 @@ describe('StreamJoiner', () => {
     await publish(1, 3);
     const s = subscriber();
     history.meanwhile = () => publish(4, 4);
-    expect(await joiner.join('readings', { since: { epoch: 'gone', offset: 2 } }, s)).toEqual({ recovered: false, position: { epoch: expect.any(String), offset: 3 } });
+    expect(await joiner.join('readings', { since: { epoch: 'gone', offset: 2 } }, s)).toEqual({
+      recovered: false,
+      position: { epoch: expect.any(String), offset: 3 },
+    });
     expect(s.log).toEqual(['ready:false:3', 'deliver:4', 'attach']);
   });
 

@@ -1,11 +1,4 @@
-import {
-  isStreamPosition,
-  MAX_REPLAY,
-  type StreamHistory,
-  type StreamListener,
-  type StreamPosition,
-  type StreamPublication,
-} from './stream-history.js';
+import { isStreamPosition, MAX_REPLAY, type StreamHistory, type StreamListener, type StreamPosition, type StreamPublication } from './stream-history.js';
 
 /** What a subscriber asks for when it joins a stream (`subscribe {topic, since?, replay?}`). */
 export interface JoinRequest {

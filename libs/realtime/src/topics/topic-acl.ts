@@ -3,7 +3,10 @@ import { ErrorCode, ERROR_MESSAGES, parseTopic, TOPIC_ROLES, type ErrorBody, typ
 export type TopicDecision = { ok: true; topic: Topic } | { ok: false; error: ErrorBody };
 
 /** Refusals carry the code's fixed message, never the name the client sent. */
-const refused = (code: typeof ErrorCode.UNKNOWN_TOPIC | typeof ErrorCode.FORBIDDEN): TopicDecision => ({ ok: false, error: { code, message: ERROR_MESSAGES[code] } });
+const refused = (code: typeof ErrorCode.UNKNOWN_TOPIC | typeof ErrorCode.FORBIDDEN): TopicDecision => ({
+  ok: false,
+  error: { code, message: ERROR_MESSAGES[code] },
+});
 
 /**
  * Who may join which topic, for Socket.IO and plain WebSocket alike. User rooms are never

@@ -35,8 +35,13 @@ class SlowRepository implements EntityRepository<Sensor> {
 const websocket = { emitToTopics: () => undefined, emitToTopic: () => undefined } as unknown as WebSocketService;
 
 describe('CatalogService maxEntities', () => {
-  const catalog = (repository: SlowRepository, max: number) => new CatalogService<Sensor>({ entityType: 'sensor', topics: () => [], maxEntities: max }, repository, websocket);
-  const create = (sut: CatalogService<Sensor>, id: string) => sut.create({ name: id, type: 't', id }).then(() => 'created', (error: unknown) => (error instanceof CatalogFullException ? 'full' : `failed: ${String(error)}`));
+  const catalog = (repository: SlowRepository, max: number) =>
+    new CatalogService<Sensor>({ entityType: 'sensor', topics: () => [], maxEntities: max }, repository, websocket);
+  const create = (sut: CatalogService<Sensor>, id: string) =>
+    sut.create({ name: id, type: 't', id }).then(
+      () => 'created',
+      (error: unknown) => (error instanceof CatalogFullException ? 'full' : `failed: ${String(error)}`),
+    );
 
   it('never lets concurrent creations past the limit, even when none has counted yet', async () => {
     const repository = new SlowRepository();

@@ -23,7 +23,18 @@ describe.each(DATABASE_KINDS)('KyselyEntityRepository on %s', (kind) => {
     expect(await sut.update('a', { thresholds: { min: 1.5 }, updatedAt: T1 })).toEqual({ ...sensor('a'), thresholds: { min: 1.5 }, updatedAt: T1 });
     expect(await sut.update('a', { name: 'renamed', id: 'hijack' })).toMatchObject({ id: 'a', name: 'renamed', thresholds: { min: 1.5 } });
     expect(await sut.update('missing', { name: 'x' })).toBeNull();
-    const full: Sensor = { id: 'b', name: 'B', type: 't', model: 'm', unit: 'C', locationId: 'l', ownerId: 'o', thresholds: { min: -1, max: 2.5 }, createdAt: T0, updatedAt: T1 };
+    const full: Sensor = {
+      id: 'b',
+      name: 'B',
+      type: 't',
+      model: 'm',
+      unit: 'C',
+      locationId: 'l',
+      ownerId: 'o',
+      thresholds: { min: -1, max: 2.5 },
+      createdAt: T0,
+      updatedAt: T1,
+    };
     await sut.create(full);
     expect(await sut.get('b')).toEqual(full);
     expect(await sut.count()).toBe(2);
@@ -37,7 +48,10 @@ describe.each(DATABASE_KINDS)('KyselyEntityRepository on %s', (kind) => {
     const sut = new KyselyEntityRepository<Location>(database.connection.db, LOCATIONS_TABLE);
     for (const id of ['p-3', 'p-1', 'p-5', 'p-2', 'p-4']) await sut.create({ id, name: id, latitude: 48.1, longitude: -11.5, createdAt: T0, updatedAt: T0 });
     const first = await sut.list({ limit: 2 });
-    expect(first).toEqual({ items: [expect.objectContaining({ id: 'p-1', latitude: 48.1, longitude: -11.5 }), expect.objectContaining({ id: 'p-2' })], nextCursor: 'p-2' });
+    expect(first).toEqual({
+      items: [expect.objectContaining({ id: 'p-1', latitude: 48.1, longitude: -11.5 }), expect.objectContaining({ id: 'p-2' })],
+      nextCursor: 'p-2',
+    });
     const second = await sut.list({ limit: 2, cursor: first.nextCursor! });
     expect(second.items.map((l) => l.id)).toEqual(['p-3', 'p-4']);
     expect(await sut.list({ limit: 2, cursor: second.nextCursor! })).toEqual({ items: [expect.objectContaining({ id: 'p-5' })], nextCursor: null });

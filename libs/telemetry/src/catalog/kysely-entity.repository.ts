@@ -29,7 +29,15 @@ export const SENSORS_TABLE: EntityTable<Sensor> = {
 
 export const LOCATIONS_TABLE: EntityTable<Location> = {
   table: 'locations',
-  columns: { id: 'id', name: 'name', description: 'description', latitude: 'latitude', longitude: 'longitude', createdAt: 'created_at', updatedAt: 'updated_at' },
+  columns: {
+    id: 'id',
+    name: 'name',
+    description: 'description',
+    latitude: 'latitude',
+    longitude: 'longitude',
+    createdAt: 'created_at',
+    updatedAt: 'updated_at',
+  },
 };
 
 const TIMES = new Set(['createdAt', 'updatedAt']);
@@ -58,13 +66,19 @@ export class KyselyEntityRepository<T extends Entity> implements EntityRepositor
   async list({ limit, cursor }: PageQuery): Promise<Page<T>> {
     let query = this.db.selectFrom(this.mapping.table).selectAll();
     if (cursor !== undefined) query = query.where('id', '>', cursor);
-    const rows = await query.orderBy('id').limit(limit + 1).execute();
+    const rows = await query
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute();
     const items = rows.slice(0, limit).map((row) => this.fromRow(row));
     return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
   }
 
   async count(): Promise<number> {
-    const row = await this.db.selectFrom(this.mapping.table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom(this.mapping.table)
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row['n']);
   }
 

@@ -23,7 +23,12 @@ export class DemoFeed {
   ) {}
 
   start(): void {
-    this.client = mqtt.connect(this.brokerUrl, { clientId: `demo-feed-${process.pid}-${Date.now()}`, protocolVersion: 4, reconnectPeriod: 2000, ...this.login });
+    this.client = mqtt.connect(this.brokerUrl, {
+      clientId: `demo-feed-${process.pid}-${Date.now()}`,
+      protocolVersion: 4,
+      reconnectPeriod: 2000,
+      ...this.login,
+    });
     this.client.on('error', (error) => this.logger.warn(`Demo feed MQTT error: ${error.message}`));
     this.client.on('connect', () => (this.client?.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true));
     const topic = `${this.topicPrefix}${sensorMqttTopic(DEMO_SENSOR, DEMO_METRIC)}`;

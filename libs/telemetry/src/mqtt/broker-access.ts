@@ -66,7 +66,9 @@ export class BrokerAccess {
 
   private async identify(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthResult> {
     if (username === GATEWAY_USERNAME) {
-      return password && password.length === this.secret.length && timingSafeEqual(password, this.secret) ? { ok: true, principal: { kind: 'gateway' } } : { ok: false, returnCode: 4 };
+      return password && password.length === this.secret.length && timingSafeEqual(password, this.secret)
+        ? { ok: true, principal: { kind: 'gateway' } }
+        : { ok: false, returnCode: 4 };
     }
     if (clientId === this.options.gatewayClientId) return { ok: false, returnCode: 5 };
     if (username === undefined) return this.options.allowAnonymous ? { ok: true, principal: { kind: 'anonymous' } } : { ok: false, returnCode: 5 };

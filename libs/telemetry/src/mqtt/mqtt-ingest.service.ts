@@ -69,7 +69,12 @@ export class MqttIngestService implements OnApplicationShutdown {
       // Known only to this process: no outside client can log in as the gateway and take its session.
       const secret = randomBytes(32).toString('base64url');
       const access = new BrokerAccess({ topicPrefix, allowAnonymous, gatewayClientId: clientId, gatewaySecret: secret }, this.credentials);
-      this.broker = await EmbeddedBroker.start({ port: brokerPort, host: brokerHost, access, onRefusal: (reason) => this.metrics.mqttRejected.inc({ reason }) });
+      this.broker = await EmbeddedBroker.start({
+        port: brokerPort,
+        host: brokerHost,
+        access,
+        onRefusal: (reason) => this.metrics.mqttRejected.inc({ reason }),
+      });
       login = { username: GATEWAY_USERNAME, password: secret };
       if (allowAnonymous) this.logger.warn('MQTT_ALLOW_ANONYMOUS: devices without credentials may publish to any sensor');
     }
@@ -96,13 +101,14 @@ export class MqttIngestService implements OnApplicationShutdown {
     });
     // mqtt.js leaves Nagle on: each QoS 1 PUBACK would wait up to ~40 ms, and with the broker's
     // window of in-flight messages that caps ingestion at a few hundred readings/s.
-    server.on('connect', () => (server.unwrap<{ stream: { setNoDelay?: (on: boolean) => void } }>().stream.setNoDelay?.(true)));
+    server.on('connect', () => server.unwrap<{ stream: { setNoDelay?: (on: boolean) => void } }>().stream.setNoDelay?.(true));
     // Subscribed, not merely connected: a reading published after this is delivered.
     this.connected = new Promise<void>((resolve) => server.on('packetreceive', (packet: { cmd: string }) => packet.cmd === 'suback' && resolve()));
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: false });
     const started = app.startAllMicroservices().catch((error: Error) => this.logger.error(`MQTT transport failed: ${error.message}`));
     const timedOut = await Promise.race([started.then(() => false), delay(CONNECT_WAIT_MS).then(() => true)]);
-    if (timedOut) this.logger.error(`MQTT broker ${redactUrl(this.brokerUrl)} is not reachable; serving anyway and retrying (GET /api/v1/health reports mqtt down)`);
+    if (timedOut)
+      this.logger.error(`MQTT broker ${redactUrl(this.brokerUrl)} is not reachable; serving anyway and retrying (GET /api/v1/health reports mqtt down)`);
     if (this.options.demoFeed) {
       await this.registerDemoSensor();
       this.demo = new DemoFeed(this.brokerUrl, topicPrefix, withoutUndefined(login));
@@ -113,7 +119,8 @@ export class MqttIngestService implements OnApplicationShutdown {
   /** Without auto-registration (production rules) the demo sensor must exist for its readings to be admitted. */
   private async registerDemoSensor(): Promise<void> {
     try {
-      if (!(await this.sensors.find(DEMO_SENSOR))) await this.sensors.create({ id: DEMO_SENSOR, name: 'Demo sensor', type: 'temperature', unit: 'C' }, { source: 'demo-feed' });
+      if (!(await this.sensors.find(DEMO_SENSOR)))
+        await this.sensors.create({ id: DEMO_SENSOR, name: 'Demo sensor', type: 'temperature', unit: 'C' }, { source: 'demo-feed' });
     } catch (error) {
       this.logger.warn(`Could not register the demo sensor ${DEMO_SENSOR}: ${(error as Error).message}`);
     }

@@ -43,7 +43,11 @@ export function holtForecast(values: readonly number[], horizon: number): { valu
 
 /** The median gap between consecutive timestamps; forecasts are spaced by it. */
 export function medianInterval(timestamps: readonly number[]): number {
-  const gaps = timestamps.slice(1).map((ts, i) => ts - timestamps[i]!).filter((gap) => gap > 0).sort((a, b) => a - b);
+  const gaps = timestamps
+    .slice(1)
+    .map((ts, i) => ts - timestamps[i]!)
+    .filter((gap) => gap > 0)
+    .sort((a, b) => a - b);
   if (gaps.length === 0) return 1000;
   const middle = Math.floor(gaps.length / 2);
   return gaps.length % 2 === 1 ? gaps[middle]! : (gaps[middle - 1]! + gaps[middle]!) / 2;

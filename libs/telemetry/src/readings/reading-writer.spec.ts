@@ -7,7 +7,8 @@ import { ReadingWriter, type ReadingWriterOptions } from './reading-writer.js';
 import { ReadingsRepository } from './readings.repository.js';
 
 const reading = (i: number, sensorId = 'w-1'): ReadingPayload => ({ sensorId, metric: 'm', value: i, ts: 1_700_000_000_000 + i });
-const dropped = async (metrics: MetricsService, reason: string) => (await metrics.readingsDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+const dropped = async (metrics: MetricsService, reason: string) =>
+  (await metrics.readingsDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
 /** Slow enough that only a full batch, flushed() or close() writes within a test. */
 const SLOW: ReadingWriterOptions = { flushMs: 60_000, batchSize: 100, maxQueue: 1_000 };
 
@@ -16,7 +17,12 @@ describe.each(DATABASE_KINDS)('ReadingWriter on %s', (kind) => {
   let repository: ReadingsRepository;
   const writers: ReadingWriter[] = [];
   const writer = (options: ReadingWriterOptions, metrics = new MetricsService()) => {
-    const created = new ReadingWriter(repository, options, metrics, () => database.connection.ping().then(() => true, () => false));
+    const created = new ReadingWriter(repository, options, metrics, () =>
+      database.connection.ping().then(
+        () => true,
+        () => false,
+      ),
+    );
     writers.push(created);
     return created;
   };
@@ -92,17 +98,25 @@ describe('ReadingWriter when PostgreSQL is away or refuses a batch', () => {
 
   it('keeps the batch while the database is unreachable and writes it when it is back', async () => {
     const metrics = new MetricsService();
-    const sut = new ReadingWriter(repository, { flushMs: 50, batchSize: 100, maxQueue: 1_000 }, metrics, () => connection.ping().then(() => true, () => false));
+    const sut = new ReadingWriter(repository, { flushMs: 50, batchSize: 100, maxQueue: 1_000 }, metrics, () =>
+      connection.ping().then(
+        () => true,
+        () => false,
+      ),
+    );
     try {
       await database.lockOut();
       for (let i = 0; i < 30; i++) sut.append(reading(i, 'away'));
-      for (let attempt = 0; attempt < 100 && (await metrics.readingsWriteErrors.get()).values[0]!.value < 2; attempt++) await new Promise((r) => setTimeout(r, 50));
+      for (let attempt = 0; attempt < 100 && (await metrics.readingsWriteErrors.get()).values[0]!.value < 2; attempt++)
+        await new Promise((r) => setTimeout(r, 50));
       expect((await metrics.readingsWriteErrors.get()).values[0]!.value).toBeGreaterThanOrEqual(2);
       expect(sut.queueDepth).toBe(30);
       await database.letIn();
       await sut.flushed(10_000);
       expect(sut.queueDepth).toBe(0);
-      expect((await repository.raw({ sensorId: 'away', metric: 'm', limit: 100 })).map((r) => r.value).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect((await repository.raw({ sensorId: 'away', metric: 'm', limit: 100 })).map((r) => r.value).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 30 }, (_, i) => i),
+      );
       expect(await dropped(metrics, 'write_failed')).toBe(0);
     } finally {
       await database.letIn();
@@ -112,7 +126,12 @@ describe('ReadingWriter when PostgreSQL is away or refuses a batch', () => {
 
   it('drops a batch the database refuses (counted) and goes on with the next', async () => {
     const metrics = new MetricsService();
-    const sut = new ReadingWriter(repository, { flushMs: 60_000, batchSize: 10, maxQueue: 1_000 }, metrics, () => connection.ping().then(() => true, () => false));
+    const sut = new ReadingWriter(repository, { flushMs: 60_000, batchSize: 10, maxQueue: 1_000 }, metrics, () =>
+      connection.ping().then(
+        () => true,
+        () => false,
+      ),
+    );
     // A sensor id longer than its column: PostgreSQL refuses the whole batch it is in.
     for (let i = 0; i < 10; i++) sut.append(reading(i, i === 3 ? 'x'.repeat(100) : 'refused'));
     for (let i = 0; i < 5; i++) sut.append(reading(i, 'after'));

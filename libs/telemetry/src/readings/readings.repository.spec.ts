@@ -11,7 +11,13 @@ const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 function series(sensorId: string, metric: string, count: number, stepMs: number, start = T0): ReadingPayload[] {
   let seed = 7;
   const next = () => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
-  return Array.from({ length: count }, (_, i) => ({ sensorId, metric, value: Math.round((20 + 10 * Math.sin(i / 7) + next()) * 1000) / 1000, unit: 'C', ts: start + i * stepMs + Math.floor(next() * 1000) }));
+  return Array.from({ length: count }, (_, i) => ({
+    sensorId,
+    metric,
+    value: Math.round((20 + 10 * Math.sin(i / 7) + next()) * 1000) / 1000,
+    unit: 'C',
+    ts: start + i * stepMs + Math.floor(next() * 1000),
+  }));
 }
 
 /** What each aggregate should be, computed here from the readings themselves. */
@@ -99,6 +105,11 @@ describe.each(DATABASE_KINDS)('ReadingsRepository on %s', (kind) => {
     const deletedOther = other.filter((r) => r.ts < cut).length;
     const deletedBoiler1 = [...temperature, ...pressure].filter((r) => r.ts < cut).length;
     expect(await sut.deleteBefore(cut)).toBe(deletedOther + deletedBoiler1);
-    expect((await sut.raw({ sensorId: 'boiler-2', metric: 'temperature', limit: 1000 })).map((r) => r.ts)).toEqual(other.slice(10).map((r) => r.ts).reverse());
+    expect((await sut.raw({ sensorId: 'boiler-2', metric: 'temperature', limit: 1000 })).map((r) => r.ts)).toEqual(
+      other
+        .slice(10)
+        .map((r) => r.ts)
+        .reverse(),
+    );
   });
 });

@@ -58,7 +58,10 @@ export class ReadingsRepository {
             ${readings.map((r) => r.ts)}::bigint[], ${readings.map((r) => r.value)}::float8[], ${readings.map((r) => r.unit ?? null)}::text[])`.execute(trx);
       } else {
         for (let i = 0; i < readings.length; i += SQLITE_ROWS_PER_INSERT) {
-          await trx.insertInto('readings').values(readings.slice(i, i + SQLITE_ROWS_PER_INSERT).map(toRow)).execute();
+          await trx
+            .insertInto('readings')
+            .values(readings.slice(i, i + SQLITE_ROWS_PER_INSERT).map(toRow))
+            .execute();
         }
       }
       const newest = new Map<string, ReadingPayload>();
@@ -111,11 +114,7 @@ export class ReadingsRepository {
     let rows: { ts: number; value: number }[];
     if (agg === 'last') {
       rows = await this.db
-        .selectFrom(
-          range
-            .select([bucket.as('ts'), 'value', sql<number>`row_number() over (partition by ${bucket} order by ts desc)`.as('rn')])
-            .as('ranked'),
-        )
+        .selectFrom(range.select([bucket.as('ts'), 'value', sql<number>`row_number() over (partition by ${bucket} order by ts desc)`.as('rn')]).as('ranked'))
         .select(['ts', 'value'])
         .where('rn', '=', 1)
         .orderBy('ts')
@@ -127,13 +126,22 @@ export class ReadingsRepository {
         max: sql<number>`max(value)`,
         count: sql<number>`count(*)`,
       }[agg];
-      rows = await range.select([bucket.as('ts'), value.as('value')]).groupBy(bucket).orderBy(bucket).execute();
+      rows = await range
+        .select([bucket.as('ts'), value.as('value')])
+        .groupBy(bucket)
+        .orderBy(bucket)
+        .execute();
     }
     return rows.map((row) => ({ ts: Number(row.ts), value: Number(row.value) }));
   }
 
   async latest(sensorId: string): Promise<LatestReadings> {
-    const rows = await this.db.selectFrom('latest_readings').select(['metric', 'value', 'unit', 'ts']).where('sensor_id', '=', sensorId).orderBy('metric').execute();
+    const rows = await this.db
+      .selectFrom('latest_readings')
+      .select(['metric', 'value', 'unit', 'ts'])
+      .where('sensor_id', '=', sensorId)
+      .orderBy('metric')
+      .execute();
     return Object.fromEntries(rows.map((row) => [row.metric, { value: row.value, ...(row.unit === null ? {} : { unit: row.unit }), ts: Number(row.ts) }]));
   }
 
@@ -156,11 +164,21 @@ export class ReadingsRepository {
   }
 
   private async rawSeries({ sensorId, metric, from, to, limit }: RawQuery & { metric: string }): Promise<ReadingPayload[]> {
-    let query = this.db.selectFrom('readings').select(['sensor_id', 'metric', 'value', 'unit', 'ts']).where('sensor_id', '=', sensorId).where('metric', '=', metric);
+    let query = this.db
+      .selectFrom('readings')
+      .select(['sensor_id', 'metric', 'value', 'unit', 'ts'])
+      .where('sensor_id', '=', sensorId)
+      .where('metric', '=', metric);
     if (from !== undefined) query = query.where('ts', '>=', from);
     if (to !== undefined) query = query.where('ts', '<=', to);
     const rows = await query.orderBy('ts', 'desc').limit(limit).execute();
-    return rows.map((row) => ({ sensorId: row.sensor_id, metric: row.metric, value: row.value, ...(row.unit === null ? {} : { unit: row.unit }), ts: Number(row.ts) }));
+    return rows.map((row) => ({
+      sensorId: row.sensor_id,
+      metric: row.metric,
+      value: row.value,
+      ...(row.unit === null ? {} : { unit: row.unit }),
+      ts: Number(row.ts),
+    }));
   }
 }
 

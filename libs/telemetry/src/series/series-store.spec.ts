@@ -26,7 +26,12 @@ describe.each<[string, () => SeriesStore]>([
 ])('%s', (_name, create) => {
   it('forgets every series of a sensor, and only those', async () => {
     const sut = create();
-    for (const [sensor, metric] of [['gone', 'a'], ['gone', 'b'], ['gone-too', 'a'], ['kept', 'a']] as const) {
+    for (const [sensor, metric] of [
+      ['gone', 'a'],
+      ['gone', 'b'],
+      ['gone-too', 'a'],
+      ['kept', 'a'],
+    ] as const) {
       for (let i = 0; i < 3; i++) await sut.observe(sensor, metric, i, 1_000 + i, OPEN);
     }
     await sut.forget('gone');
@@ -50,7 +55,10 @@ describe.each<[string, () => SeriesStore]>([
       }
       seen.push(value);
       if ((i + 1) % 7 === 0) {
-        expect(observation.forecastWindow).toEqual({ values: seen.slice(-20), timestamps: seen.slice(-20).map((_, k) => 1_000 + i - Math.min(seen.length, 20) + 1 + k) });
+        expect(observation.forecastWindow).toEqual({
+          values: seen.slice(-20),
+          timestamps: seen.slice(-20).map((_, k) => 1_000 + i - Math.min(seen.length, 20) + 1 + k),
+        });
       } else {
         expect(observation.forecastWindow).toBeNull();
       }

@@ -24,7 +24,10 @@ export function parseTime(value: unknown): unknown {
 function IsBucketMs(): PropertyDecorator {
   return ValidateBy({
     name: 'isBucketMs',
-    validator: { validate: (value) => Number.isInteger(value) && (value as number) >= MIN_BUCKET_MS && (value as number) <= MAX_BUCKET_MS, defaultMessage: () => BUCKET_MESSAGE },
+    validator: {
+      validate: (value) => Number.isInteger(value) && (value as number) >= MIN_BUCKET_MS && (value as number) <= MAX_BUCKET_MS,
+      defaultMessage: () => BUCKET_MESSAGE,
+    },
   });
 }
 
