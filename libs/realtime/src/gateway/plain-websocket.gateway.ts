@@ -40,8 +40,9 @@ interface PlainClient extends Subscriber {
   dialect: PlainDialect;
   limiter: RateLimiter;
   pongTimer: NodeJS.Timeout | null;
-  /** The frame being handled: the next one waits for it, so replies keep the order of the requests. */
+  /** The frames being handled: a frame that comes while one waits on the hub waits behind it, so replies keep the order of the requests. */
   handled: Promise<void>;
+  inFlight: number;
 }
 
 type Incoming = { type: 'sub'; topic: string; since?: StreamPosition; replay?: number } | { type: 'unsub'; topic: string } | { type: 'ping' };
@@ -252,6 +253,7 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
       limiter: new RateLimiter(this.options.rateLimitPerSecond, Date.now()),
       pongTimer: null,
       handled: Promise.resolve(),
+      inFlight: 0,
     };
     this.clients.set(id, client);
     if (!anonymous) {
@@ -308,17 +310,30 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
       return;
     }
     if (verdict === 'limit') return this.sendError(client, ErrorCode.RATE_LIMITED);
-    // A ping sent behind a subscribe is answered after that subscribe's ack, never before it.
-    client.handled = client.handled.then(() => this.handle(client, data, isBinary));
+    // A ping sent behind a subscribe is answered after that subscribe's ack, never before it; with
+    // nothing in flight a frame is handled at once (a ping is answered in the same turn).
+    if (client.inFlight > 0)
+      return this.track(
+        client,
+        client.handled.then(() => this.handle(client, data, isBinary)),
+      );
+    const pending = this.handle(client, data, isBinary);
+    if (pending) this.track(client, pending);
   }
 
-  private async handle(client: PlainClient, data: RawData, isBinary: boolean): Promise<void> {
+  private track(client: PlainClient, work: Promise<void>): void {
+    client.inFlight += 1;
+    client.handled = work.finally(() => (client.inFlight -= 1));
+  }
+
+  /** Answers a frame; a subscribe or unsubscribe (which wait on the hub) returns its promise. */
+  private handle(client: PlainClient, data: RawData, isBinary: boolean): Promise<void> | undefined {
     if (!this.clients.has(client.id)) return;
     const message = isBinary ? null : parseIncoming(data.toString());
     this.metrics.eventsIn.inc({ protocol: 'ws', event: message?.type ?? 'unknown' });
-    if (!message) return this.sendError(client, ErrorCode.VALIDATION_FAILED);
-    if (message.type === 'ping') return this.sendJson(client, { type: 'pong', ts: Date.now() });
-    if (client.anonymous) return this.sendError(client, ErrorCode.FORBIDDEN);
+    if (!message) return void this.sendError(client, ErrorCode.VALIDATION_FAILED);
+    if (message.type === 'ping') return void this.sendJson(client, { type: 'pong', ts: Date.now() });
+    if (client.anonymous) return void this.sendError(client, ErrorCode.FORBIDDEN);
 
     const refused = (error: unknown) => {
       if (!this.clients.has(client.id)) return;
@@ -332,10 +347,9 @@ export class PlainWebSocketGateway implements HubTransport<PlainClient>, OnAppli
       // The ack goes out from the join itself, before the replayed frames.
       const ack = ({ topic: joined, epoch, offset, recovered }: JoinAck) =>
         this.sendJson(client, { type: 'ack', op: 'sub', topic: joined, ...(epoch === undefined ? {} : { epoch, offset }), recovered });
-      await this.hub.subscribe(client.id, topic, request, ack).catch(refused);
-    } else {
-      await this.hub.unsubscribe(client.id, message.topic).then((topic) => this.sendJson(client, { type: 'ack', op: 'unsub', topic }), refused);
+      return this.hub.subscribe(client.id, topic, request, ack).then(() => undefined, refused);
     }
+    return this.hub.unsubscribe(client.id, message.topic).then((topic) => this.sendJson(client, { type: 'ack', op: 'unsub', topic }), refused);
   }
 
   private onClose(client: PlainClient, code: number): void {

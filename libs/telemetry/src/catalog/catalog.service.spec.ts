@@ -55,7 +55,10 @@ describe('CatalogService maxEntities', () => {
   it('frees a place when one is removed, and counts a failed creation (an id that exists) as none', async () => {
     const repository = new SlowRepository();
     const sut = catalog(repository, 3);
-    expect(await Promise.all(['a', 'b', 'a'].map((id) => create(sut, id)))).toEqual(['created', 'created', expect.stringContaining('failed')]);
+    // Which of the two 'a' wins depends on the repository's timing: one of them fails, either one.
+    const results = await Promise.all(['a', 'b', 'a'].map((id) => create(sut, id)));
+    expect(results.filter((result) => result === 'created')).toHaveLength(2);
+    expect(results.filter((result) => result.startsWith('failed: ApiError'))).toHaveLength(1);
     expect(await create(sut, 'c')).toBe('created');
     expect(await create(sut, 'd')).toBe('full');
     await sut.remove('a');
