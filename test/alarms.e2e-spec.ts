@@ -1,3 +1,4 @@
+import { DATABASE_CONNECTION, type DatabaseConnection } from '#database';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AlarmPayload } from '#contracts';
 import { closeAllClients, connectAs, recordEvents, type EventLog } from './support/clients.js';
@@ -228,6 +229,32 @@ describe('inactivity, escalation and deleted sensors', () => {
     await log.until((events) => alarmEvents(events as EventLog, 'quiet-1').some((e) => e.event === 'alarm:cleared'));
     expect(alarmEvents(log, 'quiet-1').find((e) => e.event === 'alarm:cleared')!.alarm).toMatchObject({ id: raised!.alarm.id, status: 'cleared' });
   });
+  it('raises no inactivity while another instance keeps storing the series readings (a shared subscription splits them)', async () => {
+    const service = gateway.token('ops', { role: 'service' });
+    expect((await api(gateway.url, 'POST', '/sensors', service, { id: 'shared-1', name: 'Shared', type: 'temp' })).status).toBe(201);
+    const watcher = await connectAs(gateway.url, gateway.token('watcher'));
+    await watcher.emitWithAck('subscribe', { topic: 'sensor:shared-1' });
+    const log = recordEvents(watcher);
+    const sensor = await device(gateway.mqttUrl);
+    for (let i = 0; i < 12; i++) {
+      await publish(sensor, 'sensors/shared-1/temp', String(20 + (i % 2)));
+      await sleep(50);
+    }
+    // From here on "the other instance" gets the readings: only the shared latest_readings row moves.
+    const { db } = gateway.app.get<DatabaseConnection>(DATABASE_CONNECTION);
+    for (let i = 0; i < 30; i++) {
+      await db
+        .insertInto('latest_readings')
+        .values({ sensor_id: 'shared-1', metric: 'temp', ts: Date.now(), value: 20, unit: null })
+        .onConflict((conflict) => conflict.columns(['sensor_id', 'metric']).doUpdateSet({ ts: Date.now() }))
+        .execute();
+      await sleep(100);
+    }
+    // Three seconds: six times the 0.5 s deadline, with a sweep every second.
+    expect(alarmEvents(log, 'shared-1')).toEqual([]);
+    expect((await api(gateway.url, 'GET', '/alarms?sensorId=shared-1', service)).body.items).toEqual([]);
+  });
+
   it('notifies the owner again about an unacknowledged critical alarm once ALARM_ESCALATE_AFTER has passed, and stops once it is acknowledged', async () => {
     const service = gateway.token('ops', { role: 'service' });
     expect(

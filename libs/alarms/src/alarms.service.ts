@@ -164,6 +164,11 @@ export class AlarmsService implements OnApplicationBootstrap, OnApplicationShutd
 
   private async silent({ sensorId, metric, silentForMs, medianIntervalMs, context }: SilentSeries<SensorRef>): Promise<void> {
     const now = this.clock.now();
+    // In a cluster the shared subscription may hand this series' readings to another instance: the
+    // stored latest reading (written by whichever instance got it) then says it is not silent. The
+    // instance that got the last reading raises the alarm when the series really goes quiet.
+    const latest = await this.db.selectFrom('latest_readings').select('ts').where('sensor_id', '=', sensorId).where('metric', '=', metric).executeTakeFirst();
+    if (latest && now - Number(latest.ts) < silentForMs) return;
     const signal: AlarmSignal = { sensorId, metric, type: 'inactivity', severity: 'warning', ts: now, details: { silentForMs, medianIntervalMs } };
     await this.raised(await this.store.raise(signal, randomUUID(), now), context, null);
   }
