@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerEventName, ServerEventPayloads } from '#contracts';
+import type { ServerEventName, ServerEventPayloads, StreamMeta, StreamPosition } from '#contracts';
 
 /**
  * Streams with history (CONTRACT section 9): every topic and user room is a stream; each
@@ -8,17 +8,11 @@ import type { ServerEventName, ServerEventPayloads } from '#contracts';
  * same publications. See docs/recovery-design.md for how the subscription hub uses it.
  */
 
-/** Where a client stands in one stream. `offset` 0: before the stream's first publication. */
-export interface StreamPosition {
-  epoch: string;
-  offset: number;
-}
+/** Where a client stands in one stream (`offset` 0: before the stream's first publication): the contract's type. */
+export type { StreamPosition };
 
 /** The positions of one publication, by stream: the `meta` argument of a delivered event. */
-export interface PublishResult {
-  positions: Record<string, number>;
-  epoch: Record<string, string>;
-}
+export type PublishResult = StreamMeta;
 
 export interface RecoverResult {
   /** True when every publication after `since` is in `publications` (possibly none). */
