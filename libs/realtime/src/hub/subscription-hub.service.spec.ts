@@ -37,9 +37,16 @@ afterEach(async () => {
   for (const hub of hubs.splice(0)) await hub.onApplicationShutdown();
 });
 
-function setup() {
+/** `redis.up = false` plays a Redis outage: the cluster reports not ready and history reads fail, as queued commands would hang. */
+function setup(redis?: { up: boolean }) {
   const history = new InMemoryStreamHistory({}, Date.now, { sweepIntervalMs: null });
-  const hub = new SubscriptionHub(history, new ReadingBatcher(), new MetricsService(), resolveRealtimeOptions({}));
+  const options = resolveRealtimeOptions({});
+  if (redis) {
+    options.cluster = { pubClient: null, subClient: null, sharded: false, channelPrefix: 'hub-spec', isReady: () => redis.up };
+    const read = history.position.bind(history);
+    history.position = (stream) => (redis.up ? read(stream) : Promise.reject(new Error('Redis is away')));
+  }
+  const hub = new SubscriptionHub(history, new ReadingBatcher(), new MetricsService(), options);
   hubs.push(hub);
   const transport = new RecordingTransport();
   const add = (id: string, role: 'user' | 'admin' = 'user') => {
@@ -138,5 +145,16 @@ describe('SubscriptionHub', () => {
     expect(hub.streamsOf('admin-1')).toEqual(['general']);
     hub.reset('general', { epoch: 'new-epoch', offset: 7 });
     expect(transport.resets).toEqual([['admin-1', ['general']]]);
+  });
+
+  it('answers a subscribe during a Redis outage at once, without a position, for a new topic and for one already held', async () => {
+    const redis = { up: true };
+    const { hub, add, noAck } = setup(redis);
+    const id = add('through-outage');
+    expect(await hub.subscribe(id, 'general', {}, noAck)).toMatchObject({ topic: 'general', offset: 0, recovered: false });
+    redis.up = false;
+    expect(await hub.subscribe(id, 'general', {}, noAck)).toEqual({ topic: 'general', recovered: false });
+    expect(await hub.subscribe(id, 'readings', {}, noAck)).toEqual({ topic: 'readings', recovered: false });
+    expect(hub.streamsOf(id).sort()).toEqual(['general', 'readings']);
   });
 });

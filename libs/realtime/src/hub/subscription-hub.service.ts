@@ -227,8 +227,11 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
         if (held && request.since === undefined && request.replay === undefined) {
           // Already held: switch the mode in place, no gap and nothing twice.
           this.setBatch(entry, stream, held, request.batchMs);
-          const position = await this.history.position(stream);
-          const ack = { topic: stream, epoch: position.epoch, offset: position.offset, recovered: false };
+          // While Redis is away the position cannot be read without waiting out the outage.
+          const position = this.available() ? await this.history.position(stream) : null;
+          const ack: JoinAck = position
+            ? { topic: stream, epoch: position.epoch, offset: position.offset, recovered: false }
+            : { topic: stream, recovered: false };
           ready(ack);
           return ack;
         }
