@@ -14,7 +14,8 @@ export const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
 /** Why a payload could not be read as a reading. */
 export const PARSE_REJECT_REASONS = ['bad_topic', 'too_large', 'not_a_number', 'not_finite', 'bad_ts', 'bad_unit'] as const;
 /** Why a readable reading was not admitted (CONTRACT §12, §13). */
-export const ADMISSION_REJECT_REASONS = ['unknown_sensor', 'sensor_limit', 'metric_limit', 'rate_limited'] as const;
+/** `store_unavailable`: the sensor is not in memory and the database that knows it cannot be reached. */
+export const ADMISSION_REJECT_REASONS = ['unknown_sensor', 'sensor_limit', 'metric_limit', 'rate_limited', 'store_unavailable'] as const;
 /** What the embedded broker refuses: credentials, another sensor's topic, retained messages, subscriptions, packets it cannot parse (and `bad_topic`, `too_large`). */
 export const BROKER_REJECT_REASONS = ['unauthorized', 'retained', 'subscribe_refused', 'malformed_packet'] as const;
 /** Every `reason` label of `mqtt_messages_rejected_total`. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { MetricsService } from '#observability';
 import { ReadingBatcher } from '../batching/reading-batcher.js';
-import { resolveRealtimeOptions } from '../realtime.options.js';
+import { resolveRealtimeOptions, type ClusterOptions } from '../realtime.options.js';
 import { InMemoryStreamHistory } from '../streams/in-memory-stream-history.js';
 import type { StreamPublication } from '../streams/stream-history.js';
 import { HubError, MAX_TOPICS_PER_SOCKET, SubscriptionHub } from './subscription-hub.service.js';
@@ -42,7 +42,8 @@ function setup(redis?: { up: boolean }) {
   const history = new InMemoryStreamHistory({}, Date.now, { sweepIntervalMs: null });
   const options = resolveRealtimeOptions({});
   if (redis) {
-    options.cluster = { pubClient: null, subClient: null, sharded: false, channelPrefix: 'hub-spec', isReady: () => redis.up };
+    // Only `isReady` is read by the hub; the history here is in memory.
+    options.cluster = { isReady: () => redis.up } as ClusterOptions;
     const read = history.position.bind(history);
     history.position = (stream) => (redis.up ? read(stream) : Promise.reject(new Error('Redis is away')));
   }

@@ -11,6 +11,9 @@ class SlowRepository implements EntityRepository<Sensor> {
   get(id: string) {
     return this.later(() => this.rows.get(id) ?? null);
   }
+  getMany(ids: readonly string[]) {
+    return this.later(() => ids.flatMap((id) => this.rows.get(id) ?? []));
+  }
   list(): Promise<Page<Sensor>> {
     return this.later(() => ({ items: [...this.rows.values()], nextCursor: null }));
   }

@@ -15,6 +15,8 @@ export interface Page<T> {
 /** Storage for sensors and locations: {@link KyselyEntityRepository} over the gateway's database. */
 export interface EntityRepository<T extends Entity> {
   get(id: string): Promise<T | null>;
+  /** Those of `ids` that exist, in any order: one query for many lookups. */
+  getMany(ids: readonly string[]): Promise<T[]>;
   /** A page in id order (a stable order new entities cannot reshuffle). */
   list(page: PageQuery): Promise<Page<T>>;
   count(): Promise<number>;

@@ -63,6 +63,12 @@ export class KyselyEntityRepository<T extends Entity> implements EntityRepositor
     return row ? this.fromRow(row) : null;
   }
 
+  async getMany(ids: readonly string[]): Promise<T[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom(this.mapping.table).selectAll().where('id', 'in', ids).execute();
+    return rows.map((row) => this.fromRow(row));
+  }
+
   async list({ limit, cursor }: PageQuery): Promise<Page<T>> {
     let query = this.db.selectFrom(this.mapping.table).selectAll();
     if (cursor !== undefined) query = query.where('id', '>', cursor);

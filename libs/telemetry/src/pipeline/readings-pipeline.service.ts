@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { sensorTopic, type AnomalyPayload, type ParsedReading, type ReadingPayload } from '#contracts';
 import { MetricsService } from '#observability';
@@ -20,8 +20,15 @@ import { ReadingAdmission, type Admission } from './reading-admission.service.js
  * as the domain event `reading.judged` (alarms and owner notifications listen), and every
  * `predictionEvery` admitted readings emit a Holt forecast.
  */
+const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
+
 @Injectable()
 export class ReadingsPipeline {
+  private readonly logger = new Logger(ReadingsPipeline.name);
+  /** Readings refused as `store_unavailable` since the last warning about them, and when that was. */
+  private unavailableSinceLog = 0;
+  private unavailableLoggedAt = 0;
+
   constructor(
     @Inject(TELEMETRY_OPTIONS) private readonly options: ResolvedTelemetryOptions,
     private readonly admission: ReadingAdmission,
@@ -38,10 +45,11 @@ export class ReadingsPipeline {
     try {
       admission = await this.admission.admit(reading);
     } catch (error) {
-      // The catalog is unreachable (its store is briefly away): live data keeps flowing, but
-      // nothing is registered or kept for the reading.
+      // The catalog is unreachable (its store is briefly away) and does not know this sensor from
+      // memory: live data keeps flowing, but nothing is registered or kept for the reading.
       this.deliver(reading);
-      throw error;
+      this.reportUnavailable(error as Error);
+      return { ok: false, reason: 'store_unavailable' };
     }
     if (!admission.ok) return admission;
     const { sensor } = admission;
@@ -66,6 +74,16 @@ export class ReadingsPipeline {
     await this.series.forget(sensorId);
     const forgotten: SensorForgottenEvent = { sensorId };
     this.events.emit(SENSOR_FORGOTTEN, forgotten);
+  }
+
+  /** Once per interval, not once per reading: a flood during an outage must not flood the log too. */
+  private reportUnavailable(error: Error): void {
+    this.unavailableSinceLog++;
+    const now = Date.now();
+    if (now - this.unavailableLoggedAt < UNAVAILABLE_LOG_INTERVAL_MS) return;
+    this.logger.warn(`${this.unavailableSinceLog} reading(s) of sensors not in memory refused (store_unavailable): ${error.message}`);
+    this.unavailableSinceLog = 0;
+    this.unavailableLoggedAt = now;
   }
 
   private deliver(reading: ParsedReading): ReadingPayload {

@@ -41,6 +41,8 @@ export class ReadingsController {
           throw new ApiError(ErrorCode.CONFLICT, HttpStatus.CONFLICT, ['metric: the sensor has MAX_METRICS_PER_SENSOR metrics already']);
         case 'rate_limited':
           throw new ApiError(ErrorCode.RATE_LIMITED, HttpStatus.TOO_MANY_REQUESTS, ['sensorId: over MQTT_DEVICE_RATE_LIMIT readings/s']);
+        case 'store_unavailable':
+          throw new ApiError(ErrorCode.INTERNAL_ERROR, HttpStatus.SERVICE_UNAVAILABLE, ['sensorId: the database that knows this sensor is unreachable; retry']);
       }
     }
     return { accepted: reading };
