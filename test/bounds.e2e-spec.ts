@@ -141,6 +141,30 @@ describe('auto-registration bounded by MAX_SENSORS', () => {
   });
 });
 
+describe('auto-registration under a burst', () => {
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    gateway = await startGateway({ ...PRODUCTION, SENSOR_AUTO_REGISTER: 'true', MAX_SENSORS: '2' });
+  });
+  afterEach(() => closeAllDevices());
+  afterAll(() => gateway.close());
+
+  it('admits every reading of new sensors that arrive while they are being registered, with the limit exactly reached', async () => {
+    const metrics = counters(gateway);
+    await metrics.reset();
+    const sensor = await device(gateway.mqttUrl);
+    // 100 readings each (the rate limit's burst), all sent before the first registration can finish.
+    await Promise.all(Array.from({ length: 200 }, (_, i) => publish(sensor, `sensors/burst-${i % 2}/m`, String(i))));
+    await eventually(async () => expect([await metrics.accepted(), await metrics.rejected('sensor_limit')]).toEqual([200, 0]));
+    const service = gateway.token('ops', { role: 'service' });
+    expect(((await api(gateway.url, 'GET', '/sensors', service)).body as { items: { id: string }[] }).items.map((s) => s.id).sort()).toEqual([
+      'burst-0',
+      'burst-1',
+    ]);
+  });
+});
+
 describe('sensor ownership', () => {
   let gateway: TestGateway;
 

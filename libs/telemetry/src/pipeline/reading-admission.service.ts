@@ -17,6 +17,8 @@ export type Admission = { ok: true; sensor: Sensor } | { ok: false; reason: Admi
 export class ReadingAdmission {
   private readonly logger = new Logger(ReadingAdmission.name);
   private readonly metrics: MetricRegistry;
+  /** Registrations in flight, by sensor id (at most one per id; gone once settled). */
+  private readonly registering = new Map<string, Promise<Admission>>();
 
   constructor(
     @Inject(TELEMETRY_OPTIONS) private readonly options: ResolvedTelemetryOptions,
@@ -28,7 +30,7 @@ export class ReadingAdmission {
   async admit(reading: ParsedReading): Promise<Admission> {
     let sensor = await this.sensors.find(reading.sensorId);
     if (!sensor) {
-      const registered = await this.register(reading);
+      const registered = await this.registerOnce(reading);
       if (!registered.ok) return registered;
       sensor = registered.sensor;
     }
@@ -39,6 +41,22 @@ export class ReadingAdmission {
   /** The sensor was deleted: its metrics no longer count. */
   forget(sensorId: string): void {
     this.metrics.forget(sensorId);
+  }
+
+  /**
+   * The readings of a new sensor that arrive while it is being registered wait for that one
+   * registration: each would otherwise hold a place under `MAX_SENSORS` while it waits, and a
+   * burst from a few new sensors would be refused as `sensor_limit`.
+   */
+  private registerOnce(reading: ParsedReading): Promise<Admission> {
+    let pending = this.registering.get(reading.sensorId);
+    if (!pending) {
+      pending = this.register(reading);
+      this.registering.set(reading.sensorId, pending);
+      const settle = () => this.registering.delete(reading.sensorId);
+      pending.then(settle, settle);
+    }
+    return pending;
   }
 
   private async register(reading: ParsedReading): Promise<Admission> {
