@@ -30,8 +30,7 @@ interface Series<C> {
   /** Ring of the latest intervals (ms). */
   intervals: Float64Array;
   next: number;
-  /** When silence becomes inactivity; Infinity before `minReadings`. */
-  deadline: number;
+  /** The median interval, as of the last sweep that needed it. */
   medianMs: number;
   inactive: boolean;
   context: C;
@@ -39,8 +38,9 @@ interface Series<C> {
 
 /**
  * When each (sensor, metric) series last reported, and how often it usually does. A reading costs
- * O(1) (a median of at most 15 intervals); a sweep is one pass over the series comparing one number
- * each, whatever the number of sockets, so 10,000 series sweep in well under a millisecond. The
+ * a few stores; a sweep is one pass over the series comparing one number each, and takes a median
+ * (of at most 15 intervals) only for a series quiet for `minMs` or longer, so 10,000 series sweep
+ * in well under a millisecond, whatever the number of sockets. The
  * number of series is bounded by the pipeline's admission (MAX_SENSORS x MAX_METRICS_PER_SENSOR).
  * Time is arrival time by the injected clock: a device's own clock cannot make it look silent.
  */
@@ -72,7 +72,6 @@ export class InactivityTracker<C = undefined> {
         last: now,
         intervals: new Float64Array(INTERVALS),
         next: 0,
-        deadline: Number.POSITIVE_INFINITY,
         medianMs: 0,
         inactive: false,
         context,
@@ -86,10 +85,6 @@ export class InactivityTracker<C = undefined> {
     state.last = now;
     state.context = context;
     state.inactive = false;
-    if (state.readings >= this.minReadings) {
-      state.medianMs = median(state.intervals, Math.min(state.next, INTERVALS));
-      state.deadline = now + Math.max(this.options.factor * state.medianMs, this.options.minMs);
-    }
     return wasInactive;
   }
 
@@ -98,9 +93,14 @@ export class InactivityTracker<C = undefined> {
     const now = this.clock.now();
     const silent: SilentSeries<C>[] = [];
     for (const state of this.series.values()) {
-      if (state.inactive || now < state.deadline) continue;
+      if (state.inactive || state.readings < this.minReadings) continue;
+      const silentForMs = now - state.last;
+      // Most series reported within minMs: no median needed to know they are not silent.
+      if (silentForMs < this.options.minMs) continue;
+      state.medianMs = median(state.intervals, Math.min(state.next, INTERVALS));
+      if (silentForMs < Math.max(this.options.factor * state.medianMs, this.options.minMs)) continue;
       state.inactive = true;
-      silent.push({ sensorId: state.sensorId, metric: state.metric, silentForMs: now - state.last, medianIntervalMs: state.medianMs, context: state.context });
+      silent.push({ sensorId: state.sensorId, metric: state.metric, silentForMs, medianIntervalMs: state.medianMs, context: state.context });
     }
     return silent;
   }
