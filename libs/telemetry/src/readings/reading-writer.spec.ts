@@ -56,6 +56,19 @@ describe.each(DATABASE_KINDS)('ReadingWriter on %s', (kind) => {
     expect((await metrics.readingsWriteSeconds.get()).values.find((v) => v.metricName === 'readings_write_seconds_count')!.value).toBeGreaterThanOrEqual(3);
   });
 
+  it('catches up when behind: full batches waiting go several to a write, every reading written once', async () => {
+    const metrics = new MetricsService();
+    const sut = writer(SLOW, metrics);
+    // The first batch starts writing at reading 101; the next nine wait for it.
+    for (let i = 0; i < 1_000; i++) sut.append(reading(i, 'behind'));
+    await sut.flushed();
+    expect(await stored('behind')).toBe(1_000);
+    expect((await metrics.readingsWritten.get()).values[0]!.value).toBe(1_000);
+    // 100, then up to 5 batches at a time: 4 writes where one per batch would be 10.
+    const writes = (await metrics.readingsWriteSeconds.get()).values.find((v) => v.metricName === 'readings_write_seconds_count')!.value;
+    expect(writes).toBeLessThanOrEqual(4);
+  });
+
   it('is bounded: beyond maxQueue readings are refused and counted, the queue is not', async () => {
     const metrics = new MetricsService();
     // One batch as large as the queue, so nothing is written before the bound is hit.

@@ -14,6 +14,8 @@ export interface ReadingWriterOptions {
 
 /** How often a sustained problem is logged, at most. */
 const LOG_EVERY_MS = 10_000;
+/** Full batches written together, at most, when the writer is behind. */
+const MERGED_BATCHES = 5;
 /** Failures in a row, with the database answering pings, after which a batch is given up. */
 const MAX_ATTEMPTS = 20;
 
@@ -29,7 +31,8 @@ export function isDataError(error: unknown): boolean {
 /**
  * Writes every accepted reading to the database in batches, off the delivery path: `append` only
  * queues (live delivery never waits for the database). A batch goes when it is full or every
- * `flushMs`; one batch is in flight at a time, and what arrives meanwhile forms the next one.
+ * `flushMs`; one write is in flight at a time, and what arrives meanwhile forms the next batch.
+ * When full batches wait, up to 5 of them go in one write.
  *
  * Bounded: at `maxQueue` waiting readings new ones are dropped and counted. A failed batch stays
  * at the head of the queue and is retried on the next tick (the database restarting, a connection
@@ -127,6 +130,9 @@ export class ReadingWriter {
   private async drain(): Promise<void> {
     while (this.batches[0]!.length > 0) {
       const batch = this.batches.shift()!;
+      // Behind (full batches waiting): several go in one write. A write's cost is mostly its round
+      // trips, each waiting its turn on a busy event loop, so a writer that falls behind catches up.
+      while (this.batches.length > 1 && batch.length + this.batches[0]!.length <= this.options.batchSize * MERGED_BATCHES) batch.push(...this.batches.shift()!);
       if (this.batches.length === 0) this.batches.push([]);
       const stopTimer = this.metrics.readingsWriteSeconds.startTimer();
       try {
