@@ -6,9 +6,10 @@
  * `--gateway-node-args=<flags>` tries extra Node flags on the gateway's process.
  * `memory-mqtt` and `memory-batching` measure the gateway alone (RSS and live heap growth after a
  * forced GC): `--mqtt-messages=<n>` and `--batch-pairs=<n>` change their sizes.
- * `storage-ingest`, `storage-query` and `storage-rss` measure the gateway's storage (a fresh PostgreSQL
- * database per run, BENCH_POSTGRES_URL): readings written while fanning out, a 24 h aggregate over
- * 10 million readings (`--query-rows=<n>`), and the memory of each database mode at start.
+ * `storage-ingest`, `storage-sustained`, `storage-query` and `storage-rss` measure the gateway's storage (a fresh
+ * PostgreSQL database per run, BENCH_POSTGRES_URL): readings written while fanning out to 1000 sockets of `readings`,
+ * readings/s sustained from 1000 sensors each watched by its own socket, a 24 h aggregate over 10 million readings
+ * (`--query-rows=<n>`), and the memory of each database mode at start.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -27,7 +28,7 @@ import {
   type Run,
   type StepResult,
 } from './lib/scenarios.js';
-import { countReadings, startMemory, storageFanout, storageQuery, writerAlone } from './lib/storage.js';
+import { countReadings, startMemory, storageFanout, storageQuery, storageSustained, writerAlone } from './lib/storage.js';
 import { benchDatabase, cleanRunEnv, hasTaskset, runEnv, startTarget, type TargetKind } from './lib/targets.js';
 
 const SCENARIOS = [
@@ -42,6 +43,7 @@ const SCENARIOS = [
   'memory-mqtt',
   'memory-batching',
   'storage-ingest',
+  'storage-sustained',
   'storage-query',
   'storage-rss',
   'reconnect-storm',
@@ -49,9 +51,9 @@ const SCENARIOS = [
 /** Scenarios run on two instances sharing Redis (adapter, presence) and an MQTT shared subscription. */
 const CLUSTERED: ReadonlySet<Scenario> = new Set(['fanout-cluster', 'peruser-cluster']);
 /** What outsiders can make the gateway hold: measured on the gateway alone (a bare peer registers nothing and has no batching). */
-const GATEWAY_ONLY: ReadonlySet<Scenario> = new Set(['memory-mqtt', 'memory-batching', 'storage-ingest', 'storage-query', 'storage-rss']);
+const GATEWAY_ONLY: ReadonlySet<Scenario> = new Set(['memory-mqtt', 'memory-batching', 'storage-ingest', 'storage-sustained', 'storage-query', 'storage-rss']);
 /** Storage: the gateway with and without its database (or in each mode), compared inside each round. */
-const STORAGE: ReadonlySet<Scenario> = new Set(['storage-ingest', 'storage-query', 'storage-rss']);
+const STORAGE: ReadonlySet<Scenario> = new Set(['storage-ingest', 'storage-sustained', 'storage-query', 'storage-rss']);
 /** The gateway with no reference: the bare peer has no stream history to recover from. */
 const NO_REFERENCE: ReadonlySet<Scenario> = new Set([...GATEWAY_ONLY, 'reconnect-storm']);
 type Scenario = (typeof SCENARIOS)[number];
@@ -108,6 +110,7 @@ const sizes = quick
       memoryMqtt: 20_000,
       memoryBatching: 2_000,
       storage: { subscribers: 50, rates: [100, 200], seconds: 1, writerSeconds: 2, queryRows: 200_000, querySamples: 5 },
+      sustained: { sensors: 50, rates: [500, 1000], seconds: 1 },
       storm: { sockets: 100, missed: 20 },
     }
   : {
@@ -119,6 +122,7 @@ const sizes = quick
       memoryMqtt: 1_000_000,
       memoryBatching: 100_000,
       storage: { subscribers: 1000, rates: [200, 400, 800, 1600, 3200, 6400], seconds: 3, writerSeconds: 10, queryRows: 10_000_000, querySamples: 20 },
+      sustained: { sensors: 1000, rates: [5000, 10000, 15000, 20000, 25000, 30000], seconds: 5 },
       storm: { sockets: 2000, missed: 100 },
     };
 if (values['mqtt-messages']) sizes.memoryMqtt = Number(values['mqtt-messages']);
@@ -270,6 +274,29 @@ async function measureStorage(scenario: Scenario): Promise<Figures> {
       });
       return figures;
     }
+    case 'storage-sustained': {
+      const { sensors, rates, seconds } = sizes.sustained;
+      for (const [label, extra, mustWrite] of [
+        ['no storage', NO_STORAGE_ENV, false],
+        ['PostgreSQL', {}, true],
+      ] as const) {
+        const result = await session('gateway', true, extra, false, (run, url) => storageSustained(run, url, sensors, rates, seconds, { mustWrite }));
+        result.steps.forEach((s) =>
+          console.log(
+            `  ${label} @${s.rate}/s: loss ${(s.lossRatio * 100).toFixed(2)}%, p99 ${s.p99} ms, written ${s.writtenPerSecond.toFixed(0)}/s (${(s.writtenRatio * 100).toFixed(1)}%)`,
+          ),
+        );
+        Object.assign(figures, {
+          [`sustained readings/s (${label})`]: result.knee,
+          [`deliveries/s @knee (${label})`]: result.atKnee?.deliveriesPerSecond ?? 0,
+          [`p99 ms @knee (${label})`]: result.atKnee?.p99 ?? NaN,
+          [`readings written/s @knee (${label})`]: result.atKnee?.writtenPerSecond ?? 0,
+        });
+        if (mustWrite) figures['rows in database / published (PostgreSQL)'] = result.rows / result.published;
+      }
+      figures['sustained with storage / without'] = figures['sustained readings/s (PostgreSQL)']! / figures['sustained readings/s (no storage)']!;
+      return figures;
+    }
     case 'storage-query': {
       const { queryRows, querySamples } = sizes.storage;
       const result = await session('gateway', true, {}, false, (run, url) => storageQuery(run, url, queryRows, querySamples));
@@ -363,6 +390,7 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
       case 'memory-mqtt':
       case 'memory-batching':
       case 'storage-ingest':
+      case 'storage-sustained':
       case 'storage-query':
       case 'storage-rss':
         break; // measured by measureMemory and measureStorage

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { batchMemory, connections, fanout, ingest, mqttMemory, perUser, reconnectStorm, type Run } from '../bench/lib/scenarios.js';
-import { startMemory, storageFanout, storageQuery, writerAlone } from '../bench/lib/storage.js';
+import { startMemory, storageFanout, storageQuery, storageSustained, writerAlone } from '../bench/lib/storage.js';
 import { benchDatabase, cleanRunEnv, runEnv, startTarget, type TargetKind } from '../bench/lib/targets.js';
 
 /** No speed is asserted here: the fan-out knee is taken on loss alone, since a loaded test machine may take over 100 ms for a delivery. */
@@ -105,7 +105,7 @@ describe('memory scenarios against the gateway (smoke)', () => {
 });
 
 describe('storage scenarios against the gateway on PostgreSQL (smoke)', () => {
-  it('storage-ingest writes every reading it fans out, storage-query answers 24 buckets, storage-rss and the writer alone run', async () => {
+  it('storage-ingest and storage-sustained write every reading they fan out, storage-query answers 24 buckets, storage-rss and the writer alone run', async () => {
     const mqttUrl = 'mqtt://127.0.0.1:1883';
     const unique = `bench-smoke-${process.pid}-${Date.now()}-storage`;
     const database = await benchDatabase(unique);
@@ -118,9 +118,12 @@ describe('storage scenarios against the gateway on PostgreSQL (smoke)', () => {
         const fan = await storageFanout(run, database.url, 5, [20], 0.5, NO_LATENCY_LIMIT);
         expect(fan.steps[0]).toMatchObject({ rate: 20, lossRatio: 0, writtenRatio: 1 });
         expect(fan.rows).toBe(fan.published);
+        const sustained = await storageSustained(run, database.url, 5, [50], 0.5);
+        expect(sustained.steps[0]).toMatchObject({ rate: 50, lossRatio: 0, writtenRatio: 1 });
+        expect(sustained.rows).toBe(fan.published + sustained.published);
         expect((await startMemory(run)).rssBytes).toBeGreaterThan(0);
         const query = await storageQuery(run, database.url, 20_000, 2);
-        expect(query.rows).toBe(fan.rows + 20_000);
+        expect(query.rows).toBe(sustained.rows + 20_000);
         expect(query.series.dense.rows).toBe(5_000);
         rows = query.rows;
       } finally {

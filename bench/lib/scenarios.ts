@@ -24,7 +24,7 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Opens `count` authenticated sockets, `concurrency` handshakes at a time; socket `i` goes to instance `instance(i)`. */
-async function openSockets(
+export async function openSockets(
   run: Run,
   count: number,
   { concurrency = 200, user = (i: number) => `u${i}`, instance = (i: number) => i % run.targets.length } = {},

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Inspector } from './inspector.js';
-import { publisher, settledMemory, socketIoReceivers, step, token, type Run, type StepResult } from './scenarios.js';
+import { openSockets, percentile, publisher, settledMemory, socketIoReceivers, step, token, type Run, type StepResult } from './scenarios.js';
 import { hasTaskset } from './targets.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -93,6 +93,97 @@ export async function storageFanout(
     }
   } finally {
     receivers.close();
+    await client.endAsync();
+  }
+  const knee = Math.max(0, ...steps.filter(withinLimits).map((s) => s.rate));
+  return { steps, knee, atKnee: steps.find((s) => s.rate === knee) ?? null, published, rows: await countReadings(databaseUrl) };
+}
+
+/** Accepted MQTT readings so far (`/api/v1/metrics`). */
+async function acceptedReadings(run: Run): Promise<number> {
+  const text = await (await fetch(`${run.target.url}/api/v1/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('mqtt_messages_accepted_total '));
+  return Number(line?.split(' ')[1] ?? 0);
+}
+
+/**
+ * `storage-sustained`: readings spread evenly over `sensors` sensors (registered on their first
+ * reading before the climb) at climbing rates, while the writer stores them. Each sensor is watched
+ * by its own socket (`sensor:<id>`, a dashboard per device), so every reading is one delivery and
+ * the load is the readings pipeline and the writer, not the load generator. A step is timed to its
+ * deliveries and to the writer's queue being empty again; the climb ends at the first step that
+ * loses a delivery or (with `mustWrite`) leaves a reading unwritten.
+ */
+export async function storageSustained(
+  run: Run,
+  databaseUrl: string,
+  sensors: number,
+  rates: number[],
+  seconds: number,
+  { mustWrite = true } = {},
+): Promise<StorageFanoutResult> {
+  const { sockets } = await openSockets(run, sensors);
+  await Promise.all(sockets.map((socket, i) => socket.emitWithAck('subscribe', { topic: `sensor:s${i}` })));
+  let received = 0;
+  const latencies: number[] = [];
+  for (const socket of sockets) {
+    socket.onEvent = (event, payload) => {
+      if (event !== 'reading:new') return;
+      received += 1;
+      latencies.push(Date.now() - (payload as { ts: number }).ts);
+    };
+  }
+  const client = await publisher(run);
+  const topic = (n: number) => `${run.prefix}sensors/s${n % sensors}/v`;
+  const steps: StorageStep[] = [];
+  let published = 0;
+  const withinLimits = (s: StorageStep) => s.lossRatio === 0 && (!mustWrite || s.writtenRatio >= 1);
+  try {
+    // Registration: one reading per sensor, paced, until the gateway has accepted, delivered and written them all.
+    const acceptedBefore = await acceptedReadings(run);
+    for (let n = 0; n < sensors; n++) {
+      client.publish(topic(n), JSON.stringify({ value: 0, ts: Date.now() }), { qos: 0 });
+      if (n % 100 === 99) await sleep(100);
+    }
+    published += sensors;
+    for (const deadline = Date.now() + 30_000; (await acceptedReadings(run)) < acceptedBefore + sensors && Date.now() < deadline;) await sleep(100);
+    for (const deadline = Date.now() + 5_000; received < sensors && Date.now() < deadline;) await sleep(50);
+    for (const deadline = Date.now() + 15_000; (await writerCounters(run)).depth > 0 && Date.now() < deadline;) await sleep(100);
+    for (const rate of rates) {
+      const before = await writerCounters(run);
+      const startReceived = received;
+      latencies.length = 0;
+      const total = Math.round(rate * seconds);
+      const started = Date.now();
+      let sent = 0;
+      while (sent < total) {
+        const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * rate) + 1);
+        for (; sent < due; sent++) client.publish(topic(sent), JSON.stringify({ value: sent, ts: Date.now() }), { qos: 0 });
+        await sleep(5);
+      }
+      published += total;
+      for (const deadline = Date.now() + 5_000; received - startReceived < total && Date.now() < deadline;) await sleep(50);
+      const got = received - startReceived;
+      let after = await writerCounters(run);
+      for (const deadline = Date.now() + 15_000; after.depth > 0 && Date.now() < deadline; after = await writerCounters(run)) await sleep(100);
+      const written = after.written - before.written;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const result: StorageStep = {
+        rate,
+        expected: total,
+        received: got,
+        lossRatio: 1 - got / total,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        deliveriesPerSecond: got / seconds,
+        writtenPerSecond: written / seconds,
+        writtenRatio: written / total,
+      };
+      steps.push(result);
+      if (!withinLimits(result)) break;
+    }
+  } finally {
+    sockets.forEach((socket) => socket.close());
     await client.endAsync();
   }
   const knee = Math.max(0, ...steps.filter(withinLimits).map((s) => s.rate));
