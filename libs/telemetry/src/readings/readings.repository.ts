@@ -39,9 +39,9 @@ const SQLITE_ROWS_PER_INSERT = 1000;
 const SQLITE_MINUTES_PER_UPSERT = 3000;
 
 /**
- * The readings table and the latest reading per series, on either engine. Every query names a
- * sensor (and a metric, or each of the sensor's metrics in turn), so each runs on the
- * `(sensor_id, metric, ts)` index however many rows there are.
+ * The readings table, the latest reading per series and the per-minute rollup, on either engine.
+ * Every query names a sensor (and a metric, or each of the sensor's metrics in turn), so each runs
+ * on the `(sensor_id, metric, ts)` index (or the rollup's key) however many rows there are.
  */
 export class ReadingsRepository {
   constructor(
