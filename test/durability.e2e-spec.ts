@@ -139,7 +139,11 @@ describe('two instances on one PostgreSQL and Redis', () => {
     const client = new pg.Client({ connectionString: db.env['DATABASE_URL'] });
     await client.connect();
     try {
-      expect((await client.query('select name from kysely_migration order by name')).rows).toEqual([{ name: '0001-initial' }, { name: '0002-alarms' }]);
+      expect((await client.query('select name from kysely_migration order by name')).rows).toEqual([
+        { name: '0001-initial' },
+        { name: '0002-alarms' },
+        { name: '0003-readings-rollup' },
+      ]);
     } finally {
       await client.end();
     }

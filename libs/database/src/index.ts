@@ -1,5 +1,6 @@
 export { DatabaseConnection, SQLITE_FILE, type DatabaseOptions } from './database-connection.js';
 export { DATABASE, DATABASE_CONNECTION, DatabaseModule } from './database.module.js';
+export { BACKFILL_READINGS_1M, ROLLUP_MINUTE_MS } from './migrations/0003-readings-rollup.js';
 export type {
   AlarmsTable,
   Database,
@@ -8,6 +9,7 @@ export type {
   LatestReadingsTable,
   LocationsTable,
   NotificationsTable,
+  Readings1mTable,
   ReadingsTable,
   SensorsTable,
 } from './schema.js';

@@ -69,6 +69,23 @@ export interface LatestReadingsTable {
   unit: string | null;
 }
 
+/**
+ * Per series and minute (`minute_ts`, a multiple of 60 000), an aggregate of its `readings`: kept
+ * by the writer in the readings' transaction; bucket queries of whole minutes read it.
+ */
+export interface Readings1mTable {
+  sensor_id: string;
+  metric: string;
+  minute_ts: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  /** The minute's newest reading (greatest `ts`). */
+  last_ts: number;
+  last_value: number;
+}
+
 /** Alarms (CONTRACT.md §12); at most one `active` row per (sensor_id, metric, type), by a partial unique index. */
 export interface AlarmsTable {
   seq: Generated<number>;
@@ -102,6 +119,7 @@ export interface Database {
   device_credentials: DeviceCredentialsTable;
   readings: ReadingsTable;
   latest_readings: LatestReadingsTable;
+  readings_1m: Readings1mTable;
   alarms: AlarmsTable;
 }
 

@@ -100,16 +100,134 @@ describe.each(DATABASE_KINDS)('ReadingsRepository on %s', (kind) => {
     expect(await sut.latest('nobody')).toEqual({});
   });
 
-  it('deletes readings older than the retention cut, and only those', async () => {
-    const cut = other[10]!.ts;
-    const deletedOther = other.filter((r) => r.ts < cut).length;
-    const deletedBoiler1 = [...temperature, ...pressure].filter((r) => r.ts < cut).length;
-    expect(await sut.deleteBefore(cut)).toBe(deletedOther + deletedBoiler1);
-    expect((await sut.raw({ sensorId: 'boiler-2', metric: 'temperature', limit: 1000 })).map((r) => r.ts)).toEqual(
-      other
-        .slice(10)
+  it('deletes readings older than the minute of the retention cut, and only those', async () => {
+    // Cut inside a minute: retention works in whole minutes (the rollup's), so the cut is that minute's start.
+    const cut = T0 + 17 * MINUTE + 12_345;
+    const kept = (r: ReadingPayload) => r.ts >= T0 + 17 * MINUTE;
+    const late = { ...temperature[temperature.length - 1]!, ts: temperature[temperature.length - 1]!.ts - 1, value: -99 };
+    const deleted = [...temperature, ...pressure, ...other].filter((r) => !kept(r)).length;
+    expect(deleted).toBeGreaterThan(0);
+    expect(await sut.deleteBefore(cut)).toBe(deleted);
+    expect((await sut.raw({ sensorId: 'boiler-1', metric: 'temperature', limit: 1000 })).map((r) => r.ts)).toEqual(
+      [...temperature, late]
+        .filter(kept)
         .map((r) => r.ts)
-        .reverse(),
+        .sort((a, b) => b - a),
     );
+    // The rollup lost the same minutes: aggregates over everything are those of what is left.
+    for (const agg of AGGREGATES) {
+      const items = await sut.buckets({ sensorId: 'boiler-1', metric: 'temperature', from: T0, to: T0 + 3 * 3_600_000, bucketMs: 5 * MINUTE, agg });
+      const want = expected([...temperature, late].filter(kept), 5 * MINUTE, agg, T0, T0 + 3 * 3_600_000);
+      expect(items.map((p) => p.ts)).toEqual(want.map((p) => p.ts));
+      items.forEach((point, i) => expect(point.value).toBeCloseTo(want[i]!.value, 9));
+    }
+    const [{ oldest }] = await database.connection.db
+      .selectFrom('readings_1m')
+      .select((eb) => eb.fn.min('minute_ts').as('oldest'))
+      .execute();
+    expect(Number(oldest)).toBe(T0 + 17 * MINUTE);
+  });
+});
+
+/** A deterministic generator in [0, 1). */
+function random(seed: number): () => number {
+  return () => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
+}
+
+describe.each(DATABASE_KINDS)('ReadingsRepository rollup on %s', (kind) => {
+  const HOUR = 3_600_000;
+  let database: Awaited<ReturnType<typeof openTestDatabase>>;
+  let sut: ReadingsRepository;
+  const next = random(11);
+  // Three hours around an hour edge, 1-4 readings in most seconds' neighbourhood, some minutes empty;
+  // distinct timestamps, plus a few resent readings (same ts, same value: `last` stays well defined).
+  const start = T0 + 7 * HOUR - 37 * MINUTE - 12_345;
+  const readings: ReadingPayload[] = [];
+  for (let ts = start; ts < start + 3 * HOUR; ts += 1 + Math.floor(next() * 9_000)) {
+    if (Math.floor(ts / MINUTE) % 17 === 5) continue;
+    readings.push({ sensorId: 'r-1', metric: 'v', value: Math.round((next() - 0.3) * 1e6) / 1e3, ts });
+    if (next() < 0.02) readings.push({ ...readings[readings.length - 1]! });
+  }
+
+  beforeAll(async () => {
+    database = await openTestDatabase(kind);
+    sut = new ReadingsRepository(database.connection.db, database.connection.dialect);
+    // Shuffled into batches of varied sizes: later batches bring readings of minutes already
+    // written (late, out of order), and one minute's readings arrive across several batches.
+    const shuffled = [...readings];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const inOrder = readings.slice(0, Math.floor(readings.length / 2));
+    await sut.insert(inOrder);
+    const rest = shuffled.filter((r) => !inOrder.includes(r));
+    for (let i = 0; i < rest.length;) {
+      const size = 1 + Math.floor(next() * 400);
+      await sut.insert(rest.slice(i, i + size));
+      i += size;
+    }
+    // Another series in the same minutes must not leak into this one.
+    await sut.insert(readings.map((r) => ({ ...r, metric: 'w', value: r.value + 1000 })));
+  });
+  afterAll(() => database.close());
+
+  it('keeps one row per series and minute equal to the aggregate of its readings', async () => {
+    const rows = await database.connection.db.selectFrom('readings_1m').selectAll().where('metric', '=', 'v').orderBy('minute_ts').execute();
+    const minutes = expected(readings, MINUTE, 'count', 0, Number.MAX_SAFE_INTEGER);
+    expect(rows.map((r) => [r.sensor_id, Number(r.minute_ts), Number(r.count)])).toEqual(minutes.map((m) => ['r-1', m.ts, m.value]));
+    for (const agg of ['min', 'max', 'last'] as const) {
+      const want = expected(readings, MINUTE, agg, 0, Number.MAX_SAFE_INTEGER).map((m) => m.value);
+      expect(rows.map((r) => (agg === 'last' ? r.last_value : r[agg]))).toEqual(want);
+    }
+    const sums = expected(readings, MINUTE, 'avg', 0, Number.MAX_SAFE_INTEGER).map((m, i) => m.value * minutes[i]!.value);
+    rows.forEach((row, i) => expect(row.sum).toBeCloseTo(sums[i]!, 9));
+  });
+
+  it.each(AGGREGATES)('answers %s over any range equal to the readings themselves, whole-minute buckets or not', async (agg) => {
+    const edge = T0 + 7 * HOUR;
+    const ranges: [number, number][] = [
+      [start, start + 3 * HOUR], // everything
+      [edge - HOUR, edge + HOUR - 1], // whole minutes only
+      [edge - 20 * MINUTE + 1, edge + 20 * MINUTE - 1], // a partial minute at each end
+      [edge - 20 * MINUTE - 1, edge + 20 * MINUTE], // a millisecond of a minute at each end
+      [edge + 10_000, edge + 50_000], // inside one minute
+      [edge - 30_000, edge + 30_000], // two partial minutes, no whole one
+      [edge - MINUTE, edge - 1], // exactly one whole minute
+      [edge, edge], // one instant
+    ];
+    for (let i = 0; i < 12; i++) {
+      const a = start + Math.floor(next() * 3 * HOUR);
+      ranges.push([a, a + Math.floor(next() * 2 * HOUR)]);
+    }
+    for (const [from, to] of ranges) {
+      for (const bucketMs of [MINUTE, 2 * MINUTE, 15 * MINUTE, HOUR, 86_400_000, 30_000, 90_000]) {
+        const items = await sut.buckets({ sensorId: 'r-1', metric: 'v', from, to, bucketMs, agg });
+        const want = expected(readings, bucketMs, agg, from, to);
+        expect([from, to, bucketMs, items.map((p) => p.ts)]).toEqual([from, to, bucketMs, want.map((p) => p.ts)]);
+        items.forEach((point, i) => {
+          if (agg === 'avg') expect(point.value).toBeCloseTo(want[i]!.value, 9);
+          else expect(point.value).toBe(want[i]!.value);
+        });
+      }
+    }
+  });
+
+  it('reads whole minutes from the rollup and only the partial ones from the readings', async () => {
+    // Change one stored minute behind the repository's back: whole-minute buckets see it, others do not.
+    const minute = Math.floor((T0 + 7 * HOUR + 5 * MINUTE) / MINUTE) * MINUTE;
+    await database.connection.db
+      .updateTable('readings_1m')
+      .set((eb) => ({ count: eb('count', '+', 1000) }))
+      .where('metric', '=', 'w')
+      .where('minute_ts', '=', minute)
+      .execute();
+    const count = (from: number, to: number, bucketMs: number) =>
+      sut.buckets({ sensorId: 'r-1', metric: 'w', from, to, bucketMs, agg: 'count' }).then((items) => items.reduce((n, p) => n + p.value, 0));
+    const inMinute = readings.filter((r) => r.ts >= minute && r.ts < minute + MINUTE).length;
+    expect(await count(minute, minute + MINUTE - 1, MINUTE)).toBe(inMinute + 1000);
+    expect(await count(minute, minute + MINUTE - 1, 30_000)).toBe(inMinute);
+    // Cut by a millisecond at the start: the minute is partial, so its readings are read.
+    expect(await count(minute + 1, minute + MINUTE - 1, MINUTE)).toBe(readings.filter((r) => r.ts > minute && r.ts < minute + MINUTE).length);
   });
 });
