@@ -3,7 +3,7 @@ import type { ReadingPayload } from '#contracts';
 import { RedisConnection } from '#redis';
 import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
 import { parseStreamMessage, RedisStreamHistory, splitBatch, type RedisStreamHistoryLimits } from './redis-stream-history.js';
-import type { StreamHistoryOptions, StreamListener, StreamPosition, StreamPublication } from './stream-history.js';
+import type { PublishResult, StreamHistoryOptions, StreamListener, StreamPosition, StreamPublication } from './stream-history.js';
 import { StreamJoiner, type JoinTarget } from './stream-joiner.js';
 
 /**
@@ -187,6 +187,23 @@ describe('RedisStreamHistory (two instances on the real Redis)', () => {
     await eventually(() => expect(b.seen).toHaveLength(17));
     expect(offsets(b.seen, 'readings')).toEqual(range(1, 12));
     expect(offsets(b.seen, 'user:u1')).toEqual([1, 2, 3, 4]);
+  });
+
+  it('rejects a publication at once while too many wait for Redis, and takes more once they are answered', async () => {
+    await both({}, { limits: { maxUnansweredStreams: 3 } });
+    const outcomes = Promise.allSettled([
+      a.history.publish(['readings'], 'reading:new', reading(1)),
+      a.history.publish(['readings', 'user:u1'], 'reading:new', reading(2)),
+      a.history.publish(['readings'], 'reading:new', reading(3)),
+      a.history.publish(['user:u1'], 'reading:new', reading(4)),
+    ]);
+    const [first, second, third, fourth] = await outcomes;
+    expect((first as PromiseFulfilledResult<PublishResult>).value.positions).toEqual({ readings: 1 });
+    expect((second as PromiseFulfilledResult<PublishResult>).value.positions).toEqual({ readings: 2, 'user:u1': 1 });
+    for (const refused of [third, fourth]) expect(String((refused as PromiseRejectedResult).reason)).toMatch(/waiting for Redis/);
+    expect((await a.history.publish(['readings', 'user:u1'], 'reading:new', reading(5))).positions).toEqual({ readings: 3, 'user:u1': 2 });
+    await b.history.sync();
+    expect(b.seen.map((p) => (p.payload as ReadingPayload).value)).toEqual([1, 2, 5]);
   });
 
   it('rejects every publication of a failed call, and the next call works', async () => {

@@ -170,6 +170,12 @@ export interface RedisStreamHistoryLimits {
   batchStreams?: number;
   /** Characters of payloads, headers and stream names in one script call. @default 1048576 */
   batchChars?: number;
+  /**
+   * Stream entries queued or waiting for Redis's answer. Beyond it `publish()` rejects at once, as a
+   * failed call does: while Redis is away, calls queue on the connection, and one call carries
+   * up to `batchStreams` entries. @default 100000
+   */
+  maxUnansweredStreams?: number;
 }
 
 /** A publication waiting for the end of its tick, to go out in one script call with the others. */
@@ -222,6 +228,9 @@ export class RedisStreamHistory implements StreamHistory {
   private readonly syncTimeoutMs: number;
   private readonly batchStreams: number;
   private readonly batchChars: number;
+  private readonly maxUnansweredStreams: number;
+  /** Stream entries of the publications queued or sent and not yet answered. */
+  private unanswered = 0;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -233,6 +242,7 @@ export class RedisStreamHistory implements StreamHistory {
     this.syncTimeoutMs = limits.syncTimeoutMs ?? 5_000;
     this.batchStreams = limits.batchStreams ?? 1000;
     this.batchChars = limits.batchChars ?? 1 << 20;
+    this.maxUnansweredStreams = limits.maxUnansweredStreams ?? 100_000;
   }
 
   /** Subscribes to the cluster channel; call once before relying on the live feed (idempotent). */
@@ -257,6 +267,8 @@ export class RedisStreamHistory implements StreamHistory {
     // Serialized once: the script stores and publishes this very text.
     const payloadJson = JSON.stringify(payload);
     if (payloadJson === undefined) throw new TypeError(`The payload of '${event}' cannot be serialized`);
+    if (this.unanswered + names.length > this.maxUnansweredStreams) throw new Error('Too many publications are waiting for Redis (is it reachable?)');
+    this.unanswered += names.length;
     const head = `{"ev":${JSON.stringify(event)},"t":${Date.now()}`;
     let chars = head.length + payloadJson.length;
     for (const name of names) chars += name.length;
@@ -290,7 +302,9 @@ export class RedisStreamHistory implements StreamHistory {
     const o = this.options;
     const keys: string[] = [];
     const args = [this.channel, String(o.historySize), String(o.historyTtlSeconds), String(o.metaTtlSeconds), newEpoch()];
+    let streams = 0;
     for (const { names, head, payloadJson } of batch) {
+      streams += names.length;
       args.push(head, payloadJson, String(names.length));
       for (const name of names) {
         keys.push(this.metaKey(name), this.historyKey(name));
@@ -304,6 +318,8 @@ export class RedisStreamHistory implements StreamHistory {
     } catch (error) {
       for (const publication of batch) publication.reject(error as Error);
       return;
+    } finally {
+      this.unanswered -= streams;
     }
     let k = 0;
     for (const { names, resolve } of batch) {
