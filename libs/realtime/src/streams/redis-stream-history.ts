@@ -215,7 +215,7 @@ export class RedisStreamHistory implements StreamHistory {
   private backlog: string[] | null = null;
   private subscribed: Promise<void> | null = null;
   private closed = false;
-  /** Barrier messages are `~<instance>:<n>`; a publication message always starts with `{`. */
+  /** Barrier messages are `~<instance>:<n>`; a publication message starts with `{`, a batch with `*`. */
   private readonly barrierPrefix = `~${newEpoch()}${newEpoch()}:`;
   private barrierSeq = 0;
   /** Barrier token -> its waiters, until the token comes back through the channel. */
