@@ -43,7 +43,7 @@ const providers: Provider[] = [
   SocketIoTransport,
   SseTransport,
   {
-    // Redis when clustered: one script per publication keeps history and every instance's feed in step.
+    // Redis when clustered: one script call per tick's publications keeps history and every instance's feed in step.
     provide: STREAM_HISTORY,
     inject: [REALTIME_OPTIONS],
     useFactory: (options: ResolvedRealtimeOptions) =>

@@ -45,7 +45,7 @@ export interface RealtimeModuleOptions {
 }
 
 export interface ClusterOptions {
-  /** The app's Redis connection: the stream history and its live feed (one script and one channel for every publication). */
+  /** The app's Redis connection: the stream history and its live feed (one script call per tick's publications, one channel). */
   redis: RedisConnection;
   /** node `redis` clients for the Socket.IO Redis adapter; `pub` should fail fast while disconnected. */
   pubClient: unknown;

@@ -119,7 +119,7 @@ export class WebSocketService {
     return this.server?.of('/').sockets.size ?? 0;
   }
 
-  /** One publication to the streams: one store call (one Redis round trip in a cluster), delivered by every instance from the stream feed. */
+  /** One publication to the streams: one store call (in a cluster, one Redis round trip per tick, shared), delivered by every instance from the stream feed. */
   private emitToRooms<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerEventPayloads[E]): void {
     this.hub.publish(rooms, event, payload);
     this.metrics.eventsOut.inc({ event });

@@ -149,8 +149,8 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
   // ---- publishing ----
 
   /**
-   * One publication to `streams`: one store call (one Redis round trip in a cluster); every
-   * instance delivers it from the live feed. Fire and forget. When the store fails (Redis away)
+   * One publication to `streams`: one store call (in a cluster, sharing one Redis round trip with
+   * the tick's other publications); every instance delivers it from the live feed. Fire and forget. When the store fails (Redis away)
    * the failure is logged once per outage and counted, and the event still reaches this
    * instance's subscribers, without `meta` (it has no offsets: it cannot be recovered, and the
    * other instances do not get it).

@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { ReadingPayload } from '#contracts';
 import { RedisConnection } from '#redis';
 import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
-import { parseStreamMessage, RedisStreamHistory } from './redis-stream-history.js';
-import type { StreamHistoryOptions, StreamListener, StreamPosition, StreamPublication } from './stream-history.js';
+import { parseStreamMessage, RedisStreamHistory, splitBatch, type RedisStreamHistoryLimits } from './redis-stream-history.js';
+import type { PublishResult, StreamHistoryOptions, StreamListener, StreamPosition, StreamPublication } from './stream-history.js';
 import { StreamJoiner, type JoinTarget } from './stream-joiner.js';
 
 /**
@@ -47,9 +47,9 @@ async function flushPrefix(): Promise<void> {
   for await (const keys of admin.client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (keys.length > 0) await admin.client.del(keys);
 }
 
-async function instance(options: StreamHistoryOptions, url: string): Promise<Instance> {
+async function instance(options: StreamHistoryOptions, url: string, limits: RedisStreamHistoryLimits = {}): Promise<Instance> {
   const redis = await RedisConnection.connect({ url, keyPrefix: prefix });
-  const history = new RedisStreamHistory(redis, options, 3_000);
+  const history = new RedisStreamHistory(redis, options, { syncTimeoutMs: 3_000, ...limits });
   await history.start();
   const me: Instance = { redis, history, seen: [], resets: [] };
   const listener: StreamListener = { publication: (p) => me.seen.push(p), reset: (stream, position) => me.resets.push([stream, position]) };
@@ -59,6 +59,21 @@ async function instance(options: StreamHistoryOptions, url: string): Promise<Ins
 }
 
 const offsets = (publications: StreamPublication[], stream: string) => publications.filter((p) => stream in p.positions).map((p) => p.positions[stream]);
+/**
+ * Counts the script calls `redis` makes from now on: each starts with one EVALSHA (an EVAL only
+ * follows a NOSCRIPT answer). The real client underneath; only the count is added.
+ */
+function countScriptCalls(redis: RedisConnection): () => number {
+  const client = redis.client as unknown as { evalSha: (...args: unknown[]) => Promise<unknown> };
+  const original = client.evalSha.bind(client);
+  let calls = 0;
+  client.evalSha = (...args) => {
+    calls += 1;
+    return original(...args);
+  };
+  return () => calls;
+}
+
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('RedisStreamHistory (two instances on the real Redis)', () => {
@@ -66,10 +81,10 @@ describe('RedisStreamHistory (two instances on the real Redis)', () => {
   let b: Instance;
   /** Between b and Redis: cutting it loses b's live messages, as a network failure does. */
   let proxy: TcpProxy | null = null;
-  const both = async (options: StreamHistoryOptions = {}, { cuttable = false } = {}) => {
+  const both = async (options: StreamHistoryOptions = {}, { cuttable = false, limits = {} as RedisStreamHistoryLimits } = {}) => {
     prefix = `spec:streams:${process.pid}:${Date.now()}:${++run}:`;
     if (cuttable) proxy = await TcpProxy.start(6379);
-    a = await instance(options, URL);
+    a = await instance(options, URL, limits);
     b = await instance(options, proxy ? `redis://${proxy.url}` : URL);
   };
 
@@ -130,6 +145,102 @@ describe('RedisStreamHistory (two instances on the real Redis)', () => {
     expect(offsets(history.publications, 'readings')).toEqual(range(151, 200));
     // History holds what the live feed delivered, payload for payload.
     expect(history.publications.map((p) => p.payloadJson)).toEqual(a.seen.slice(150).map((p) => p.payloadJson));
+  });
+
+  it('sends the publications of one tick in one script call: per stream consecutive offsets in call order, delivered in that order everywhere', async () => {
+    await both();
+    await a.history.publish(['warm-up'], 'reading:new', reading(0)); // the script is loaded from here on
+    const scriptCalls = countScriptCalls(a.redis);
+    // Overlapping streams: a topic, a user room and sensors, in a mixed order.
+    const plan = range(1, 30).map((i) => (i % 3 === 0 ? ['readings', `sensor:s${i % 2}`] : i % 3 === 1 ? ['user:u1'] : ['user:u1', 'readings']));
+    const results = await Promise.all(plan.map((streams, i) => a.history.publish(streams, 'reading:new', reading(i + 1))));
+    expect(scriptCalls()).toBe(1);
+    for (const stream of ['readings', 'user:u1', 'sensor:s0', 'sensor:s1']) {
+      const mine = results.filter((_, i) => plan[i]!.includes(stream));
+      expect(mine.map((r) => r.positions[stream])).toEqual(range(1, plan.filter((streams) => streams.includes(stream)).length));
+      expect(new Set(mine.map((r) => r.epoch[stream])).size).toBe(1);
+    }
+    for (const i of [a, b]) {
+      await eventually(() => expect(i.seen).toHaveLength(31));
+      const live = i.seen.slice(1);
+      expect(live.map((p) => (p.payload as ReadingPayload).value)).toEqual(range(1, 30));
+      expect(live.map((p) => ({ positions: p.positions, epoch: p.epoch }))).toEqual(results);
+    }
+    // History keeps each publication on its own, as the live feed delivered it.
+    const { publications } = await b.history.latest('user:u1', 100);
+    expect(publications.map((p) => p.payloadJson)).toEqual(a.seen.filter((p) => 'user:u1' in p.positions).map((p) => p.payloadJson));
+  });
+
+  it('splits a burst over its limits into several calls, in order, and sends a publication larger than the limit on its own', async () => {
+    await both({}, { limits: { batchStreams: 5, batchChars: 1000 } });
+    await a.history.publish(['warm-up'], 'reading:new', reading(0));
+    const scriptCalls = countScriptCalls(a.redis);
+    const small = await Promise.all(range(1, 12).map((i) => a.history.publish(['readings'], 'reading:new', reading(i))));
+    expect(scriptCalls()).toBe(3); // 5 + 5 + 2 streams
+    expect(small.map((r) => r.positions.readings)).toEqual(range(1, 12));
+    const big = (n: number) => ({ amount: n, source: 'x'.repeat(600), totalXp: n });
+    const large = await Promise.all(range(1, 3).map((i) => a.history.publish(['user:u1'], 'xp:gained', big(i))));
+    expect(scriptCalls()).toBe(6); // 600 characters each: one per call
+    expect(large.map((r) => r.positions['user:u1'])).toEqual([1, 2, 3]);
+    await a.history.publish(['user:u1'], 'xp:gained', { amount: 4, source: 'y'.repeat(5000), totalXp: 4 });
+    expect(scriptCalls()).toBe(7);
+    await eventually(() => expect(b.seen).toHaveLength(17));
+    expect(offsets(b.seen, 'readings')).toEqual(range(1, 12));
+    expect(offsets(b.seen, 'user:u1')).toEqual([1, 2, 3, 4]);
+  });
+
+  it('rejects a publication at once while too many wait for Redis, and takes more once they are answered', async () => {
+    await both({}, { limits: { maxUnansweredStreams: 3 } });
+    const outcomes = Promise.allSettled([
+      a.history.publish(['readings'], 'reading:new', reading(1)),
+      a.history.publish(['readings', 'user:u1'], 'reading:new', reading(2)),
+      a.history.publish(['readings'], 'reading:new', reading(3)),
+      a.history.publish(['user:u1'], 'reading:new', reading(4)),
+    ]);
+    const [first, second, third, fourth] = await outcomes;
+    expect((first as PromiseFulfilledResult<PublishResult>).value.positions).toEqual({ readings: 1 });
+    expect((second as PromiseFulfilledResult<PublishResult>).value.positions).toEqual({ readings: 2, 'user:u1': 1 });
+    for (const refused of [third, fourth]) expect(String((refused as PromiseRejectedResult).reason)).toMatch(/waiting for Redis/);
+    expect((await a.history.publish(['readings', 'user:u1'], 'reading:new', reading(5))).positions).toEqual({ readings: 3, 'user:u1': 2 });
+    await b.history.sync();
+    expect(b.seen.map((p) => (p.payload as ReadingPayload).value)).toEqual([1, 2, 5]);
+  });
+
+  it('rejects every publication of a failed call, and the next call works', async () => {
+    await both();
+    // A meta key of the wrong type makes the script fail at its first command.
+    await admin.client.set(`${prefix}streams:m:broken`, 'not a hash');
+    const outcomes = await Promise.allSettled([
+      a.history.publish(['broken'], 'reading:new', reading(1)),
+      a.history.publish(['readings'], 'reading:new', reading(2)),
+      a.history.publish(['readings', 'user:u1'], 'reading:new', reading(3)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const o of outcomes) expect(String((o as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    expect((await a.history.position('readings')).offset).toBe(0);
+    expect((await a.history.publish(['readings'], 'reading:new', reading(4))).positions).toEqual({ readings: 1 });
+    await b.history.sync();
+    expect(b.seen.map((p) => (p.payload as ReadingPayload).value)).toEqual([4]);
+  });
+
+  it('sync() called after a publication puts its barrier after it on the channel, even when the barrier of its tick was asked for before', async () => {
+    await both();
+    // The channel as Redis orders it: a barrier must follow every publication made before its sync() call.
+    const channel = `${prefix}streams:pub`;
+    const order: string[] = [];
+    const record = (message: string) => order.push(message.startsWith('~') ? 'barrier' : `publication ${parseStreamMessage(message)?.positions.readings}`);
+    await admin.sub.subscribe(channel, record);
+    try {
+      const first = a.history.sync();
+      void a.history.publish(['readings'], 'reading:new', reading(1));
+      const second = a.history.sync();
+      expect(second).toBe(first); // one barrier per tick
+      await second;
+      await eventually(() => expect(order).toEqual(['publication 1', 'barrier']));
+      expect(offsets(a.seen, 'readings')).toEqual([1]);
+    } finally {
+      await admin.sub.unsubscribe(channel, record);
+    }
   });
 
   it('recovers on the other instance exactly what was published after the position', async () => {
@@ -206,6 +317,14 @@ describe('RedisStreamHistory (two instances on the real Redis)', () => {
     await eventually(() => expect(b.seen).toHaveLength(7));
     expect(offsets(b.seen, 'readings')).toEqual(range(1, 7));
     expect(b.seen.map((p) => (p.payload as ReadingPayload).value)).toEqual(range(1, 7));
+    // Again with batches: one lost whole, then one whose first publication reveals the gap.
+    const burst = (from: number, to: number) =>
+      Promise.all(range(from, to).map((i) => a.history.publish(['readings', 'sensor:s1'], 'reading:new', reading(i))));
+    await cutB(async () => void (await burst(8, 10)));
+    await burst(11, 13);
+    await eventually(() => expect(b.seen).toHaveLength(13));
+    expect(b.seen.map((p) => (p.payload as ReadingPayload).value)).toEqual(range(1, 13));
+    expect(offsets(b.seen, 'sensor:s1')).toEqual(range(1, 11));
     expect(b.resets).toEqual([]);
   });
 
@@ -288,11 +407,13 @@ describe('RedisStreamHistory (two instances on the real Redis)', () => {
   it('drops malformed messages and foreign barriers on the channel and keeps delivering', async () => {
     await both();
     const channel = `${prefix}streams:pub`;
-    for (const junk of ['garbage', '{"ev":1}\n{}', '{not json\n1', '~someone-else:1', '']) await admin.client.publish(channel, junk);
+    for (const junk of ['garbage', '{"ev":1}\n{}', '{not json\n1', '~someone-else:1', '', '*', '*junk\n{}\nmore']) await admin.client.publish(channel, junk);
     await a.history.publish(['readings'], 'reading:new', reading(1));
     await b.history.sync();
     expect(offsets(b.seen, 'readings')).toEqual([1]);
     expect(parseStreamMessage('{"ev":"reading:new","t":1,"s":{"a":1},"e":{"a":"x"}}\n{"value":2}')?.payload).toEqual({ value: 2 });
+    expect(splitBatch('*{"h":1}\n{"p":1}\n{"h":2}\n{"p":2}')).toEqual(['{"h":1}\n{"p":1}', '{"h":2}\n{"p":2}']);
+    expect(splitBatch('{"h":1}\n{"p":1}')).toEqual(['{"h":1}\n{"p":1}']);
   });
 
   it('refuses bad stream names, bad counts and malformed positions before touching Redis', async () => {

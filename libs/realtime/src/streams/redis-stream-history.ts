@@ -22,43 +22,57 @@ import {
 } from './stream-history.js';
 
 /**
- * One publication, atomically: for each stream (KEYS: meta hash, history stream, in pairs) take
- * the epoch (a new one when the meta key is gone: flushed, expired or evicted), increment the
- * offset, append to the capped history, refresh the TTLs; then build the cluster message once
- * and PUBLISH it. The message is `<header JSON>\n<payload JSON>`; the header is built here
- * because only the script knows the offsets. JSON never contains a raw newline, so the first
- * newline always ends the header.
+ * A batch of publications, atomically and in order: for each publication, for each of its streams
+ * (KEYS: meta hash, history stream, in pairs, every publication's streams one after the other)
+ * take the epoch (a new one when the meta key is gone: flushed, expired or evicted), increment the
+ * offset, append the publication's message to the capped history, refresh the TTLs; then PUBLISH
+ * the whole batch once. A publication's message is `<header JSON>\n<payload JSON>`; the header is
+ * built here because only the script knows the offsets. JSON never contains a raw newline, so a
+ * message has exactly one. The channel gets a batch of one as its message, a larger batch as `*`
+ * and the messages joined by newlines (see {@link splitBatch}).
  *
- * ARGV: channel, historySize, historyTtl, metaTtl, epoch for new streams, the header's start
- * (`{"ev":<event>,"t":<ts>`), the payload JSON, then each stream's name as a JSON string.
+ * ARGV: channel, historySize, historyTtl, metaTtl, epoch for new streams, then per publication:
+ * the header's start (`{"ev":<event>,"t":<ts>`), the payload JSON, its stream count, each stream's
+ * name as a JSON string.
  */
 const PUBLISH = `
-local n = #KEYS / 2
-local offsets, epochs, pos, eps = {}, {}, {}, {}
-for i = 1, n do
-  local meta = KEYS[2 * i - 1]
-  local epoch = redis.call('HGET', meta, 'e')
-  if not epoch then
-    epoch = ARGV[5]
-    redis.call('HSET', meta, 'e', epoch)
+local offsets, epochs, messages = {}, {}, {}
+local k, a = 0, 6
+while a <= #ARGV do
+  local n = tonumber(ARGV[a + 2])
+  local pos, eps = {}, {}
+  for i = 1, n do
+    local meta = KEYS[2 * (k + i) - 1]
+    local epoch = redis.call('HGET', meta, 'e')
+    if not epoch then
+      epoch = ARGV[5]
+      redis.call('HSET', meta, 'e', epoch)
+    end
+    local offset = redis.call('HINCRBY', meta, 's', 1)
+    redis.call('EXPIRE', meta, ARGV[4])
+    if offset == 1 then
+      -- a new epoch starts: whatever history is left belongs to the old one
+      redis.call('DEL', KEYS[2 * (k + i)])
+    end
+    offsets[k + i] = offset
+    epochs[k + i] = epoch
+    pos[i] = ARGV[a + 2 + i] .. ':' .. offset
+    eps[i] = ARGV[a + 2 + i] .. ':"' .. epoch .. '"'
   end
-  local offset = redis.call('HINCRBY', meta, 's', 1)
-  redis.call('EXPIRE', meta, ARGV[4])
-  if offset == 1 then
-    -- a new epoch starts: whatever history is left belongs to the old one
-    redis.call('DEL', KEYS[2 * i])
+  local message = ARGV[a] .. ',"s":{' .. table.concat(pos, ',') .. '},"e":{' .. table.concat(eps, ',') .. '}}\\n' .. ARGV[a + 1]
+  for i = 1, n do
+    redis.call('XADD', KEYS[2 * (k + i)], 'MAXLEN', ARGV[2], offsets[k + i] .. '-0', 'm', message)
+    redis.call('EXPIRE', KEYS[2 * (k + i)], ARGV[3])
   end
-  offsets[i] = offset
-  epochs[i] = epoch
-  pos[i] = ARGV[7 + i] .. ':' .. offset
-  eps[i] = ARGV[7 + i] .. ':"' .. epoch .. '"'
+  messages[#messages + 1] = message
+  k = k + n
+  a = a + 3 + n
 end
-local message = ARGV[6] .. ',"s":{' .. table.concat(pos, ',') .. '},"e":{' .. table.concat(eps, ',') .. '}}\\n' .. ARGV[7]
-for i = 1, n do
-  redis.call('XADD', KEYS[2 * i], 'MAXLEN', ARGV[2], offsets[i] .. '-0', 'm', message)
-  redis.call('EXPIRE', KEYS[2 * i], ARGV[3])
+if #messages == 1 then
+  redis.call('PUBLISH', ARGV[1], messages[1])
+else
+  redis.call('PUBLISH', ARGV[1], '*' .. table.concat(messages, '\\n'))
 end
-redis.call('PUBLISH', ARGV[1], message)
 return { offsets, epochs }
 `;
 
@@ -101,9 +115,10 @@ const PUBLISH_SCRIPT = new Script(PUBLISH);
 const READ_SCRIPT = new Script(READ);
 
 /**
- * The cluster message of one publication is `JSON(StreamMessageHeader) + '\n' + payload JSON`,
- * on channel `<prefix>streams:pub`, and the same text is what each stream's history keeps. A
- * message starting with `~` is a `sync()` barrier (`~<instance>:<n>`), not a publication.
+ * The message of one publication is `JSON(StreamMessageHeader) + '\n' + payload JSON`: what each
+ * stream's history keeps, and what channel `<prefix>streams:pub` carries, alone or in a batch
+ * (`*` + messages joined by `'\n'`, {@link splitBatch}). A channel message starting with `~` is a
+ * `sync()` barrier (`~<instance>:<n>`), not a publication.
  */
 export interface StreamMessageHeader {
   /** Event name. */
@@ -130,13 +145,64 @@ export function parseStreamMessage(message: string): StreamPublication | null {
 }
 
 /**
+ * The messages of one channel message, in order: a batch (`*` then messages joined by newlines,
+ * each message holding exactly one newline) or a single message. Cut on every second newline.
+ */
+export function splitBatch(message: string): string[] {
+  if (!message.startsWith('*')) return [message];
+  const messages: string[] = [];
+  let start = 1;
+  while (start < message.length) {
+    const cut = message.indexOf('\n', start);
+    const end = cut < 0 ? -1 : message.indexOf('\n', cut + 1);
+    messages.push(message.slice(start, end < 0 ? message.length : end));
+    if (end < 0) break;
+    start = end + 1;
+  }
+  return messages;
+}
+
+/** Bounds of one {@link RedisStreamHistory}: tests set small ones. */
+export interface RedisStreamHistoryLimits {
+  /** How long `sync()` waits for its barrier to come back. @default 5000 */
+  syncTimeoutMs?: number;
+  /**
+   * Stream entries (one per stream of each publication) in one script call: about six commands
+   * each, during which Redis runs nothing else, so calls stay short; and the live feed starts
+   * delivering a large burst while Redis still runs its later calls. @default 256
+   */
+  batchStreams?: number;
+  /** Characters of payloads, headers and stream names in one script call. @default 1048576 */
+  batchChars?: number;
+  /**
+   * Stream entries queued or waiting for Redis's answer. Beyond it `publish()` rejects at once, as a
+   * failed call does: while Redis is away, calls queue on the connection, and one call carries
+   * up to `batchStreams` entries. @default 100000
+   */
+  maxUnansweredStreams?: number;
+}
+
+/** A publication waiting for the end of its tick, to go out in one script call with the others. */
+interface PendingPublication {
+  names: readonly string[];
+  /** The header's start: `{"ev":<event>,"t":<ts>`. */
+  head: string;
+  payloadJson: string;
+  /** What it adds to a call's {@link RedisStreamHistoryLimits.batchChars}. */
+  chars: number;
+  resolve: (result: PublishResult) => void;
+  reject: (error: Error) => void;
+}
+
+/**
  * Streams in Redis, shared by every instance: positions and history are the same everywhere.
  * Per stream a meta hash (`e` epoch, `s` top offset; lives `metaTtlSeconds` after the last
  * publication) and a Redis Stream of the last `historySize` publications whose entry ids are
  * the offsets (`<offset>-0`), so "everything after offset N" is one XRANGE and the trim is
- * XADD's MAXLEN. Every publication is one script call (one round trip) that also publishes the
- * message to every instance, this one included: all instances deliver from that one channel,
- * so per stream they see publications in offset order.
+ * XADD's MAXLEN. The publications of one tick go out together as one script call (one round
+ * trip; bounded by {@link RedisStreamHistoryLimits}) that also publishes them, in call order, to
+ * every instance, this one included: all instances deliver from that one channel, so per stream
+ * they see publications in offset order. A notification to N users is one call, not N.
  *
  * The live feed checks continuity per stream: a publication already delivered is skipped, a gap
  * (messages lost while the subscriber connection was down) is filled from history before the
@@ -153,7 +219,7 @@ export class RedisStreamHistory implements StreamHistory {
   private backlog: string[] | null = null;
   private subscribed: Promise<void> | null = null;
   private closed = false;
-  /** Barrier messages are `~<instance>:<n>`; a publication message always starts with `{`. */
+  /** Barrier messages are `~<instance>:<n>`; a publication message starts with `{`, a batch with `*`. */
   private readonly barrierPrefix = `~${newEpoch()}${newEpoch()}:`;
   private barrierSeq = 0;
   /** Barrier token -> its waiters, until the token comes back through the channel. */
@@ -161,15 +227,26 @@ export class RedisStreamHistory implements StreamHistory {
   /** The barrier the current tick's `sync()` calls share; published at the end of the tick. */
   private nextBarrier: Promise<void> | null = null;
   private readonly onMessage = (message: string): void => this.receive(message);
+  /** This tick's publications, in call order; sent at the end of the tick (or by `sync()`). */
+  private pending: PendingPublication[] = [];
+  private readonly syncTimeoutMs: number;
+  private readonly batchStreams: number;
+  private readonly batchChars: number;
+  private readonly maxUnansweredStreams: number;
+  /** Stream entries of the publications queued or sent and not yet answered. */
+  private unanswered = 0;
 
   constructor(
     private readonly redis: RedisConnection,
     options: StreamHistoryOptions = {},
-    /** How long `sync()` waits for its barrier to come back. */
-    private readonly syncTimeoutMs = 5_000,
+    limits: RedisStreamHistoryLimits = {},
   ) {
     this.options = resolveStreamHistoryOptions(options);
     this.channel = redis.key('streams', 'pub');
+    this.syncTimeoutMs = limits.syncTimeoutMs ?? 5_000;
+    this.batchStreams = limits.batchStreams ?? 256;
+    this.batchChars = limits.batchChars ?? 1 << 20;
+    this.maxUnansweredStreams = limits.maxUnansweredStreams ?? 100_000;
   }
 
   /** Subscribes to the cluster channel; call once before relying on the live feed (idempotent). */
@@ -184,35 +261,80 @@ export class RedisStreamHistory implements StreamHistory {
     return this.subscribed;
   }
 
+  /**
+   * Queued for the end of the tick: every publication of the tick goes out in one script call
+   * (several when they exceed the limits), in call order, and each gets its own offsets. When the
+   * call fails, every publication in it is rejected with its error.
+   */
   async publish<E extends ServerEventName>(streams: readonly string[], event: E, payload: ServerEventPayloads[E]): Promise<PublishResult> {
     const names = checkStreams(streams, this.options.maxStreamsPerPublication);
-    const keys: string[] = [];
-    const quoted: string[] = [];
-    for (const name of names) {
-      keys.push(this.metaKey(name), this.historyKey(name));
-      quoted.push(JSON.stringify(name));
-    }
     // Serialized once: the script stores and publishes this very text.
     const payloadJson = JSON.stringify(payload);
     if (payloadJson === undefined) throw new TypeError(`The payload of '${event}' cannot be serialized`);
-    const o = this.options;
-    const [offsets, epochs] = (await this.run(PUBLISH_SCRIPT, keys, [
-      this.channel,
-      String(o.historySize),
-      String(o.historyTtlSeconds),
-      String(o.metaTtlSeconds),
-      newEpoch(),
-      `{"ev":${JSON.stringify(event)},"t":${Date.now()}`,
-      payloadJson,
-      ...quoted,
-    ])) as [number[], string[]];
-    const positions: Record<string, number> = {};
-    const epoch: Record<string, string> = {};
-    names.forEach((name, i) => {
-      positions[name] = Number(offsets[i]);
-      epoch[name] = epochs[i]!;
+    if (this.unanswered + names.length > this.maxUnansweredStreams) throw new Error('Too many publications are waiting for Redis (is it reachable?)');
+    this.unanswered += names.length;
+    const head = `{"ev":${JSON.stringify(event)},"t":${Date.now()}`;
+    let chars = head.length + payloadJson.length;
+    for (const name of names) chars += name.length;
+    return new Promise<PublishResult>((resolve, reject) => {
+      this.pending.push({ names, head, payloadJson, chars, resolve, reject });
+      if (this.pending.length === 1) process.nextTick(this.flush);
     });
-    return { positions, epoch };
+  }
+
+  /** Sends the queued publications: consecutive runs within the limits, one script call each, all in this tick. */
+  private readonly flush = (): void => {
+    const queue = this.pending;
+    if (queue.length === 0) return;
+    this.pending = [];
+    for (let from = 0; from < queue.length;) {
+      let to = from + 1;
+      let streams = queue[from]!.names.length;
+      let chars = queue[from]!.chars;
+      while (to < queue.length && streams + queue[to]!.names.length <= this.batchStreams && chars + queue[to]!.chars <= this.batchChars) {
+        streams += queue[to]!.names.length;
+        chars += queue[to]!.chars;
+        to += 1;
+      }
+      void this.send(queue.slice(from, to));
+      from = to;
+    }
+  };
+
+  /** One script call for `batch`; the command is queued on the connection before this returns, so calls keep their order. */
+  private async send(batch: PendingPublication[]): Promise<void> {
+    const o = this.options;
+    const keys: string[] = [];
+    const args = [this.channel, String(o.historySize), String(o.historyTtlSeconds), String(o.metaTtlSeconds), newEpoch()];
+    let streams = 0;
+    for (const { names, head, payloadJson } of batch) {
+      streams += names.length;
+      args.push(head, payloadJson, String(names.length));
+      for (const name of names) {
+        keys.push(this.metaKey(name), this.historyKey(name));
+        args.push(JSON.stringify(name));
+      }
+    }
+    let offsets: number[];
+    let epochs: string[];
+    try {
+      [offsets, epochs] = (await this.run(PUBLISH_SCRIPT, keys, args)) as [number[], string[]];
+    } catch (error) {
+      for (const publication of batch) publication.reject(error as Error);
+      return;
+    } finally {
+      this.unanswered -= streams;
+    }
+    let k = 0;
+    for (const { names, resolve } of batch) {
+      const positions: Record<string, number> = {};
+      const epoch: Record<string, string> = {};
+      for (const name of names) {
+        positions[name] = Number(offsets[k]);
+        epoch[name] = epochs[k++]!;
+      }
+      resolve({ positions, epoch });
+    }
   }
 
   async position(stream: string): Promise<StreamPosition> {
@@ -240,13 +362,15 @@ export class RedisStreamHistory implements StreamHistory {
   /**
    * PUBLISHes a barrier token on the cluster channel after the call and waits for it to come
    * back: Redis delivers a channel's messages in order, so every publication made before it has
-   * been fed through by then. Calls within one tick share one barrier.
+   * been fed through by then. Calls within one tick share one barrier; publications still queued
+   * are sent first, on the same connection, so they come back before it.
    */
   sync(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('The stream history is closed'));
     this.nextBarrier ??= new Promise<void>((resolve, reject) => {
       process.nextTick(() => {
         this.nextBarrier = null;
+        this.flush();
         const token = `${this.barrierPrefix}${++this.barrierSeq}`;
         const timer = setTimeout(() => {
           this.barriers.delete(token);
@@ -312,6 +436,12 @@ export class RedisStreamHistory implements StreamHistory {
   // ---- live feed ---------------------------------------------------------------------------
 
   private receive(message: string): void {
+    if (this.closed) return;
+    // A batch is its publications in order; each is checked for gaps on its own.
+    for (const one of splitBatch(message)) this.receiveOne(one);
+  }
+
+  private receiveOne(message: string): void {
     if (this.closed) return;
     if (this.backlog) {
       this.backlog.push(message);
