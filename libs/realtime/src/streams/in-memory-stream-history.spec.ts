@@ -34,6 +34,22 @@ describe('InMemoryStreamHistory', () => {
     expect(await sut.position('sensor:s1')).toEqual({ epoch: first.epoch['sensor:s1'], offset: 2 });
   });
 
+  it('shares one epoch record among publications to the same streams, and makes a new one when an epoch changes', async () => {
+    create({ maxStreams: 2, maxStreamsPerPublication: 2 });
+    const first = await sut.publish(['readings', 'sensor:s1'], 'reading:new', reading(1));
+    const second = await sut.publish(['readings', 'sensor:s1'], 'reading:new', reading(2));
+    expect(second.epoch).toBe(first.epoch);
+    expect(second.positions).toEqual({ readings: 2, 'sensor:s1': 2 });
+    const other = await sut.publish(['sensor:s1'], 'reading:new', reading(3));
+    expect(other.epoch).toEqual({ 'sensor:s1': first.epoch['sensor:s1'] });
+    // A third stream pushes `readings` out (least recently published): it comes back with a new epoch.
+    await sut.publish(['general'], 'reading:new', reading(4));
+    const third = await sut.publish(['readings', 'sensor:s1'], 'reading:new', reading(5));
+    expect(third.epoch.readings).not.toBe(first.epoch.readings);
+    expect(third.epoch).toEqual({ readings: (await sut.position('readings')).epoch, 'sensor:s1': first.epoch['sensor:s1'] });
+    expect(third.positions).toEqual({ readings: 1, 'sensor:s1': 4 });
+  });
+
   it('counts a stream named twice in one publication once', async () => {
     create();
     expect((await sut.publish(['readings', 'readings'], 'reading:new', reading(1))).positions).toEqual({ readings: 1 });

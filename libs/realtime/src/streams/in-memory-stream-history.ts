@@ -21,14 +21,21 @@ import {
 
 /** One stream: its epoch, top offset and a ring of its last `historySize` publications. */
 class MemoryStream {
-  /** Oldest first once `start` is applied; grows up to `historySize`, then wraps. */
+  /**
+   * Oldest first once `start` is applied; `size` of its slots are used. Grown by doubling to exact
+   * lengths (a pushed-to array reserves 17 slots at once): most streams of a sensor flood hold one
+   * or two publications.
+   */
   private ring: StreamPublication[] = [];
+  private used = 0;
   private start = 0;
   top = 0;
   /** When the history is dropped (ms). */
   historyExpiresAt = 0;
   /** When the stream itself (epoch and offset) is forgotten (ms). */
   expiresAt: number;
+  /** The epoch record of this stream's last publication, for the next one to the same streams to share. */
+  lastEpochs: Readonly<Record<string, string>> | null = null;
 
   constructor(
     readonly epoch: string,
@@ -38,12 +45,17 @@ class MemoryStream {
   }
 
   get size(): number {
-    return this.ring.length;
+    return this.used;
   }
 
   push(publication: StreamPublication, capacity: number): void {
-    if (this.ring.length < capacity) {
-      this.ring.push(publication);
+    if (this.used < capacity) {
+      if (this.used === this.ring.length) {
+        const grown = new Array<StreamPublication>(Math.min(capacity, Math.max(1, this.used * 2)));
+        for (let i = 0; i < this.used; i++) grown[i] = this.ring[i]!;
+        this.ring = grown;
+      }
+      this.ring[this.used++] = publication;
       return;
     }
     this.ring[this.start] = publication;
@@ -52,17 +64,19 @@ class MemoryStream {
 
   /** The publications with offset > `after`, oldest first, at most `limit`. */
   since(after: number, limit = Infinity): StreamPublication[] {
-    const first = this.top - this.ring.length + 1;
+    const first = this.top - this.used + 1;
     const from = Math.max(after + 1, first) - first;
-    const to = Math.min(this.ring.length, from + limit);
+    const to = Math.min(this.used, from + limit);
     const out: StreamPublication[] = [];
-    for (let i = from; i < to; i++) out.push(this.ring[(this.start + i) % this.ring.length]!);
+    for (let i = from; i < to; i++) out.push(this.ring[(this.start + i) % this.used]!);
     return out;
   }
 
   clearHistory(): void {
     this.ring = [];
+    this.used = 0;
     this.start = 0;
+    this.lastEpochs = null;
   }
 }
 
@@ -160,8 +174,7 @@ export class InMemoryStreamHistory implements StreamHistory {
   private publishNow<E extends ServerEventName>(streams: readonly string[], event: E, payload: ServerEventPayloads[E]): PublishResult {
     const names = checkStreams(streams, this.options.maxStreamsPerPublication);
     const now = this.now();
-    const positions: Record<string, number> = {};
-    const epoch: Record<string, string> = {};
+    const positions = record<number>();
     const states: MemoryStream[] = [];
     for (const name of names) {
       const state = this.current(name, now);
@@ -173,9 +186,9 @@ export class InMemoryStreamHistory implements StreamHistory {
       state.historyExpiresAt = now + this.options.historyTtlSeconds * 1000;
       state.expiresAt = now + this.options.metaTtlSeconds * 1000;
       positions[name] = state.top;
-      epoch[name] = state.epoch;
       states.push(state);
     }
+    const epoch = epochsOf(names, states);
     const publication = StreamPublication.fromValue(event, payload, now, positions, epoch);
     for (const state of states) state.push(publication, this.options.historySize);
     evictBeyond(this.streams, this.options.maxStreams);
@@ -211,6 +224,40 @@ export class InMemoryStreamHistory implements StreamHistory {
     if (state.size > 0 && state.historyExpiresAt <= now) state.clearHistory();
     return state;
   }
+}
+
+/**
+ * A record keyed by stream names, without a prototype. Keys that name a sensor or a user differ from
+ * one stream to the next, so an ordinary object would give V8 a hidden class per key set, and once
+ * a few thousand share a prefix (`readings`, then `sensor:<id>`) one per object: about 300 bytes a
+ * record against about 200 for a dictionary, and a publication holds two.
+ */
+function record<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/**
+ * The epoch record of a publication to `names`: the one of the last stream's previous publication
+ * when it went to the same streams with the same epochs (readings of one series, a user's
+ * notifications), so the history keeps one per run of such publications instead of one each.
+ */
+function epochsOf(names: readonly string[], states: readonly MemoryStream[]): Readonly<Record<string, string>> {
+  const last = states[states.length - 1]!;
+  const cached = last.lastEpochs;
+  if (cached && sameEpochs(cached, names, states)) return cached;
+  const epochs = record<string>();
+  for (let i = 0; i < names.length; i++) epochs[names[i]!] = states[i]!.epoch;
+  // Not frozen: freezing a dictionary gives it a hidden class of its own. Nothing writes to a publication's records.
+  last.lastEpochs = epochs;
+  return epochs;
+}
+
+function sameEpochs(epochs: Readonly<Record<string, string>>, names: readonly string[], states: readonly MemoryStream[]): boolean {
+  let count = 0;
+  for (const _ in epochs) count += 1;
+  if (count !== names.length) return false;
+  for (let i = 0; i < names.length; i++) if (epochs[names[i]!] !== states[i]!.epoch) return false;
+  return true;
 }
 
 /** Drops the oldest entries beyond `max`. */
