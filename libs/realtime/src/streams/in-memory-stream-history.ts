@@ -19,14 +19,49 @@ import {
   type StreamPosition,
 } from './stream-history.js';
 
+/**
+ * The streams of a run of publications, then their epochs (names at 0..n-1, epochs at n..2n-1; one
+ * array rather than two, and no wrapper: an array costs 48 bytes before its first element). Shared
+ * by every publication to the same streams while their epochs last (readings of one series, a
+ * user's notifications).
+ */
+type StreamSet = readonly string[];
+
+/**
+ * What a ring keeps of one publication: its streams (shared), its offset in each, and the payload.
+ * The positions and epoch records a StreamPublication carries are made again when it is read:
+ * records keyed by stream names cost about 200 bytes each (see `record`), two per publication,
+ * while a read (recovery, replay) is rare and short-lived.
+ */
+class Stored {
+  constructor(
+    readonly event: ServerEventName,
+    readonly payload: ServerEventPayloads[ServerEventName],
+    readonly ts: number,
+    readonly set: StreamSet,
+    readonly offsets: readonly number[],
+  ) {}
+
+  publication(): StreamPublication {
+    const positions = record<number>();
+    const epoch = record<string>();
+    const count = this.offsets.length;
+    for (let i = 0; i < count; i++) {
+      positions[this.set[i]!] = this.offsets[i]!;
+      epoch[this.set[i]!] = this.set[count + i]!;
+    }
+    return StreamPublication.fromValue(this.event, this.payload, this.ts, positions, epoch);
+  }
+}
+
 /** One stream: its epoch, top offset and a ring of its last `historySize` publications. */
 class MemoryStream {
   /**
-   * Oldest first once `start` is applied; `size` of its slots are used. Grown by doubling to exact
+   * Oldest first once `start` is applied; `used` of its slots are used. Grown by doubling to exact
    * lengths (a pushed-to array reserves 17 slots at once): most streams of a sensor flood hold one
    * or two publications.
    */
-  private ring: StreamPublication[] = [];
+  private ring: Stored[] = [];
   private used = 0;
   private start = 0;
   top = 0;
@@ -34,8 +69,8 @@ class MemoryStream {
   historyExpiresAt = 0;
   /** When the stream itself (epoch and offset) is forgotten (ms). */
   expiresAt: number;
-  /** The epoch record of this stream's last publication, for the next one to the same streams to share. */
-  lastEpochs: Readonly<Record<string, string>> | null = null;
+  /** The streams of this stream's last publication, for the next one to the same streams to share. */
+  lastSet: StreamSet | null = null;
 
   constructor(
     readonly epoch: string,
@@ -48,17 +83,17 @@ class MemoryStream {
     return this.used;
   }
 
-  push(publication: StreamPublication, capacity: number): void {
+  push(stored: Stored, capacity: number): void {
     if (this.used < capacity) {
       if (this.used === this.ring.length) {
-        const grown = new Array<StreamPublication>(Math.min(capacity, Math.max(1, this.used * 2)));
+        const grown = new Array<Stored>(Math.min(capacity, Math.max(1, this.used * 2)));
         for (let i = 0; i < this.used; i++) grown[i] = this.ring[i]!;
         this.ring = grown;
       }
-      this.ring[this.used++] = publication;
+      this.ring[this.used++] = stored;
       return;
     }
-    this.ring[this.start] = publication;
+    this.ring[this.start] = stored;
     this.start = (this.start + 1) % capacity;
   }
 
@@ -68,7 +103,7 @@ class MemoryStream {
     const from = Math.max(after + 1, first) - first;
     const to = Math.min(this.used, from + limit);
     const out: StreamPublication[] = [];
-    for (let i = from; i < to; i++) out.push(this.ring[(this.start + i) % this.used]!);
+    for (let i = from; i < to; i++) out.push(this.ring[(this.start + i) % this.used]!.publication());
     return out;
   }
 
@@ -76,7 +111,7 @@ class MemoryStream {
     this.ring = [];
     this.used = 0;
     this.start = 0;
-    this.lastEpochs = null;
+    this.lastSet = null;
   }
 }
 
@@ -175,6 +210,7 @@ export class InMemoryStreamHistory implements StreamHistory {
     const names = checkStreams(streams, this.options.maxStreamsPerPublication);
     const now = this.now();
     const positions = record<number>();
+    const epoch = record<string>();
     const states: MemoryStream[] = [];
     for (const name of names) {
       const state = this.current(name, now);
@@ -186,11 +222,14 @@ export class InMemoryStreamHistory implements StreamHistory {
       state.historyExpiresAt = now + this.options.historyTtlSeconds * 1000;
       state.expiresAt = now + this.options.metaTtlSeconds * 1000;
       positions[name] = state.top;
+      epoch[name] = state.epoch;
       states.push(state);
     }
-    const epoch = epochsOf(names, states);
     const publication = StreamPublication.fromValue(event, payload, now, positions, epoch);
-    for (const state of states) state.push(publication, this.options.historySize);
+    // `map`, not `push`: an array grown by push reserves 17 slots.
+    const offsets = states.map((state) => state.top);
+    const stored = new Stored(event, payload, now, setOf(names, states), offsets);
+    for (const state of states) state.push(stored, this.options.historySize);
     evictBeyond(this.streams, this.options.maxStreams);
     for (const listener of this.listeners) {
       try {
@@ -229,35 +268,24 @@ export class InMemoryStreamHistory implements StreamHistory {
 /**
  * A record keyed by stream names, without a prototype. Keys that name a sensor or a user differ from
  * one stream to the next, so an ordinary object would give V8 a hidden class per key set, and once
- * a few thousand share a prefix (`readings`, then `sensor:<id>`) one per object: about 300 bytes a
- * record against about 200 for a dictionary, and a publication holds two.
+ * a few thousand share a prefix (`readings`, then `sensor:<id>`) one per object: a new hidden class
+ * for every publication, against a dictionary of about 200 bytes.
  */
 function record<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-/**
- * The epoch record of a publication to `names`: the one of the last stream's previous publication
- * when it went to the same streams with the same epochs (readings of one series, a user's
- * notifications), so the history keeps one per run of such publications instead of one each.
- */
-function epochsOf(names: readonly string[], states: readonly MemoryStream[]): Readonly<Record<string, string>> {
+/** The stream set of a publication to `names`: the last stream's previous one when the streams and their epochs are the same. */
+function setOf(names: readonly string[], states: readonly MemoryStream[]): StreamSet {
   const last = states[states.length - 1]!;
-  const cached = last.lastEpochs;
-  if (cached && sameEpochs(cached, names, states)) return cached;
-  const epochs = record<string>();
-  for (let i = 0; i < names.length; i++) epochs[names[i]!] = states[i]!.epoch;
-  // Not frozen: freezing a dictionary gives it a hidden class of its own. Nothing writes to a publication's records.
-  last.lastEpochs = epochs;
-  return epochs;
-}
-
-function sameEpochs(epochs: Readonly<Record<string, string>>, names: readonly string[], states: readonly MemoryStream[]): boolean {
-  let count = 0;
-  for (const _ in epochs) count += 1;
-  if (count !== names.length) return false;
-  for (let i = 0; i < names.length; i++) if (epochs[names[i]!] !== states[i]!.epoch) return false;
-  return true;
+  const cached = last.lastSet;
+  const count = names.length;
+  if (cached && cached.length === 2 * count && names.every((name, i) => cached[i] === name && cached[count + i] === states[i]!.epoch)) return cached;
+  // A copy: the caller's array is not ours to keep.
+  const set = new Array<string>(2 * count);
+  for (let i = 0; i < count; i++) [set[i], set[count + i]] = [names[i]!, states[i]!.epoch];
+  last.lastSet = set;
+  return set;
 }
 
 /** Drops the oldest entries beyond `max`. */
