@@ -42,16 +42,20 @@ class Stored {
     readonly offsets: readonly number[],
   ) {}
 
-  publication(): StreamPublication {
+  /** The publication as a reader gets it; `epoch` is the record of this publication's set (shared by a read's run of them). */
+  publication(epoch: Readonly<Record<string, string>>): StreamPublication {
     const positions = record<number>();
-    const epoch = record<string>();
-    const count = this.offsets.length;
-    for (let i = 0; i < count; i++) {
-      positions[this.set[i]!] = this.offsets[i]!;
-      epoch[this.set[i]!] = this.set[count + i]!;
-    }
+    for (let i = 0; i < this.offsets.length; i++) positions[this.set[i]!] = this.offsets[i]!;
     return StreamPublication.fromValue(this.event, this.payload, this.ts, positions, epoch);
   }
+}
+
+/** The epoch record of a stream set. */
+function epochRecord(set: StreamSet): Record<string, string> {
+  const epoch = record<string>();
+  const count = set.length / 2;
+  for (let i = 0; i < count; i++) epoch[set[i]!] = set[count + i]!;
+  return epoch;
 }
 
 /** One stream: its epoch, top offset and a ring of its last `historySize` publications. */
@@ -103,7 +107,13 @@ class MemoryStream {
     const from = Math.max(after + 1, first) - first;
     const to = Math.min(this.used, from + limit);
     const out: StreamPublication[] = [];
-    for (let i = from; i < to; i++) out.push(this.ring[(this.start + i) % this.used]!.publication());
+    let set: StreamSet | null = null;
+    let epoch: Readonly<Record<string, string>> = {};
+    for (let i = from; i < to; i++) {
+      const stored = this.ring[(this.start + i) % this.used]!;
+      if (stored.set !== set) [set, epoch] = [stored.set, epochRecord(stored.set)];
+      out.push(stored.publication(epoch));
+    }
     return out;
   }
 
