@@ -353,7 +353,16 @@ function seeded(seed: number): () => number {
 
 /** The target's MQTT counters: accepted, and rejected by reason. */
 async function mqttCounters(run: Run): Promise<{ accepted: number; rejected: Record<string, number> }> {
-  const text = await (await fetch(`${run.target.url}/api/v1/metrics`)).text();
+  let text: string;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      text = await (await fetch(`${run.target.url}/api/v1/metrics`)).text();
+      break;
+    } catch (error) {
+      // A target slowed by a profiler can close an idle keep-alive connection as the next request goes out on it.
+      if (attempt === 3) throw error;
+    }
+  }
   let accepted = 0;
   const rejected: Record<string, number> = {};
   for (const line of text.split('\n')) {

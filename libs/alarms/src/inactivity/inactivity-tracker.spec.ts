@@ -27,6 +27,23 @@ describe('InactivityTracker', () => {
     expect(tracker.seen('s-1', 'temp', 'ctx')).toBe(false);
   });
 
+  it('takes the median over the latest 15 intervals only', () => {
+    const clock = clockAt(0);
+    const tracker = new InactivityTracker({ factor: 5, minMs: 1_000 }, clock);
+    // 20 intervals of 60 s, then 15 of 10 s: the slow ones have all left the ring.
+    for (let i = 0; i < 20; i++) {
+      tracker.seen('s', 'm', undefined);
+      clock.advance(60_000);
+    }
+    for (let i = 0; i < 15; i++) {
+      tracker.seen('s', 'm', undefined);
+      clock.advance(10_000);
+    }
+    tracker.seen('s', 'm', undefined);
+    clock.advance(50_000);
+    expect(tracker.sweep()).toEqual([{ sensorId: 's', metric: 'm', silentForMs: 50_000, medianIntervalMs: 10_000, context: undefined }]);
+  });
+
   it('says nothing about a series with fewer than 10 readings, and waits at least the minimum', () => {
     const clock = clockAt(0);
     const tracker = new InactivityTracker({ factor: 5, minMs: 30_000 }, clock);

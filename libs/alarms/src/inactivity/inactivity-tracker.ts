@@ -27,8 +27,12 @@ interface Series<C> {
   metric: string;
   readings: number;
   last: number;
-  /** Ring of the latest intervals (ms). */
-  intervals: Float64Array;
+  /**
+   * Ring of the latest intervals (ms), made at the second reading and grown to INTERVALS entries. A
+   * plain array: a full ring stays on V8's heap (a 15-slot Float64Array keeps its data outside it, at
+   * about three times the cost per series).
+   */
+  intervals: number[] | null;
   next: number;
   /** The median interval, as of the last sweep that needed it. */
   medianMs: number;
@@ -70,7 +74,7 @@ export class InactivityTracker<C = undefined> {
         metric,
         readings: 1,
         last: now,
-        intervals: new Float64Array(INTERVALS),
+        intervals: null,
         next: 0,
         medianMs: 0,
         inactive: false,
@@ -79,7 +83,10 @@ export class InactivityTracker<C = undefined> {
       return false;
     }
     const wasInactive = state.inactive;
-    state.intervals[state.next % INTERVALS] = Math.max(0, now - state.last);
+    const interval = Math.max(0, now - state.last);
+    const intervals = (state.intervals ??= []);
+    if (intervals.length < INTERVALS) intervals.push(interval);
+    else intervals[state.next % INTERVALS] = interval;
     state.next += 1;
     state.readings += 1;
     state.last = now;
@@ -93,11 +100,12 @@ export class InactivityTracker<C = undefined> {
     const now = this.clock.now();
     const silent: SilentSeries<C>[] = [];
     for (const state of this.series.values()) {
-      if (state.inactive || state.readings < this.minReadings) continue;
+      // No interval yet (a single reading): nothing to measure its silence by.
+      if (state.inactive || state.readings < this.minReadings || !state.intervals) continue;
       const silentForMs = now - state.last;
       // Most series reported within minMs: no median needed to know they are not silent.
       if (silentForMs < this.options.minMs) continue;
-      state.medianMs = median(state.intervals, Math.min(state.next, INTERVALS));
+      state.medianMs = median(state.intervals);
       if (silentForMs < Math.max(this.options.factor * state.medianMs, this.options.minMs)) continue;
       state.inactive = true;
       silent.push({ sensorId: state.sensorId, metric: state.metric, silentForMs, medianIntervalMs: state.medianMs, context: state.context });
@@ -111,8 +119,8 @@ export class InactivityTracker<C = undefined> {
   }
 }
 
-function median(ring: Float64Array, count: number): number {
-  const values = Array.from(ring.subarray(0, count)).sort((a, b) => a - b);
-  const middle = Math.floor(count / 2);
-  return count % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2;
+function median(ring: readonly number[]): number {
+  const values = ring.slice().sort((a, b) => a - b);
+  const middle = Math.floor(values.length / 2);
+  return values.length % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2;
 }

@@ -34,6 +34,28 @@ describe('InMemoryStreamHistory', () => {
     expect(await sut.position('sensor:s1')).toEqual({ epoch: first.epoch['sensor:s1'], offset: 2 });
   });
 
+  it('recovers publications to several streams with their offset and epoch in each, also across an epoch change', async () => {
+    create({ maxStreams: 2, maxStreamsPerPublication: 2 });
+    const first = await sut.publish(['readings', 'sensor:s1'], 'reading:new', reading(1));
+    const second = await sut.publish(['readings', 'sensor:s1'], 'reading:new', reading(2));
+    expect(second).toEqual({ positions: { readings: 2, 'sensor:s1': 2 }, epoch: first.epoch });
+    await sut.publish(['sensor:s1'], 'reading:new', reading(3));
+    // A third stream pushes `readings` out (least recently published): it comes back with a new epoch.
+    await sut.publish(['general'], 'reading:new', reading(4));
+    const third = await sut.publish(['readings', 'sensor:s1'], 'reading:new', reading(5));
+    const readingsNow = (await sut.position('readings')).epoch;
+    expect(readingsNow).not.toBe(first.epoch.readings);
+    expect(third).toEqual({ positions: { readings: 1, 'sensor:s1': 4 }, epoch: { readings: readingsNow, 'sensor:s1': first.epoch['sensor:s1'] } });
+    const { publications } = await sut.recover('sensor:s1', { epoch: first.epoch['sensor:s1']!, offset: 0 });
+    expect(publications.map((p) => ({ positions: p.positions, epoch: p.epoch, value: (p.payload as ReadingPayload).value }))).toEqual([
+      { ...first, value: 1 },
+      { ...second, value: 2 },
+      { positions: { 'sensor:s1': 3 }, epoch: { 'sensor:s1': first.epoch['sensor:s1'] }, value: 3 },
+      { ...third, value: 5 },
+    ]);
+    expect(publications.map((p) => p.event)).toEqual(['reading:new', 'reading:new', 'reading:new', 'reading:new']);
+  });
+
   it('counts a stream named twice in one publication once', async () => {
     create();
     expect((await sut.publish(['readings', 'readings'], 'reading:new', reading(1))).positions).toEqual({ readings: 1 });

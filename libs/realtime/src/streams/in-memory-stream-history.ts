@@ -19,16 +19,62 @@ import {
   type StreamPosition,
 } from './stream-history.js';
 
+/**
+ * The streams of a run of publications, then their epochs (names at 0..n-1, epochs at n..2n-1; one
+ * array rather than two, and no wrapper: an array costs 48 bytes before its first element). Shared
+ * by every publication to the same streams while their epochs last (readings of one series, a
+ * user's notifications).
+ */
+type StreamSet = readonly string[];
+
+/**
+ * What a ring keeps of one publication: its streams (shared), its offset in each, and the payload.
+ * The positions and epoch records a StreamPublication carries are made again when it is read:
+ * records keyed by stream names cost about 200 bytes each (see `record`), two per publication,
+ * while a read (recovery, replay) is rare and short-lived.
+ */
+class Stored {
+  constructor(
+    readonly event: ServerEventName,
+    readonly payload: ServerEventPayloads[ServerEventName],
+    readonly ts: number,
+    readonly set: StreamSet,
+    readonly offsets: readonly number[],
+  ) {}
+
+  /** The publication as a reader gets it; `epoch` is the record of this publication's set (shared by a read's run of them). */
+  publication(epoch: Readonly<Record<string, string>>): StreamPublication {
+    const positions = record<number>();
+    for (let i = 0; i < this.offsets.length; i++) positions[this.set[i]!] = this.offsets[i]!;
+    return StreamPublication.fromValue(this.event, this.payload, this.ts, positions, epoch);
+  }
+}
+
+/** The epoch record of a stream set. */
+function epochRecord(set: StreamSet): Record<string, string> {
+  const epoch = record<string>();
+  const count = set.length / 2;
+  for (let i = 0; i < count; i++) epoch[set[i]!] = set[count + i]!;
+  return epoch;
+}
+
 /** One stream: its epoch, top offset and a ring of its last `historySize` publications. */
 class MemoryStream {
-  /** Oldest first once `start` is applied; grows up to `historySize`, then wraps. */
-  private ring: StreamPublication[] = [];
+  /**
+   * Oldest first once `start` is applied; `used` of its slots are used. Grown by doubling to exact
+   * lengths (a pushed-to array reserves 17 slots at once): most streams of a sensor flood hold one
+   * or two publications.
+   */
+  private ring: Stored[] = [];
+  private used = 0;
   private start = 0;
   top = 0;
   /** When the history is dropped (ms). */
   historyExpiresAt = 0;
   /** When the stream itself (epoch and offset) is forgotten (ms). */
   expiresAt: number;
+  /** The streams of this stream's last publication, for the next one to the same streams to share. */
+  lastSet: StreamSet | null = null;
 
   constructor(
     readonly epoch: string,
@@ -38,31 +84,44 @@ class MemoryStream {
   }
 
   get size(): number {
-    return this.ring.length;
+    return this.used;
   }
 
-  push(publication: StreamPublication, capacity: number): void {
-    if (this.ring.length < capacity) {
-      this.ring.push(publication);
+  push(stored: Stored, capacity: number): void {
+    if (this.used < capacity) {
+      if (this.used === this.ring.length) {
+        const grown = new Array<Stored>(Math.min(capacity, Math.max(1, this.used * 2)));
+        for (let i = 0; i < this.used; i++) grown[i] = this.ring[i]!;
+        this.ring = grown;
+      }
+      this.ring[this.used++] = stored;
       return;
     }
-    this.ring[this.start] = publication;
+    this.ring[this.start] = stored;
     this.start = (this.start + 1) % capacity;
   }
 
   /** The publications with offset > `after`, oldest first, at most `limit`. */
   since(after: number, limit = Infinity): StreamPublication[] {
-    const first = this.top - this.ring.length + 1;
+    const first = this.top - this.used + 1;
     const from = Math.max(after + 1, first) - first;
-    const to = Math.min(this.ring.length, from + limit);
+    const to = Math.min(this.used, from + limit);
     const out: StreamPublication[] = [];
-    for (let i = from; i < to; i++) out.push(this.ring[(this.start + i) % this.ring.length]!);
+    let set: StreamSet | null = null;
+    let epoch: Readonly<Record<string, string>> = {};
+    for (let i = from; i < to; i++) {
+      const stored = this.ring[(this.start + i) % this.used]!;
+      if (stored.set !== set) [set, epoch] = [stored.set, epochRecord(stored.set)];
+      out.push(stored.publication(epoch));
+    }
     return out;
   }
 
   clearHistory(): void {
     this.ring = [];
+    this.used = 0;
     this.start = 0;
+    this.lastSet = null;
   }
 }
 
@@ -160,8 +219,8 @@ export class InMemoryStreamHistory implements StreamHistory {
   private publishNow<E extends ServerEventName>(streams: readonly string[], event: E, payload: ServerEventPayloads[E]): PublishResult {
     const names = checkStreams(streams, this.options.maxStreamsPerPublication);
     const now = this.now();
-    const positions: Record<string, number> = {};
-    const epoch: Record<string, string> = {};
+    const positions = record<number>();
+    const epoch = record<string>();
     const states: MemoryStream[] = [];
     for (const name of names) {
       const state = this.current(name, now);
@@ -177,7 +236,10 @@ export class InMemoryStreamHistory implements StreamHistory {
       states.push(state);
     }
     const publication = StreamPublication.fromValue(event, payload, now, positions, epoch);
-    for (const state of states) state.push(publication, this.options.historySize);
+    // `map`, not `push`: an array grown by push reserves 17 slots.
+    const offsets = states.map((state) => state.top);
+    const stored = new Stored(event, payload, now, setOf(names, states), offsets);
+    for (const state of states) state.push(stored, this.options.historySize);
     evictBeyond(this.streams, this.options.maxStreams);
     for (const listener of this.listeners) {
       try {
@@ -211,6 +273,29 @@ export class InMemoryStreamHistory implements StreamHistory {
     if (state.size > 0 && state.historyExpiresAt <= now) state.clearHistory();
     return state;
   }
+}
+
+/**
+ * A record keyed by stream names, without a prototype. Keys that name a sensor or a user differ from
+ * one stream to the next, so an ordinary object would give V8 a hidden class per key set, and once
+ * a few thousand share a prefix (`readings`, then `sensor:<id>`) one per object: a new hidden class
+ * for every publication, against a dictionary of about 200 bytes.
+ */
+function record<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** The stream set of a publication to `names`: the last stream's previous one when the streams and their epochs are the same. */
+function setOf(names: readonly string[], states: readonly MemoryStream[]): StreamSet {
+  const last = states[states.length - 1]!;
+  const cached = last.lastSet;
+  const count = names.length;
+  if (cached && cached.length === 2 * count && names.every((name, i) => cached[i] === name && cached[count + i] === states[i]!.epoch)) return cached;
+  // A copy: the caller's array is not ours to keep.
+  const set = new Array<string>(2 * count);
+  for (let i = 0; i < count; i++) [set[i], set[count + i]] = [names[i]!, states[i]!.epoch];
+  last.lastSet = set;
+  return set;
 }
 
 /** Drops the oldest entries beyond `max`. */

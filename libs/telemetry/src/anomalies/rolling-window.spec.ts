@@ -7,7 +7,65 @@ function naive(values: number[]): { mean: number; std: number } {
   return { mean, std: Math.sqrt(variance) };
 }
 
+/** The window as it was before values and timestamps shared one growing array: two full-size typed arrays. */
+class TwoBufferWindow {
+  private readonly values: Float64Array;
+  private readonly timestamps: Float64Array;
+  private start = 0;
+  private count = 0;
+  private mean = 0;
+  private m2 = 0;
+
+  constructor(private readonly capacity: number) {
+    this.values = new Float64Array(capacity);
+    this.timestamps = new Float64Array(capacity);
+  }
+
+  add(value: number, ts: number): void {
+    if (this.count < this.capacity) {
+      this.values[this.count] = value;
+      this.timestamps[this.count] = ts;
+      this.count += 1;
+      const delta = value - this.mean;
+      this.mean += delta / this.count;
+      this.m2 += delta * (value - this.mean);
+      return;
+    }
+    const leaving = this.values[this.start]!;
+    this.values[this.start] = value;
+    this.timestamps[this.start] = ts;
+    this.start = (this.start + 1) % this.capacity;
+    const oldMean = this.mean;
+    this.mean += (value - leaving) / this.count;
+    this.m2 += (value - leaving) * (value - this.mean + leaving - oldMean);
+    if (this.m2 < 0) this.m2 = 0;
+  }
+
+  stats(): { mean: number; std: number } {
+    return { mean: this.mean, std: this.count > 1 ? Math.sqrt(this.m2 / (this.count - 1)) : 0 };
+  }
+
+  series(): { values: number[]; timestamps: number[] } {
+    const order = Array.from({ length: this.count }, (_, i) => (this.start + i) % this.capacity);
+    return { values: order.map((i) => this.values[i]!), timestamps: order.map((i) => this.timestamps[i]!) };
+  }
+}
+
 describe('RollingWindow', () => {
+  it.each([1, 2, 3, 8, 37, 100])('gives exactly the statistics and series of two full-size buffers on random data (capacity %i)', (capacity) => {
+    const window = new RollingWindow(capacity);
+    const reference = new TwoBufferWindow(capacity);
+    for (let i = 0; i < 3 * capacity + 50; i++) {
+      const value = Math.random() * 2000 - 1000;
+      const ts = 1_700_000_000_000 + i * 1000 + Math.random();
+      window.add(value, ts);
+      reference.add(value, ts);
+      expect(window.stats()).toEqual(reference.stats());
+      expect(window.size).toBe(Math.min(i + 1, capacity));
+    }
+    expect(window.series()).toEqual(reference.series());
+  });
+
   it.each([
     ['small noise', (i: number) => 20 + Math.sin(i) * 0.5],
     ['a large offset with tiny variance', (i: number) => 1e9 + (i % 7) * 1e-3],

@@ -5,6 +5,9 @@ import { SENSORS } from '../catalog/catalog.tokens.js';
 import { MetricRegistry } from '../limits/metric-registry.js';
 import { TELEMETRY_OPTIONS, type ResolvedTelemetryOptions } from '../telemetry.options.js';
 
+/** The `metadata` of every auto-registered sensor's `sensor:created`: one shared object, kept by each event in the stream history. */
+const AUTO_REGISTERED = Object.freeze({ source: 'auto-registered' });
+
 export type Admission = { ok: true; sensor: Sensor } | { ok: false; reason: AdmissionRejectReason };
 
 /**
@@ -65,7 +68,7 @@ export class ReadingAdmission {
     try {
       const sensor = await this.sensors.create(
         { id: reading.sensorId, name: reading.sensorId, type: 'auto', ...(reading.unit ? { unit: reading.unit } : {}) },
-        { source: 'auto-registered' },
+        AUTO_REGISTERED,
       );
       this.logger.log(`Registered unknown sensor ${reading.sensorId} on its first reading`);
       return { ok: true, sensor };

@@ -33,8 +33,13 @@ export interface SeriesStore {
 
 export const SERIES_STORE = Symbol('SERIES_STORE');
 
+/** One series in memory: its window and, on the same object (one per series, by the ten thousand), the forecast counter. */
+class MemorySeries extends RollingWindow {
+  sinceForecast = 0;
+}
+
 export class InMemorySeriesStore implements SeriesStore {
-  private readonly series = new Map<string, { window: RollingWindow; sinceForecast: number }>();
+  private readonly series = new Map<string, MemorySeries>();
 
   constructor(
     private readonly windowSize: number,
@@ -45,17 +50,17 @@ export class InMemorySeriesStore implements SeriesStore {
     const key = `${sensorId}/${metric}`;
     let state = this.series.get(key);
     if (!state) {
-      state = { window: new RollingWindow(this.windowSize), sinceForecast: 0 };
+      state = new MemorySeries(this.windowSize);
       this.series.set(key, state);
     }
-    const before = state.window.stats();
-    const size = state.window.size;
+    const before = state.stats();
+    const size = state.size;
     if (judge(value, before, size, gate.thresholds, gate) !== null) return { before, size, admitted: false, forecastWindow: null };
-    state.window.add(value, ts);
+    state.add(value, ts);
     state.sinceForecast += 1;
     const due = state.sinceForecast >= this.forecastEvery;
     if (due) state.sinceForecast = 0;
-    return { before, size, admitted: true, forecastWindow: due ? state.window.series() : null };
+    return { before, size, admitted: true, forecastWindow: due ? state.series() : null };
   }
 
   async forget(sensorId: string): Promise<void> {
