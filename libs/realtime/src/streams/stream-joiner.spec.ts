@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { ReadingPayload } from '#contracts';
 import { InMemoryStreamHistory } from './in-memory-stream-history.js';
-import type { StreamHistory, StreamPosition, StreamPublication } from './stream-history.js';
+import { StreamPublication, type StreamHistory, type StreamPosition } from './stream-history.js';
 import { JoinError, StreamJoiner, type JoinResult, type JoinTarget } from './stream-joiner.js';
 
 const reading = (value: number): ReadingPayload => ({ sensorId: 's1', metric: 't', value, ts: value });
+/** Publication `offset` of `readings` after its history was lost (value 100 + offset). */
+const fromNewEpoch = (offset: number) => StreamPublication.fromValue('reading:new', reading(100 + offset), 0, { readings: offset }, { readings: 'new-epoch' });
 
 /** A subscriber that records what it got, and a tiny hub that delivers live publications to attached ones. */
 class Subscriber implements JoinTarget {
@@ -21,6 +23,9 @@ class Subscriber implements JoinTarget {
   deliver(publication: StreamPublication): void {
     this.log.push(`deliver:${(publication.payload as ReadingPayload).value}`);
     this.got.push(publication);
+  }
+  lost(position: StreamPosition): void {
+    this.log.push(`lost:${position.offset}`);
   }
   attach(): void {
     this.log.push('attach');
@@ -66,7 +71,7 @@ describe('StreamJoiner', () => {
 
   beforeEach(() => {
     history = new Interleaved(new InMemoryStreamHistory({ historySize: 50 }, Date.now, { sweepIntervalMs: null }));
-    joiner = new StreamJoiner(history, 20);
+    joiner = new StreamJoiner(history, { maxBuffered: 20 });
     subscribers = [];
     // The hub's live delivery: every attached subscriber of a stream of the publication, once.
     history.listen({
@@ -158,6 +163,77 @@ describe('StreamJoiner', () => {
     await expect(joiner.join('readings', {}, s)).rejects.toThrow(/moved too fast/);
     expect(s.log).toEqual([]);
     expect(joiner.joining).toBe(0);
+  });
+
+  describe('joins that arrive together (a reconnect storm)', () => {
+    it('share one history read for the same stream and since, and each member gets the ack, the replay in order, then live, exactly once', async () => {
+      await publish(1, 6);
+      const { epoch } = await history.position('readings');
+      const reads: string[] = [];
+      const recover = history.recover;
+      history.recover = async (stream, since) => {
+        reads.push(`${stream}@${since.offset}`);
+        return recover(stream, since);
+      };
+      const groups: number[] = [];
+      joiner.close();
+      joiner = new StreamJoiner(history, {
+        maxBuffered: 20,
+        deliverToGroup: (p, targets) => {
+          groups.push(targets.length);
+          for (const target of targets) target.deliver(p);
+        },
+      });
+      const same = [subscriber(), subscriber(), subscriber()];
+      const other = subscriber();
+      history.meanwhile = () => publish(7, 7);
+      await Promise.all([
+        ...same.map((s) => joiner.join('readings', { since: { epoch, offset: 3 } }, s)),
+        joiner.join('readings', { since: { epoch, offset: 5 } }, other),
+      ]);
+      await publish(8, 8);
+      expect(reads.sort()).toEqual(['readings@3', 'readings@5']);
+      for (const s of same) expect(s.log).toEqual(['ready:true:6', 'deliver:4', 'deliver:5', 'deliver:6', 'deliver:7', 'attach', 'deliver:8']);
+      expect(other.log).toEqual(['ready:true:6', 'deliver:6', 'deliver:7', 'attach', 'deliver:8']);
+      // One call per publication for the three (4, 5, 6, 7), one for the other (6, 7).
+      expect(groups.sort()).toEqual([1, 1, 3, 3, 3, 3]);
+      expect(joiner.joining).toBe(0);
+    });
+
+    it('spreads a large replay over turns of the event loop, buffering what is published meanwhile, with nothing lost or repeated', async () => {
+      await publish(1, 10);
+      const { epoch } = await history.position('readings');
+      joiner.close();
+      joiner = new StreamJoiner(history, { maxBuffered: 20, deliveriesPerTurn: 4 });
+      const members = [subscriber(), subscriber()];
+      // Two members, 4 deliveries a turn: two publications a turn. Publish while the replay runs.
+      const joined = Promise.all(members.map((s) => joiner.join('readings', { since: { epoch, offset: 0 } }, s)));
+      while (members[0]!.got.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      const midway = members[0]!.got.length;
+      await publish(11, 13);
+      await joined;
+      await publish(14, 14);
+      expect(midway).toBeLessThan(10);
+      for (const s of members) {
+        expect(s.values()).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
+        expect(s.log.indexOf('attach')).toBe(14);
+      }
+    });
+
+    it('tells the members when the stream is lost after their ack, then delivers what follows the loss and attaches', async () => {
+      await publish(1, 6);
+      const { epoch } = await history.position('readings');
+      joiner.close();
+      joiner = new StreamJoiner(history, { maxBuffered: 20, deliveriesPerTurn: 1 });
+      const s = subscriber();
+      const joined = joiner.join('readings', { since: { epoch, offset: 0 } }, s);
+      // Let the ack and the first publication out, then lose the stream.
+      while (!s.log.includes('deliver:1')) await new Promise((resolve) => setImmediate(resolve));
+      joiner.reset('readings', { epoch: 'new-epoch', offset: 0 });
+      joiner.publication(fromNewEpoch(1));
+      await joined;
+      expect(s.log).toEqual(['ready:true:6', 'deliver:1', 'lost:0', 'deliver:101', 'attach']);
+    });
   });
 
   it('answers recovered: false when the stream is reset while the join reads, and delivers only what follows the reset', async () => {
