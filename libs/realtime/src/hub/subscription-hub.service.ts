@@ -373,13 +373,11 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
     }
     let first: number | undefined;
     let ack: JoinAck | undefined;
-    let epoch = '';
     const target: HubJoinTarget = {
       entry,
       stream,
       ready: ({ recovered, position }) => {
         ack = { topic: stream, epoch: position.epoch, offset: position.offset, recovered };
-        epoch = position.epoch;
         if (!entry.closed) ready(ack);
       },
       alreadyHas: (p) => {
@@ -390,15 +388,11 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
         if (entry.closed) return;
         subscriber.transport.deliver(p, { streams: this.metaStreams(entry, p, stream), members: [subscriber] });
       },
-      lost: (position) => {
-        [epoch, first] = [position.epoch, position.offset + 1];
-        if (!entry.closed) subscriber.transport.reset(subscriber, [stream]);
-      },
       attach: () => {
         if (entry.closed || !ack) return;
         this.attach(entry, stream, {
           from: first ?? ack.offset! + 1,
-          epoch,
+          epoch: ack.epoch!,
           ...((request as HoldOptions).batchMs === undefined ? {} : { batchMs: (request as HoldOptions).batchMs }),
         });
       },

@@ -24,9 +24,6 @@ class Subscriber implements JoinTarget {
     this.log.push(`deliver:${(publication.payload as ReadingPayload).value}`);
     this.got.push(publication);
   }
-  lost(position: StreamPosition): void {
-    this.log.push(`lost:${position.offset}`);
-  }
   attach(): void {
     this.log.push('attach');
     this.attached = true;
@@ -200,39 +197,40 @@ describe('StreamJoiner', () => {
       expect(joiner.joining).toBe(0);
     });
 
-    it('spreads a large replay over turns of the event loop, buffering what is published meanwhile, with nothing lost or repeated', async () => {
+    it('delivers to as many members per turn as the budget allows, the others getting what was published meanwhile from the buffer: nothing lost or repeated', async () => {
       await publish(1, 10);
       const { epoch } = await history.position('readings');
       joiner.close();
-      joiner = new StreamJoiner(history, { maxBuffered: 20, deliveriesPerTurn: 4 });
-      const members = [subscriber(), subscriber()];
-      // Two members, 4 deliveries a turn: two publications a turn. Publish while the replay runs.
+      // 10 publications each: one member a turn.
+      joiner = new StreamJoiner(history, { maxBuffered: 20, deliveriesPerTurn: 35 });
+      const members = [subscriber(), subscriber(), subscriber()];
       const joined = Promise.all(members.map((s) => joiner.join('readings', { since: { epoch, offset: 0 } }, s)));
-      while (members[0]!.got.length === 0) await new Promise((resolve) => setImmediate(resolve));
-      const midway = members[0]!.got.length;
+      while (!members[0]!.attached) await new Promise((resolve) => setImmediate(resolve));
+      const waiting = members.slice(1).map((s) => s.log.length);
       await publish(11, 13);
       await joined;
       await publish(14, 14);
-      expect(midway).toBeLessThan(10);
-      for (const s of members) {
-        expect(s.values()).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
-        expect(s.log.indexOf('attach')).toBe(14);
-      }
+      expect(waiting).toEqual([0, 0]);
+      const all = Array.from({ length: 14 }, (_, i) => i + 1);
+      for (const s of members) expect(s.values()).toEqual(all);
+      // The first got 11-13 live, the others from the buffer before they were attached.
+      expect(members.map((s) => s.log.indexOf('attach'))).toEqual([11, 14, 14]);
     });
 
-    it('tells the members when the stream is lost after their ack, then delivers what follows the loss and attaches', async () => {
-      await publish(1, 6);
+    it('answers recovered: false at the new position to the members still waiting when the stream is reset', async () => {
+      await publish(1, 3);
       const { epoch } = await history.position('readings');
       joiner.close();
-      joiner = new StreamJoiner(history, { maxBuffered: 20, deliveriesPerTurn: 1 });
-      const s = subscriber();
-      const joined = joiner.join('readings', { since: { epoch, offset: 0 } }, s);
-      // Let the ack and the first publication out, then lose the stream.
-      while (!s.log.includes('deliver:1')) await new Promise((resolve) => setImmediate(resolve));
+      joiner = new StreamJoiner(history, { maxBuffered: 20, deliveriesPerTurn: 25 });
+      const [early, late] = [subscriber(), subscriber()];
+      const joined = Promise.all([early, late].map((s) => joiner.join('readings', { since: { epoch, offset: 0 } }, s)));
+      while (!early.attached) await new Promise((resolve) => setImmediate(resolve));
       joiner.reset('readings', { epoch: 'new-epoch', offset: 0 });
       joiner.publication(fromNewEpoch(1));
-      await joined;
-      expect(s.log).toEqual(['ready:true:6', 'deliver:1', 'lost:0', 'deliver:101', 'attach']);
+      const results = await joined;
+      expect(results[1]).toEqual({ recovered: false, position: { epoch: 'new-epoch', offset: 0 } });
+      expect(early.log).toEqual(['ready:true:3', 'deliver:1', 'deliver:2', 'deliver:3', 'attach']);
+      expect(late.log).toEqual(['ready:false:0', 'deliver:101', 'attach']);
     });
   });
 

@@ -26,12 +26,6 @@ export interface JoinTarget {
   attach(): void;
   /** True when the subscriber already got this publication through another of its streams: it is skipped (once per socket). */
   alreadyHas?(publication: StreamPublication): boolean;
-  /**
-   * The stream lost continuity after the ack, while the join was still delivering (its history
-   * was lost, or it outran the join's buffer): tell the subscriber (it reloads). What follows is
-   * delivered from `position` on, then `attach`.
-   */
-  lost(position: StreamPosition): void;
 }
 
 export class JoinError extends Error {}
@@ -40,12 +34,19 @@ export class JoinError extends Error {}
 const DEFAULT_MAX_BUFFERED = 10_000;
 
 /**
- * Deliveries (one publication, or an ack, to one subscriber) that joins make in one turn of the
+ * Deliveries (an ack, or one publication to one subscriber) that joins make in one turn of the
  * event loop. A reconnect storm (2,000 sockets recovering 100 events each: 200,000 deliveries)
  * would otherwise run in one macrotask and stall the loop for seconds; between turns, I/O and
  * timers run.
  */
 export const DEFAULT_DELIVERIES_PER_TURN = 2_000;
+
+/**
+ * What one join costs besides its publications, in deliveries: the ack, the attach, and what
+ * the caller does once the join resolves (a Socket.IO handshake goes on to the unread count).
+ * So a turn takes at most 100 joins that replay nothing.
+ */
+const JOIN_COST = 20;
 
 export interface StreamJoinerOptions<T extends JoinTarget = JoinTarget> {
   /** @default 10000 */
@@ -53,9 +54,9 @@ export interface StreamJoinerOptions<T extends JoinTarget = JoinTarget> {
   /** @default {@link DEFAULT_DELIVERIES_PER_TURN} */
   deliveriesPerTurn?: number;
   /**
-   * One publication to every target of a group (the joins of one stream with the same request),
-   * in offset order: a transport can encode it once for all of them. Each target's `alreadyHas`
-   * still applies. By default, `deliver` per target.
+   * One publication to several joining subscribers of one stream, in offset order: a transport
+   * can encode it once for all of them. Each target's `alreadyHas` still applies. By default,
+   * `deliver` per target.
    */
   deliverToGroup?: (publication: StreamPublication, targets: readonly T[]) => void;
 }
@@ -81,21 +82,23 @@ class TurnBudget {
   }
 }
 
+interface Member<T> {
+  target: T;
+  resolve: (result: JoinResult) => void;
+  reject: (error: Error) => void;
+}
+
 /**
- * The joins of one stream with the same request that arrived while its history was read: one
- * read, one `sync()`, one buffer of the live feed, and each publication delivered to all of them
- * at once. It takes members until its acks are sent.
+ * The joins of one stream with the same request that arrive while one of them reads history:
+ * one read, one `sync()` and one buffer of the live feed for all of them. It takes members
+ * until its first ones are delivered.
  */
 class JoinGroup<T extends JoinTarget> {
-  readonly targets: T[] = [];
+  readonly members: Member<T>[] = [];
   buffered: StreamPublication[] = [];
   overflowed = false;
-  /** Set when the stream lost continuity before the acks: the ack says `recovered: false` at this position. */
+  /** Set when the stream lost continuity: the members not yet delivered get `recovered: false` at this position. */
   resetAt: StreamPosition | null = null;
-  /** Set when the stream lost continuity after the acks (a reset, or the buffer overflowed): the targets are told, and go on from here. */
-  lostAt: StreamPosition | null = null;
-  acked = false;
-  done!: Promise<JoinResult>;
 
   constructor(
     private readonly stream: string,
@@ -105,18 +108,15 @@ class JoinGroup<T extends JoinTarget> {
   offer(publication: StreamPublication): void {
     if (this.overflowed) return;
     if (this.buffered.length >= this.maxBuffered) {
+      this.overflowed = true;
       this.buffered = [];
-      // Before the acks the join fails (nothing was sent); after, the targets start over from this publication.
-      if (this.acked) this.lostAt = { epoch: publication.epoch[this.stream]!, offset: publication.positions[this.stream]! };
-      else this.overflowed = true;
       return;
     }
     this.buffered.push(publication);
   }
 
   reset(position: StreamPosition): void {
-    if (this.acked) this.lostAt = position;
-    else this.resetAt = position;
+    this.resetAt = position;
     this.buffered = this.buffered.filter((p) => p.epoch[this.stream] === position.epoch && p.positions[this.stream]! > position.offset);
   }
 }
@@ -130,14 +130,15 @@ class JoinGroup<T extends JoinTarget> {
  * 2. History is read (`recover`, `latest` or `position`): it ends at offset T.
  * 3. `sync()`: every publication up to T has come through the live feed (so it is in history
  *    or was buffered, never still on its way).
- * 4. The ack (`ready`), the history read, the buffered publications after T in order, then
- *    `attach`. Whatever is published later reaches the subscriber through the hub. This step is
- *    spread over turns of the event loop when it is large (bounded by `deliveriesPerTurn`); the
- *    live feed keeps being buffered until the last turn, which delivers the rest and attaches.
+ * 4. Synchronously: the ack (`ready`), the history read, the buffered publications after T in
+ *    order, then `attach`. Whatever is published later reaches the subscriber through the hub.
  *
- * Joins of one stream with the same request that come while one is reading history (a reconnect
- * storm) join it: they share the read, the barrier and each delivery (its buffer started before
- * any of their requests, so nothing after their `since` is missed).
+ * Joins of one stream with the same request that come while one reads history (a reconnect
+ * storm) join its group: one read, one barrier, one buffer (started before any of their
+ * requests, so nothing after their `since` is missed). Step 4 runs for as many of them at once
+ * as `deliveriesPerTurn` allows, each publication handed over once for them
+ * (`deliverToGroup`); the rest wait for the next turns of the event loop, the buffer filling
+ * meanwhile.
  *
  * Per-subscriber work happens only while joining; the live path stays one delivery per stream.
  */
@@ -147,8 +148,8 @@ export class StreamJoiner<T extends JoinTarget = JoinTarget> implements StreamLi
   private readonly open = new Map<string, JoinGroup<T>>();
   private readonly stop: () => void;
   private readonly maxBuffered: number;
-  private readonly budget: TurnBudget;
   private readonly perTurn: number;
+  private readonly budget: TurnBudget;
   private readonly deliverToGroup: (publication: StreamPublication, targets: readonly T[]) => void;
 
   constructor(
@@ -166,7 +167,7 @@ export class StreamJoiner<T extends JoinTarget = JoinTarget> implements StreamLi
   /** Joins in progress (for metrics and tests). */
   get joining(): number {
     let count = 0;
-    for (const groups of this.pending.values()) for (const group of groups) count += group.targets.length;
+    for (const groups of this.pending.values()) for (const group of groups) count += group.members.length;
     return count;
   }
 
@@ -180,8 +181,7 @@ export class StreamJoiner<T extends JoinTarget = JoinTarget> implements StreamLi
 
   reset(stream: string, position: StreamPosition): void {
     const groups = this.pending.get(stream);
-    if (!groups) return;
-    for (const group of groups) group.reset(position);
+    if (groups) for (const group of groups) group.reset(position);
   }
 
   /**
@@ -198,22 +198,11 @@ export class StreamJoiner<T extends JoinTarget = JoinTarget> implements StreamLi
       return Promise.reject(new JoinError(`replay must be an integer from 1 to ${MAX_REPLAY}`));
     }
     const key = JSON.stringify(since !== undefined ? [stream, since.epoch, since.offset] : [stream, replay ?? 0]);
-    const joinable = this.open.get(key);
-    if (joinable) {
-      joinable.targets.push(target);
-      return joinable.done;
-    }
-    const group = new JoinGroup<T>(stream, this.maxBuffered);
-    group.targets.push(target);
-    let groups = this.pending.get(stream);
-    if (!groups) this.pending.set(stream, (groups = new Set()));
-    groups.add(group);
-    this.open.set(key, group);
-    group.done = this.run(stream, request, group, key).finally(() => {
-      groups.delete(group);
-      if (groups.size === 0 && this.pending.get(stream) === groups) this.pending.delete(stream);
-    });
-    return group.done;
+    const open = this.open.get(key);
+    const group = open ?? new JoinGroup<T>(stream, this.maxBuffered);
+    const joined = new Promise<JoinResult>((resolve, reject) => group.members.push({ target, resolve, reject }));
+    if (!open) this.start(key, stream, request, group);
+    return joined;
   }
 
   close(): void {
@@ -222,7 +211,23 @@ export class StreamJoiner<T extends JoinTarget = JoinTarget> implements StreamLi
     this.open.clear();
   }
 
-  private async run(stream: string, { since, replay }: JoinRequest, group: JoinGroup<T>, key: string): Promise<JoinResult> {
+  private start(key: string, stream: string, request: JoinRequest, group: JoinGroup<T>): void {
+    let groups = this.pending.get(stream);
+    if (!groups) this.pending.set(stream, (groups = new Set()));
+    groups.add(group);
+    this.open.set(key, group);
+    this.run(stream, request, group, key)
+      .catch((error: Error) => {
+        for (const member of group.members.splice(0)) member.reject(error);
+      })
+      .finally(() => {
+        if (this.open.get(key) === group) this.open.delete(key);
+        groups.delete(group);
+        if (groups.size === 0 && this.pending.get(stream) === groups) this.pending.delete(stream);
+      });
+  }
+
+  private async run(stream: string, { since, replay }: JoinRequest, group: JoinGroup<T>, key: string): Promise<void> {
     let recovered = false;
     let publications: StreamPublication[];
     let position: StreamPosition;
@@ -232,53 +237,47 @@ export class StreamJoiner<T extends JoinTarget = JoinTarget> implements StreamLi
       else [publications, position] = [[], await this.history.position(stream)];
       await this.history.sync();
     } catch (error) {
-      this.closeGroup(key, group);
       throw new JoinError(`Could not join stream '${stream}': ${(error as Error).message}`, { cause: error });
     }
-    // The acks wait for a turn with room; from then on the group takes no newcomers.
-    await this.budget.take(group.targets.length);
-    this.closeGroup(key, group);
-    if (group.overflowed) throw new JoinError(`Stream '${stream}' moved too fast to join; try again`);
-    if (group.resetAt) {
-      // History was lost while reading it: what was read belongs to the old epoch.
-      [recovered, publications, position] = [false, [], group.resetAt];
+    const { members } = group;
+    let first = true;
+    while (members.length > 0) {
+      // A turn's worth of members: each costs its join and its publications.
+      const each = JOIN_COST + publications.length + group.buffered.length;
+      const count = Math.max(1, Math.min(members.length, Math.floor(this.perTurn / each)));
+      await this.budget.take(count * each);
+      if (first) {
+        // From now on the group takes no newcomers.
+        if (this.open.get(key) === group) this.open.delete(key);
+        first = false;
+      }
+      if (group.overflowed) throw new JoinError(`Stream '${stream}' moved too fast to join; try again`);
+      if (group.resetAt) {
+        // History was lost since it was read: what was read belongs to the old epoch.
+        [recovered, publications, position] = [false, [], group.resetAt];
+        group.resetAt = null;
+      }
+      this.deliver(stream, members.splice(0, Math.min(count, members.length)), { recovered, position }, publications, group.buffered);
     }
-    const result: JoinResult = { recovered, position };
-    const { targets } = group;
-    group.acked = true;
-    for (const target of targets) target.ready(result);
-    // The history read, then what was buffered after it, a turn's worth at a time.
-    const perTurn = Math.max(1, Math.floor(this.perTurn / targets.length));
-    let read = 0;
-    let next = 0;
-    for (;;) {
-      let sent = 0;
-      while (sent < perTurn && read < publications.length) {
-        this.deliverToGroup(publications[read++]!, targets);
-        sent += 1;
-      }
-      while (sent < perTurn && next < group.buffered.length) {
-        const publication = group.buffered[next++]!;
-        if (publication.epoch[stream] !== position.epoch || publication.positions[stream]! <= position.offset) continue;
-        this.deliverToGroup(publication, targets);
-        sent += 1;
-      }
-      if (read === publications.length && next === group.buffered.length) break;
-      await this.budget.take(perTurn * targets.length);
-      if (group.lostAt) {
-        // What is left of the history read and the old buffer belongs to before the loss.
-        position = group.lostAt;
-        group.lostAt = null;
-        [read, next] = [publications.length, 0];
-        for (const target of targets) target.lost(position);
-      }
-    }
-    for (const target of targets) target.attach();
-    return result;
   }
 
-  private closeGroup(key: string, group: JoinGroup<T>): void {
-    if (this.open.get(key) === group) this.open.delete(key);
+  /** Step 4 for some members of a group, in one synchronous step. */
+  private deliver(stream: string, members: Member<T>[], result: JoinResult, publications: StreamPublication[], buffered: StreamPublication[]): void {
+    const targets = members.map((member) => member.target);
+    try {
+      for (const target of targets) target.ready(result);
+      for (const publication of publications) this.deliverToGroup(publication, targets);
+      const { position } = result;
+      for (const publication of buffered) {
+        if (publication.epoch[stream] !== position.epoch || publication.positions[stream]! <= position.offset) continue;
+        this.deliverToGroup(publication, targets);
+      }
+      for (const target of targets) target.attach();
+    } catch (error) {
+      for (const member of members) member.reject(error as Error);
+      throw error;
+    }
+    for (const member of members) member.resolve(result);
   }
 }
 
