@@ -1,3 +1,4 @@
+import { TurnBudget } from '../limits/turn-budget.js';
 import { isStreamPosition, MAX_REPLAY, type StreamHistory, type StreamListener, type StreamPosition, type StreamPublication } from './stream-history.js';
 
 /** What a subscriber asks for when it joins a stream (`subscribe {topic, since?, replay?}`). */
@@ -59,27 +60,6 @@ export interface StreamJoinerOptions<T extends JoinTarget = JoinTarget> {
    * `deliver` per target.
    */
   deliverToGroup?: (publication: StreamPublication, targets: readonly T[]) => void;
-}
-
-/** Hands out the deliveries of one event-loop turn to the joins that wait for them. */
-class TurnBudget {
-  private used = 0;
-  private resetScheduled = false;
-
-  constructor(private readonly perTurn: number) {}
-
-  /** Resolves in a turn with room for `cost` deliveries (a turn of its own when `cost` is more than a turn holds). */
-  async take(cost: number): Promise<void> {
-    while (this.used > 0 && this.used + cost > this.perTurn) await new Promise((resolve) => setImmediate(resolve));
-    this.used += cost;
-    if (!this.resetScheduled) {
-      this.resetScheduled = true;
-      setImmediate(() => {
-        this.used = 0;
-        this.resetScheduled = false;
-      });
-    }
-  }
 }
 
 interface Member<T> {
@@ -158,7 +138,6 @@ export class StreamJoiner<T extends JoinTarget = JoinTarget> implements StreamLi
   ) {
     this.maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     this.perTurn = options.deliveriesPerTurn ?? DEFAULT_DELIVERIES_PER_TURN;
-    if (!Number.isSafeInteger(this.perTurn) || this.perTurn < 1) throw new RangeError(`deliveriesPerTurn must be a positive integer, got ${this.perTurn}`);
     this.budget = new TurnBudget(this.perTurn);
     this.deliverToGroup = options.deliverToGroup ?? deliverEach;
     this.stop = history.listen(this);
