@@ -370,7 +370,7 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
         const { sockets, missed } = sizes.storm;
         const result = await reconnectStorm(run, sockets, missed);
         console.log(
-          `  ${result.recovered}/${sockets} sockets recovered ${missed} events each in ${result.seconds.toFixed(2)} s (gateway CPU ${result.cpuSeconds.toFixed(2)} s); longest event-loop stall ${result.maxStallMs.toFixed(0)} ms`,
+          `  ${result.recovered}/${sockets} sockets recovered ${missed} events each in ${result.seconds.toFixed(2)} s (CPU: gateway ${result.cpuSeconds.toFixed(2)} s, load generator ${result.clientCpuSeconds.toFixed(2)} s); longest event-loop stall ${result.maxStallMs.toFixed(0)} ms`,
         );
         return {
           sockets,

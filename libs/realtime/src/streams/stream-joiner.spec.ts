@@ -217,6 +217,34 @@ describe('StreamJoiner', () => {
       expect(members.map((s) => s.log.indexOf('attach'))).toEqual([11, 14, 14]);
     });
 
+    it('takes a newcomer with the same since while members still wait: no second read, and it gets everything after since once', async () => {
+      await publish(1, 10);
+      const { epoch } = await history.position('readings');
+      let reads = 0;
+      const recover = history.recover;
+      history.recover = async (stream, since) => {
+        reads += 1;
+        return recover(stream, since);
+      };
+      joiner.close();
+      joiner = new StreamJoiner(history, { maxBuffered: 20, deliveriesPerTurn: 35 });
+      const since = { epoch, offset: 0 };
+      const [first, second] = [subscriber(), subscriber()];
+      const joined = [joiner.join('readings', { since }, first), joiner.join('readings', { since }, second)];
+      while (!first.attached) await new Promise((resolve) => setImmediate(resolve));
+      await publish(11, 11);
+      const late = subscriber();
+      joined.push(joiner.join('readings', { since }, late));
+      await Promise.all(joined);
+      await publish(12, 12);
+      expect(reads).toBe(1);
+      const all = Array.from({ length: 12 }, (_, i) => i + 1);
+      for (const s of [first, second, late]) expect(s.values()).toEqual(all);
+      // After the group is done, the same since reads history again.
+      await joiner.join('readings', { since }, subscriber());
+      expect(reads).toBe(2);
+    });
+
     it('answers recovered: false at the new position to the members still waiting when the stream is reset', async () => {
       await publish(1, 3);
       const { epoch } = await history.position('readings');

@@ -69,9 +69,9 @@ interface Member<T> {
 }
 
 /**
- * The joins of one stream with the same request that arrive while one of them reads history:
- * one read, one `sync()` and one buffer of the live feed for all of them. It takes members
- * until its first ones are delivered.
+ * The joins of one stream with the same request that arrive while one of them reads history or
+ * waits to be delivered: one read, one `sync()` and one buffer of the live feed for all of them.
+ * It takes members until it has delivered them all (or its buffer grew long).
  */
 class JoinGroup<T extends JoinTarget> {
   readonly members: Member<T>[] = [];
@@ -113,10 +113,11 @@ class JoinGroup<T extends JoinTarget> {
  * 4. Synchronously: the ack (`ready`), the history read, the buffered publications after T in
  *    order, then `attach`. Whatever is published later reaches the subscriber through the hub.
  *
- * Joins of one stream with the same request that come while one reads history (a reconnect
- * storm) join its group: one read, one barrier, one buffer (started before any of their
- * requests, so nothing after their `since` is missed). Step 4 runs for as many of them at once
- * as `deliveriesPerTurn` allows, each publication handed over once for them
+ * Joins of one stream with the same request that come while others wait for step 4 (a reconnect
+ * storm) join their group: one read, one barrier, one buffer (started before any of their
+ * requests, so nothing after their `since` is missed; a late member's ack and replay are as of
+ * the group's read, and what was published since comes from the buffer). Step 4 runs for as
+ * many of them at once as `deliveriesPerTurn` allows, each publication handed over once for them
  * (`deliverToGroup`); the rest wait for the next turns of the event loop, the buffer filling
  * meanwhile.
  *
@@ -200,7 +201,6 @@ export class StreamJoiner<T extends JoinTarget = JoinTarget> implements StreamLi
         for (const member of group.members.splice(0)) member.reject(error);
       })
       .finally(() => {
-        if (this.open.get(key) === group) this.open.delete(key);
         groups.delete(group);
         if (groups.size === 0 && this.pending.get(stream) === groups) this.pending.delete(stream);
       });
@@ -216,28 +216,35 @@ export class StreamJoiner<T extends JoinTarget = JoinTarget> implements StreamLi
       else [publications, position] = [[], await this.history.position(stream)];
       await this.history.sync();
     } catch (error) {
+      this.closeGroup(key, group);
       throw new JoinError(`Could not join stream '${stream}': ${(error as Error).message}`, { cause: error });
     }
     const { members } = group;
-    let first = true;
-    while (members.length > 0) {
-      // A turn's worth of members: each costs its join and its publications.
-      const each = JOIN_COST + publications.length + group.buffered.length;
-      const count = Math.max(1, Math.min(members.length, Math.floor(this.perTurn / each)));
-      await this.budget.take(count * each);
-      if (first) {
-        // From now on the group takes no newcomers.
-        if (this.open.get(key) === group) this.open.delete(key);
-        first = false;
+    try {
+      for (;;) {
+        // A turn's worth of members: each costs its join and its publications.
+        const each = JOIN_COST + publications.length + group.buffered.length;
+        const count = Math.max(1, Math.min(members.length, Math.floor(this.perTurn / each)));
+        await this.budget.take(count * each);
+        if (group.overflowed) throw new JoinError(`Stream '${stream}' moved too fast to join; try again`);
+        if (group.resetAt) {
+          // History was lost since it was read: what was read belongs to the old epoch.
+          [recovered, publications, position] = [false, [], group.resetAt];
+          group.resetAt = null;
+        }
+        this.deliver(stream, members.splice(0, Math.min(count, members.length)), { recovered, position }, publications, group.buffered);
+        if (members.length === 0) return;
+        // Newcomers start a group of their own rather than join one whose buffer grew long.
+        if (group.buffered.length > this.maxBuffered / 10) this.closeGroup(key, group);
       }
-      if (group.overflowed) throw new JoinError(`Stream '${stream}' moved too fast to join; try again`);
-      if (group.resetAt) {
-        // History was lost since it was read: what was read belongs to the old epoch.
-        [recovered, publications, position] = [false, [], group.resetAt];
-        group.resetAt = null;
-      }
-      this.deliver(stream, members.splice(0, Math.min(count, members.length)), { recovered, position }, publications, group.buffered);
+    } finally {
+      // Synchronously with the last delivery (or the failure): no newcomer joins a group that is done.
+      this.closeGroup(key, group);
     }
+  }
+
+  private closeGroup(key: string, group: JoinGroup<T>): void {
+    if (this.open.get(key) === group) this.open.delete(key);
   }
 
   /** Step 4 for some members of a group, in one synchronous step. */
