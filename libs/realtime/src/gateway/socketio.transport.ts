@@ -110,17 +110,20 @@ function tcpSocketOf(conn: EngineConnection): Socket | null {
  */
 function coalesceFlushes(engine: FlushingEngine): void {
   const corked = new WeakMap<EngineConnection, Socket>();
+  const uncork = (conn: EngineConnection) => {
+    const socket = corked.get(conn);
+    if (!socket) return;
+    corked.delete(conn);
+    socket.uncork();
+  };
   engine.on('flush', (conn, packets) => {
     if (packets.length < 2) return;
     const socket = tcpSocketOf(conn);
     if (!socket || socket.destroyed) return;
     socket.cork();
     corked.set(conn, socket);
+    // Should the transport throw before `drain`, the socket must not stay corked.
+    process.nextTick(uncork, conn);
   });
-  engine.on('drain', (conn) => {
-    const socket = corked.get(conn);
-    if (!socket) return;
-    corked.delete(conn);
-    socket.uncork();
-  });
+  engine.on('drain', uncork);
 }
