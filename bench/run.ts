@@ -403,7 +403,7 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
         const { sockets, missed } = sizes.storm;
         const result = await reconnectStorm(run, sockets, missed);
         console.log(
-          `  ${result.recovered}/${sockets} sockets recovered ${missed} events each in ${result.seconds.toFixed(2)} s; longest event-loop stall ${result.maxStallMs.toFixed(0)} ms`,
+          `  ${result.recovered}/${sockets} sockets recovered ${missed} events each in ${result.seconds.toFixed(2)} s (CPU: gateway ${result.cpuSeconds.toFixed(2)} s, load generator ${result.clientCpuSeconds.toFixed(2)} s); longest event-loop stall ${result.maxStallMs.toFixed(0)} ms`,
         );
         return {
           sockets,
@@ -411,6 +411,7 @@ async function measure(scenario: Scenario, kind: TargetKind): Promise<Figures> {
           'sockets recovered': result.recovered,
           'seconds until all recovered': result.seconds,
           'longest event-loop stall ms': result.maxStallMs,
+          'gateway CPU s': result.cpuSeconds,
         };
       }
       case 'peruser':

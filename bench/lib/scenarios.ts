@@ -2,7 +2,7 @@ import jwt from 'jsonwebtoken';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Inspector } from './inspector.js';
 import { connectPlainWs, LeanSocketIo } from './lean-clients.js';
-import { BENCH_SECRET, rssBytes, type Target } from './targets.js';
+import { BENCH_SECRET, cpuSeconds, rssBytes, type Target } from './targets.js';
 
 export interface Run {
   /** The instance HTTP calls go to, and the first of `targets`. */
@@ -545,6 +545,10 @@ export interface StormResult {
   seconds: number;
   /** The gateway's longest event-loop delay during the storm (prom-client's `nodejs_eventloop_lag_max_seconds`, reset by the scrape before). */
   maxStallMs: number;
+  /** CPU time the gateway spent on the storm: steadier than the wall-clock figures on a shared machine. */
+  cpuSeconds: number;
+  /** CPU time this load generator spent on it: near `seconds`, it (not the gateway) sets the pace. */
+  clientCpuSeconds: number;
 }
 
 /** The gateway's `nodejs_eventloop_lag_max_seconds` since the previous scrape, in ms. */
@@ -577,6 +581,8 @@ export async function reconnectStorm(run: Run, count: number, missed: number): P
   }
   await sleep(200);
   await eventLoopMaxMs(run); // resets the maximum: what follows is the storm's
+  const cpuBefore = cpuSeconds(run.target.pid);
+  const clientBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   let recovered = 0;
   const back = await Promise.all(
@@ -599,7 +605,9 @@ export async function reconnectStorm(run: Run, count: number, missed: number): P
     }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = cpuSeconds(run.target.pid) - cpuBefore;
+  const client = process.cpuUsage(clientBefore);
   const maxStallMs = await eventLoopMaxMs(run);
   back.forEach((socket) => socket.close());
-  return { recovered, seconds, maxStallMs };
+  return { recovered, seconds, maxStallMs, cpuSeconds: cpu, clientCpuSeconds: (client.user + client.system) / 1e6 };
 }

@@ -6,7 +6,9 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import { MetricsService } from '#observability';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
+import { HANDSHAKES_PER_TURN } from './auth/handshake-authenticator.js';
 import { originAllowed } from './connections/origin.js';
+import { TurnBudget } from './limits/turn-budget.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from './realtime.options.js';
 
 /**
@@ -16,6 +18,7 @@ import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from './realtime.optio
 export class RealtimeIoAdapter extends IoAdapter {
   private readonly options: ResolvedRealtimeOptions;
   private readonly metrics: MetricsService;
+  private readonly transportTurns = new TurnBudget(HANDSHAKES_PER_TURN);
 
   constructor(app: INestApplication) {
     super(app);
@@ -35,8 +38,11 @@ export class RealtimeIoAdapter extends IoAdapter {
       maxHttpBufferSize: maxPayloadBytes,
       cors: { origin: corsOrigins.includes('*') ? '*' : corsOrigins, credentials: !corsOrigins.includes('*') },
       // CORS does not cover WebSocket upgrades: refuse foreign browser origins here for both transports.
+      // A turn's worth of new transports at a time (see HANDSHAKES_PER_TURN): a reconnect storm's upgrades are spread over turns.
       allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) =>
-        originAllowed(req.headers.origin, req.headers.host, corsOrigins) ? callback(null, true) : callback('Origin not allowed', false),
+        void this.transportTurns
+          .take()
+          .then(() => (originAllowed(req.headers.origin, req.headers.host, corsOrigins) ? callback(null, true) : callback('Origin not allowed', false))),
     });
     this.countRefusals(server);
     if (cluster) {

@@ -9,12 +9,20 @@ import type { EngineConnection, GatewaySocket } from '../gateway/socket.types.js
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
 import { ANONYMOUS, publicChannelsOf } from '../compat/public-access.js';
 import { socketIoToken, TokenError, TokenService } from '#auth';
+import { TurnBudget } from '../limits/turn-budget.js';
 
 /**
  * How long a transport refused when it opened (instance or address full) may wait for its CONNECT,
  * so that socket.io-client learns why (`connect_error` SERVER_FULL) rather than seeing a bare close.
  */
 const REFUSED_TRANSPORT_GRACE_MS = 5_000;
+
+/**
+ * Socket.IO handshakes (token check, CONNECT, the gateway's connection handler) run per turn of
+ * the event loop. Thousands of clients reconnecting at once would otherwise all be admitted in the
+ * one turn that reads their CONNECTs, stalling the loop; the rest wait for the next turns.
+ */
+export const HANDSHAKES_PER_TURN = 50;
 
 function refusal(code: ConnectErrorData['code']): ExtendedError {
   return Object.assign(new Error(refusalMessage(code)), { data: { code } satisfies ConnectErrorData });
@@ -96,7 +104,20 @@ export class HandshakeAuthenticator {
     setTimeout(() => conn.close(true), REFUSED_TRANSPORT_GRACE_MS).unref();
   }
 
+  private readonly turns = new TurnBudget(HANDSHAKES_PER_TURN);
+
   readonly middleware = (socket: GatewaySocket, next: (err?: ExtendedError) => void): void => {
+    void this.turns.take().then(() => {
+      try {
+        this.admit(socket, next);
+      } catch (error) {
+        this.metrics.listenerErrors.inc({ listener: 'socketio_handshake' });
+        next(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  };
+
+  private admit(socket: GatewaySocket, next: (err?: ExtendedError) => void): void {
     const conn = socket.conn;
     if (!this.limiter.holds(conn)) {
       const code = this.refusedTransports.get(conn);
@@ -127,7 +148,7 @@ export class HandshakeAuthenticator {
     }
     this.withSocket.add(conn);
     next();
-  };
+  }
 
   /**
    * Refuses, then closes the transport once Socket.IO has written the CONNECT_ERROR (it does so on

@@ -1,10 +1,11 @@
+import type { Socket } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import type { StreamMeta } from '#contracts';
 import type { Identity } from '#auth';
 import { batchedRoom, ReadingBatcher } from '../batching/reading-batcher.js';
 import type { DeliveryGroup, HoldOptions, HubTransport, Subscriber } from '../hub/subscriber.js';
 import type { StreamPublication } from '../streams/stream-history.js';
-import type { GatewayServer, GatewaySocket } from './socket.types.js';
+import type { EngineConnection, GatewayServer, GatewaySocket } from './socket.types.js';
 
 export interface SocketIoSubscriber extends Subscriber {
   readonly socket: GatewaySocket;
@@ -27,6 +28,7 @@ export class SocketIoTransport implements HubTransport<SocketIoSubscriber> {
   attach(server: GatewayServer): void {
     this.server = server;
     this.batcher.attach(server);
+    coalesceFlushes(server.engine as unknown as FlushingEngine);
   }
 
   /** The hub's view of a socket; its identity is the socket's own (replaced by `auth:refresh`). */
@@ -86,4 +88,42 @@ function emitWithMeta(target: { emit: (...args: any[]) => unknown }, publication
   // No stream named: a publication without offsets (Redis away), sent as a plain event.
   for (const _ in meta.positions) return void target.emit(publication.event, publication.payload, meta);
   target.emit(publication.event, publication.payload);
+}
+
+/** The engine.io server's `flush` and `drain`: emitted right before and right after a connection hands its queued packets to its transport. */
+interface FlushingEngine {
+  on(event: 'flush', listener: (conn: EngineConnection, packets: readonly unknown[]) => void): unknown;
+  on(event: 'drain', listener: (conn: EngineConnection) => void): unknown;
+}
+
+/** The TCP socket under engine.io's websocket transport (`ws` keeps it as `_socket`); polling has none. */
+function tcpSocketOf(conn: EngineConnection): Socket | null {
+  if (conn.transport.name !== 'websocket') return null;
+  return (conn.transport as unknown as { socket?: { _socket?: Socket } }).socket?._socket ?? null;
+}
+
+/**
+ * engine.io's websocket transport writes each queued packet as a frame of its own, one system
+ * call (and, on loopback, one TCP segment) each: a socket catching up (a replay of 100 events
+ * after a reconnect) would cost 100 writes. Corked for the flush, the frames leave together.
+ * Order and content are unchanged; nothing waits (the flush is synchronous and `drain` uncorks).
+ */
+function coalesceFlushes(engine: FlushingEngine): void {
+  const corked = new WeakMap<EngineConnection, Socket>();
+  const uncork = (conn: EngineConnection) => {
+    const socket = corked.get(conn);
+    if (!socket) return;
+    corked.delete(conn);
+    socket.uncork();
+  };
+  engine.on('flush', (conn, packets) => {
+    if (packets.length < 2) return;
+    const socket = tcpSocketOf(conn);
+    if (!socket || socket.destroyed) return;
+    socket.cork();
+    corked.set(conn, socket);
+    // Should the transport throw before `drain`, the socket must not stay corked.
+    process.nextTick(uncork, conn);
+  });
+  engine.on('drain', uncork);
 }

@@ -109,6 +109,32 @@ describe('SubscriptionHub', () => {
     expect(transport.of(id).at(-1)).toEqual(['reading:new', ['readings', 'sensor:y']]);
   });
 
+  it('replays to the subscribers that resume a stream from the same position together as one group per publication; one that leaves gets nothing more', async () => {
+    const { hub, history, transport, add } = setup();
+    const ids = ['r1', 'r2', 'r3'].map((id) => add(id));
+    for (let i = 0; i < 3; i++) hub.publish(['readings'], 'reading:new', { sensorId: 'z', metric: 'm', value: i, ts: i });
+    const since = { epoch: (await history.position('readings')).epoch, offset: 0 };
+    await new Promise((resolve) => setImmediate(resolve));
+    // r3 leaves once it got the first replayed publication.
+    const deliver = transport.deliver.bind(transport);
+    transport.deliver = (p, group) => {
+      deliver(p, group);
+      if (transport.groups.length === 1) hub.unregister('r3');
+    };
+    const acks: string[] = [];
+    await Promise.all(ids.map((id) => hub.subscribe(id, 'readings', { since }, (ack) => acks.push(`${id} ${ack.recovered}`)).catch(() => undefined)));
+    expect(acks.sort()).toEqual(['r1 true', 'r2 true', 'r3 true']);
+    expect(transport.groups.map((g) => [g.members, g.streams])).toEqual([
+      [ids, ['readings']],
+      [['r1', 'r2'], ['readings']],
+      [['r1', 'r2'], ['readings']],
+    ]);
+    hub.publish(['readings'], 'reading:new', { sensorId: 'z', metric: 'm', value: 3, ts: 3 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(transport.groups.at(-1)).toMatchObject({ members: ['r1', 'r2'], room: { stream: 'readings', except: [] } });
+    expect(hub.topicSubscribers().get('readings')).toBe(2);
+  });
+
   it('refuses by ACL and by the per-connection limit, holding nothing for a refusal', async () => {
     const { hub, add, noAck } = setup();
     const id = add('limited');

@@ -3,7 +3,7 @@ import { ErrorCode, ERROR_MESSAGES, userRoom, type ErrorBody, type ServerEventNa
 import { MetricsService } from '#observability';
 import { ReadingBatcher } from '../batching/reading-batcher.js';
 import { REALTIME_OPTIONS, type ResolvedRealtimeOptions } from '../realtime.options.js';
-import { JoinError, StreamJoiner, type JoinRequest } from '../streams/stream-joiner.js';
+import { JoinError, StreamJoiner, type JoinRequest, type JoinTarget } from '../streams/stream-joiner.js';
 import { StreamPublication, type StreamHistory, type StreamListener, type StreamPosition } from '../streams/stream-history.js';
 import { authorizeTopic } from '../topics/topic-acl.js';
 import type { DeliveryGroup, HoldOptions, HubTransport, Subscriber } from './subscriber.js';
@@ -62,31 +62,10 @@ interface StreamMembers {
 
 const EMPTY: readonly string[] = [];
 
-/**
- * Joins whose replay is delivered in one turn of the event loop. A join's last step (ack, replay,
- * attach) is synchronous; a reconnect storm (thousands of sockets recovering 100 events each)
- * would otherwise run every one of them in one macrotask and stall the loop for seconds. Between
- * turns, I/O and timers run; a join waiting for its turn keeps buffering the live feed, so the
- * seam stays exact.
- */
-const JOINS_PER_TURN = 8;
-
-/** Hands out at most {@link JOINS_PER_TURN} turns per event-loop iteration. */
-class JoinTurns {
-  private used = 0;
-  private resetScheduled = false;
-
-  async take(): Promise<void> {
-    while (this.used >= JOINS_PER_TURN) await new Promise((resolve) => setImmediate(resolve));
-    this.used += 1;
-    if (!this.resetScheduled) {
-      this.resetScheduled = true;
-      setImmediate(() => {
-        this.used = 0;
-        this.resetScheduled = false;
-      });
-    }
-  }
+/** One subscriber's join of one stream, as the joiner sees it. */
+interface HubJoinTarget extends JoinTarget {
+  readonly entry: Entry;
+  readonly stream: string;
 }
 
 /**
@@ -102,7 +81,7 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
   private readonly logger = new Logger(SubscriptionHub.name);
   private readonly entries = new Map<string, Entry>();
   private readonly members = new Map<string, StreamMembers>();
-  private readonly joiner: StreamJoiner;
+  private readonly joiner: StreamJoiner<HubJoinTarget>;
   private readonly stopListening: () => void;
   private publishFailing = false;
   /** Publications delivered without offsets (the history was unreachable): sent without `meta`. */
@@ -118,21 +97,7 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
   ) {
     const cluster = options.cluster;
     this.available = cluster ? () => cluster.isReady() : () => true;
-    // The joiner's barrier also waits for a turn: its synchronous delivery step comes right after.
-    const turns = new JoinTurns();
-    const paced: StreamHistory = {
-      publish: (streams, event, payload) => history.publish(streams, event, payload),
-      position: (stream) => history.position(stream),
-      recover: (stream, since) => history.recover(stream, since),
-      latest: (stream, n) => history.latest(stream, n),
-      listen: (listener) => history.listen(listener),
-      sync: async () => {
-        await history.sync();
-        await turns.take();
-      },
-      close: () => history.close(),
-    };
-    this.joiner = new StreamJoiner(paced);
+    this.joiner = new StreamJoiner<HubJoinTarget>(history, { deliverToGroup: (p, targets) => this.deliverJoined(p, targets) });
     this.stopListening = history.listen(this);
   }
 
@@ -408,29 +373,32 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
     }
     let first: number | undefined;
     let ack: JoinAck | undefined;
+    const target: HubJoinTarget = {
+      entry,
+      stream,
+      ready: ({ recovered, position }) => {
+        ack = { topic: stream, epoch: position.epoch, offset: position.offset, recovered };
+        if (!entry.closed) ready(ack);
+      },
+      alreadyHas: (p) => {
+        first ??= p.positions[stream];
+        return this.alreadyHas(entry, p, stream);
+      },
+      deliver: (p) => {
+        if (entry.closed) return;
+        subscriber.transport.deliver(p, { streams: this.metaStreams(entry, p, stream), members: [subscriber] });
+      },
+      attach: () => {
+        if (entry.closed || !ack) return;
+        this.attach(entry, stream, {
+          from: first ?? ack.offset! + 1,
+          epoch: ack.epoch!,
+          ...((request as HoldOptions).batchMs === undefined ? {} : { batchMs: (request as HoldOptions).batchMs }),
+        });
+      },
+    };
     try {
-      await this.joiner.join(stream, request, {
-        ready: ({ recovered, position }) => {
-          ack = { topic: stream, epoch: position.epoch, offset: position.offset, recovered };
-          if (!entry.closed) ready(ack);
-        },
-        alreadyHas: (p) => {
-          first ??= p.positions[stream];
-          return this.alreadyHas(entry, p, stream);
-        },
-        deliver: (p) => {
-          if (entry.closed) return;
-          subscriber.transport.deliver(p, { streams: this.metaStreams(entry, p, stream), members: [subscriber] });
-        },
-        attach: () => {
-          if (entry.closed || !ack) return;
-          this.attach(entry, stream, {
-            from: first ?? ack.offset! + 1,
-            epoch: ack.epoch!,
-            ...((request as HoldOptions).batchMs === undefined ? {} : { batchMs: (request as HoldOptions).batchMs }),
-          });
-        },
-      });
+      await this.joiner.join(stream, request, target);
     } catch (error) {
       if (error instanceof JoinError) {
         this.logger.warn(`Join of '${stream}' by ${subscriber.id} failed: ${error.message}`);
@@ -439,6 +407,31 @@ export class SubscriptionHub implements StreamListener, OnModuleInit, OnApplicat
       throw error;
     }
     return ack!;
+  }
+
+  /**
+   * One replayed publication to the joins of a group (one stream, one request: a reconnect
+   * storm's sockets): everyone holding no other stream of it gets it as one group per transport,
+   * encoded once; the others one by one, with their own `meta`. A subscriber gone meanwhile gets nothing.
+   */
+  private deliverJoined(p: StreamPublication, targets: readonly HubJoinTarget[]): void {
+    const stream = targets[0]!.stream;
+    let alone = true;
+    for (const other in p.positions) if (other !== stream) alone = false;
+    let byTransport: Map<HubTransport<any>, Subscriber[]> | null = null;
+    for (const target of targets) {
+      const { entry } = target;
+      if (entry.closed || target.alreadyHas!(p)) continue;
+      if (!alone && this.metaStreams(entry, p, stream).length > 1) {
+        target.deliver(p);
+        continue;
+      }
+      const transport = entry.subscriber.transport;
+      let members = (byTransport ??= new Map()).get(transport);
+      if (!members) byTransport.set(transport, (members = []));
+      members.push(entry.subscriber);
+    }
+    if (byTransport) for (const [transport, members] of byTransport) transport.deliver(p, { streams: [stream], members });
   }
 
   /** Got already through another of its streams (replay and live overlap): skipped, so it arrives once. */

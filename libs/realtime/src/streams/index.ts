@@ -1,5 +1,5 @@
 export { InMemoryStreamHistory } from './in-memory-stream-history.js';
-export { JoinError, StreamJoiner, type JoinRequest, type JoinResult, type JoinTarget } from './stream-joiner.js';
+export { JoinError, StreamJoiner, type JoinRequest, type JoinResult, type JoinTarget, type StreamJoinerOptions } from './stream-joiner.js';
 export { parseStreamMessage, RedisStreamHistory, type StreamMessageHeader } from './redis-stream-history.js';
 export {
   DEFAULT_HISTORY_SIZE,

@@ -1,3 +1,4 @@
+import { TurnBudget } from '../limits/turn-budget.js';
 import { isStreamPosition, MAX_REPLAY, type StreamHistory, type StreamListener, type StreamPosition, type StreamPublication } from './stream-history.js';
 
 /** What a subscriber asks for when it joins a stream (`subscribe {topic, since?, replay?}`). */
@@ -33,13 +34,56 @@ export class JoinError extends Error {}
 /** Live publications one join may buffer while it reads history; beyond it the join fails (the subscriber retries). */
 const DEFAULT_MAX_BUFFERED = 10_000;
 
-class PendingJoin {
+/**
+ * Deliveries (an ack, or one publication to one subscriber) that joins make in one turn of the
+ * event loop. A reconnect storm (2,000 sockets recovering 100 events each: 200,000 deliveries)
+ * would otherwise run in one macrotask and stall the loop for seconds; between turns, I/O and
+ * timers run.
+ */
+export const DEFAULT_DELIVERIES_PER_TURN = 2_000;
+
+/**
+ * What one join costs besides its publications, in deliveries: the ack, the attach, and what
+ * the caller does once the join resolves (a Socket.IO handshake goes on to the unread count).
+ * So a turn takes at most 100 joins that replay nothing.
+ */
+const JOIN_COST = 20;
+
+export interface StreamJoinerOptions<T extends JoinTarget = JoinTarget> {
+  /** @default 10000 */
+  maxBuffered?: number;
+  /** @default {@link DEFAULT_DELIVERIES_PER_TURN} */
+  deliveriesPerTurn?: number;
+  /**
+   * One publication to several joining subscribers of one stream, in offset order: a transport
+   * can encode it once for all of them. Each target's `alreadyHas` still applies. By default,
+   * `deliver` per target.
+   */
+  deliverToGroup?: (publication: StreamPublication, targets: readonly T[]) => void;
+}
+
+interface Member<T> {
+  target: T;
+  resolve: (result: JoinResult) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The joins of one stream with the same request that arrive while one of them reads history or
+ * waits to be delivered: one read, one `sync()` and one buffer of the live feed for all of them.
+ * It takes members until it has delivered them all (or its buffer grew long).
+ */
+class JoinGroup<T extends JoinTarget> {
+  readonly members: Member<T>[] = [];
   buffered: StreamPublication[] = [];
   overflowed = false;
-  /** Set when the stream lost continuity while this join was reading. */
+  /** Set when the stream lost continuity: the members not yet delivered get `recovered: false` at this position. */
   resetAt: StreamPosition | null = null;
 
-  constructor(private readonly maxBuffered: number) {}
+  constructor(
+    private readonly stream: string,
+    private readonly maxBuffered: number,
+  ) {}
 
   offer(publication: StreamPublication): void {
     if (this.overflowed) return;
@@ -49,6 +93,11 @@ class PendingJoin {
       return;
     }
     this.buffered.push(publication);
+  }
+
+  reset(position: StreamPosition): void {
+    this.resetAt = position;
+    this.buffered = this.buffered.filter((p) => p.epoch[this.stream] === position.epoch && p.positions[this.stream]! > position.offset);
   }
 }
 
@@ -64,92 +113,160 @@ class PendingJoin {
  * 4. Synchronously: the ack (`ready`), the history read, the buffered publications after T in
  *    order, then `attach`. Whatever is published later reaches the subscriber through the hub.
  *
+ * Joins of one stream with the same request that come while others wait for step 4 (a reconnect
+ * storm) join their group: one read, one barrier, one buffer (started before any of their
+ * requests, so nothing after their `since` is missed; a late member's ack and replay are as of
+ * the group's read, and what was published since comes from the buffer). Step 4 runs for as
+ * many of them at once as `deliveriesPerTurn` allows, each publication handed over once for them
+ * (`deliverToGroup`); the rest wait for the next turns of the event loop, the buffer filling
+ * meanwhile.
+ *
  * Per-subscriber work happens only while joining; the live path stays one delivery per stream.
  */
-export class StreamJoiner implements StreamListener {
-  private readonly pending = new Map<string, Set<PendingJoin>>();
+export class StreamJoiner<T extends JoinTarget = JoinTarget> implements StreamListener {
+  private readonly pending = new Map<string, Set<JoinGroup<T>>>();
+  /** Groups still taking members, by stream and request. */
+  private readonly open = new Map<string, JoinGroup<T>>();
   private readonly stop: () => void;
+  private readonly maxBuffered: number;
+  private readonly perTurn: number;
+  private readonly budget: TurnBudget;
+  private readonly deliverToGroup: (publication: StreamPublication, targets: readonly T[]) => void;
 
   constructor(
     private readonly history: StreamHistory,
-    private readonly maxBuffered = DEFAULT_MAX_BUFFERED,
+    options: StreamJoinerOptions<T> = {},
   ) {
+    this.maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    this.perTurn = options.deliveriesPerTurn ?? DEFAULT_DELIVERIES_PER_TURN;
+    this.budget = new TurnBudget(this.perTurn);
+    this.deliverToGroup = options.deliverToGroup ?? deliverEach;
     this.stop = history.listen(this);
   }
 
   /** Joins in progress (for metrics and tests). */
   get joining(): number {
     let count = 0;
-    for (const joins of this.pending.values()) count += joins.size;
+    for (const groups of this.pending.values()) for (const group of groups) count += group.members.length;
     return count;
   }
 
   publication(publication: StreamPublication): void {
     if (this.pending.size === 0) return;
     for (const stream in publication.positions) {
-      const joins = this.pending.get(stream);
-      if (joins) for (const join of joins) join.offer(publication);
+      const groups = this.pending.get(stream);
+      if (groups) for (const group of groups) group.offer(publication);
     }
   }
 
   reset(stream: string, position: StreamPosition): void {
-    const joins = this.pending.get(stream);
-    if (!joins) return;
-    for (const join of joins) {
-      join.resetAt = position;
-      join.buffered = join.buffered.filter((p) => p.epoch[stream] === position.epoch && p.positions[stream]! > position.offset);
-    }
+    const groups = this.pending.get(stream);
+    if (groups) for (const group of groups) group.reset(position);
   }
 
   /**
-   * Runs the four steps for one subscriber. Rejects (a `JoinError`, nothing delivered, nothing
-   * attached) when the request is malformed, history cannot be read, or the join fell too far
-   * behind; the hub answers the subscriber with an error and it may retry.
+   * Runs the four steps for one subscriber (with the others of its group). Rejects (a
+   * `JoinError`, nothing delivered, nothing attached) when the request is malformed, history
+   * cannot be read, or the join fell too far behind; the hub answers the subscriber with an
+   * error and it may retry.
    */
-  async join(stream: string, request: JoinRequest, target: JoinTarget): Promise<JoinResult> {
+  join(stream: string, request: JoinRequest, target: T): Promise<JoinResult> {
     const { since, replay } = request;
-    if (since !== undefined && !isStreamPosition(since)) throw new JoinError('since must be { epoch: non-empty string, offset: integer >= 0 }');
+    if (since !== undefined && !isStreamPosition(since))
+      return Promise.reject(new JoinError('since must be { epoch: non-empty string, offset: integer >= 0 }'));
     if (since === undefined && replay !== undefined && (!Number.isSafeInteger(replay) || replay < 1 || replay > MAX_REPLAY)) {
-      throw new JoinError(`replay must be an integer from 1 to ${MAX_REPLAY}`);
+      return Promise.reject(new JoinError(`replay must be an integer from 1 to ${MAX_REPLAY}`));
     }
-    const join = new PendingJoin(this.maxBuffered);
-    let joins = this.pending.get(stream);
-    if (!joins) this.pending.set(stream, (joins = new Set()));
-    joins.add(join);
-    try {
-      let recovered = false;
-      let publications: StreamPublication[];
-      let position: StreamPosition;
-      try {
-        if (since !== undefined) ({ recovered, publications, position } = await this.history.recover(stream, since));
-        else if (replay !== undefined) ({ publications, position } = await this.history.latest(stream, replay));
-        else [publications, position] = [[], await this.history.position(stream)];
-        await this.history.sync();
-      } catch (error) {
-        throw new JoinError(`Could not join stream '${stream}': ${(error as Error).message}`, { cause: error });
-      }
-      if (join.overflowed) throw new JoinError(`Stream '${stream}' moved too fast to join; try again`);
-      if (join.resetAt) {
-        // History was lost while reading it: what was read belongs to the old epoch.
-        [recovered, publications, position] = [false, [], join.resetAt];
-      }
-      const result: JoinResult = { recovered, position };
-      target.ready(result);
-      for (const publication of publications) if (!target.alreadyHas?.(publication)) target.deliver(publication);
-      for (const publication of join.buffered) {
-        if (publication.epoch[stream] !== position.epoch || publication.positions[stream]! <= position.offset) continue;
-        if (!target.alreadyHas?.(publication)) target.deliver(publication);
-      }
-      target.attach();
-      return result;
-    } finally {
-      joins.delete(join);
-      if (joins.size === 0 && this.pending.get(stream) === joins) this.pending.delete(stream);
-    }
+    const key = JSON.stringify(since !== undefined ? [stream, since.epoch, since.offset] : [stream, replay ?? 0]);
+    const open = this.open.get(key);
+    const group = open ?? new JoinGroup<T>(stream, this.maxBuffered);
+    const joined = new Promise<JoinResult>((resolve, reject) => group.members.push({ target, resolve, reject }));
+    if (!open) this.start(key, stream, request, group);
+    return joined;
   }
 
   close(): void {
     this.stop();
     this.pending.clear();
+    this.open.clear();
   }
+
+  private start(key: string, stream: string, request: JoinRequest, group: JoinGroup<T>): void {
+    let groups = this.pending.get(stream);
+    if (!groups) this.pending.set(stream, (groups = new Set()));
+    groups.add(group);
+    this.open.set(key, group);
+    this.run(stream, request, group, key)
+      .catch((error: Error) => {
+        for (const member of group.members.splice(0)) member.reject(error);
+      })
+      .finally(() => {
+        groups.delete(group);
+        if (groups.size === 0 && this.pending.get(stream) === groups) this.pending.delete(stream);
+      });
+  }
+
+  private async run(stream: string, { since, replay }: JoinRequest, group: JoinGroup<T>, key: string): Promise<void> {
+    let recovered = false;
+    let publications: StreamPublication[];
+    let position: StreamPosition;
+    try {
+      if (since !== undefined) ({ recovered, publications, position } = await this.history.recover(stream, since));
+      else if (replay !== undefined) ({ publications, position } = await this.history.latest(stream, replay));
+      else [publications, position] = [[], await this.history.position(stream)];
+      await this.history.sync();
+    } catch (error) {
+      this.closeGroup(key, group);
+      throw new JoinError(`Could not join stream '${stream}': ${(error as Error).message}`, { cause: error });
+    }
+    const { members } = group;
+    try {
+      for (;;) {
+        // A turn's worth of members: each costs its join and its publications.
+        const each = JOIN_COST + publications.length + group.buffered.length;
+        const count = Math.max(1, Math.min(members.length, Math.floor(this.perTurn / each)));
+        await this.budget.take(count * each);
+        if (group.overflowed) throw new JoinError(`Stream '${stream}' moved too fast to join; try again`);
+        if (group.resetAt) {
+          // History was lost since it was read: what was read belongs to the old epoch.
+          [recovered, publications, position] = [false, [], group.resetAt];
+          group.resetAt = null;
+        }
+        this.deliver(stream, members.splice(0, Math.min(count, members.length)), { recovered, position }, publications, group.buffered);
+        if (members.length === 0) return;
+        // Newcomers start a group of their own rather than join one whose buffer grew long.
+        if (group.buffered.length > this.maxBuffered / 10) this.closeGroup(key, group);
+      }
+    } finally {
+      // Synchronously with the last delivery (or the failure): no newcomer joins a group that is done.
+      this.closeGroup(key, group);
+    }
+  }
+
+  private closeGroup(key: string, group: JoinGroup<T>): void {
+    if (this.open.get(key) === group) this.open.delete(key);
+  }
+
+  /** Step 4 for some members of a group, in one synchronous step. */
+  private deliver(stream: string, members: Member<T>[], result: JoinResult, publications: StreamPublication[], buffered: StreamPublication[]): void {
+    const targets = members.map((member) => member.target);
+    try {
+      for (const target of targets) target.ready(result);
+      for (const publication of publications) this.deliverToGroup(publication, targets);
+      const { position } = result;
+      for (const publication of buffered) {
+        if (publication.epoch[stream] !== position.epoch || publication.positions[stream]! <= position.offset) continue;
+        this.deliverToGroup(publication, targets);
+      }
+      for (const target of targets) target.attach();
+    } catch (error) {
+      for (const member of members) member.reject(error as Error);
+      throw error;
+    }
+    for (const member of members) member.resolve(result);
+  }
+}
+
+function deliverEach<T extends JoinTarget>(publication: StreamPublication, targets: readonly T[]): void {
+  for (const target of targets) if (!target.alreadyHas?.(publication)) target.deliver(publication);
 }
