@@ -114,6 +114,14 @@ describe.each(DATABASE_KINDS)('the readings and sensors query API on %s', (kind)
       expect({ query, status: response.status, details: response.body.details }).toEqual({ query, status: 400, details: [message] });
     }
     expect((await api(gateway.url, 'GET', '/readings?sensorId=q-1')).status).toBe(401);
+    // A value whose minute sums could overflow the rollup is refused at the door, not in the writer.
+    for (const [value, message] of [
+      [1e301, 'value must be at most 1e300'],
+      [-2e300, 'value must be at least -1e300'],
+    ] as const) {
+      const response = await api(gateway.url, 'POST', '/readings', gateway.token('svc', { role: 'service' }), { sensorId: 'q-1', metric: 'power', value });
+      expect({ status: response.status, details: response.body.details }).toEqual({ status: 400, details: [message] });
+    }
   });
 
   it('serves the latest value of every metric of a sensor, 404 for an unknown one', async () => {

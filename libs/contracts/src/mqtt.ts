@@ -11,6 +11,11 @@ export const MIN_READING_TS = 946_684_800_000;
 /** Readings stamped more than this far in the future are refused. */
 export const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
 
+/**
+ * The largest |value| a reading may have: far beyond any measurement, and small enough that sums of
+ * a minute's readings (the per-minute rollup) cannot overflow a double.
+ */
+export const MAX_READING_MAGNITUDE = 1e300;
 /** Why a payload could not be read as a reading. */
 export const PARSE_REJECT_REASONS = ['bad_topic', 'too_large', 'not_a_number', 'not_finite', 'bad_ts', 'bad_unit'] as const;
 /** Why a readable reading was not admitted (CONTRACT §12, §13). */
@@ -73,7 +78,7 @@ export function parseReading(topic: string, payload: Uint8Array, now: number): P
   }
   const { value, ts, unit } = fields;
   if (typeof value !== 'number' || Number.isNaN(value)) return reject('not_a_number', 'value must be a number');
-  if (!Number.isFinite(value)) return reject('not_finite', 'value must be finite');
+  if (!Number.isFinite(value) || Math.abs(value) > MAX_READING_MAGNITUDE) return reject('not_finite', 'value must be finite, at most 1e300 in magnitude');
   if (unit !== undefined && (typeof unit !== 'string' || unit.length === 0 || unit.length > 16)) {
     return reject('bad_unit', 'unit must be a string of 1-16 characters');
   }

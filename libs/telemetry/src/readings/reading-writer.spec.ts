@@ -137,7 +137,7 @@ describe('ReadingWriter when PostgreSQL is away or refuses a batch', () => {
     }
   });
 
-  it('drops a batch the database refuses (counted) and goes on with the next', async () => {
+  it('drops only the readings the database refuses (counted), halving their batch to find them, and goes on with the next', async () => {
     const metrics = new MetricsService();
     const sut = new ReadingWriter(repository, { flushMs: 60_000, batchSize: 10, maxQueue: 1_000 }, metrics, () =>
       connection.ping().then(
@@ -145,12 +145,12 @@ describe('ReadingWriter when PostgreSQL is away or refuses a batch', () => {
         () => false,
       ),
     );
-    // A sensor id longer than its column: PostgreSQL refuses the whole batch it is in.
-    for (let i = 0; i < 10; i++) sut.append(reading(i, i === 3 ? 'x'.repeat(100) : 'refused'));
+    // A sensor id longer than its column: PostgreSQL refuses the whole statement it is in.
+    for (let i = 0; i < 10; i++) sut.append(reading(i, i === 3 ? 'x'.repeat(100) : 'beside'));
     for (let i = 0; i < 5; i++) sut.append(reading(i, 'after'));
     await sut.close();
-    expect(await dropped(metrics, 'write_failed')).toBe(10);
-    expect(await repository.raw({ sensorId: 'refused', metric: 'm', limit: 100 })).toEqual([]);
+    expect(await dropped(metrics, 'write_failed')).toBe(1);
+    expect((await repository.raw({ sensorId: 'beside', metric: 'm', limit: 100 })).map((r) => r.value).sort()).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9]);
     expect((await repository.raw({ sensorId: 'after', metric: 'm', limit: 100 })).length).toBe(5);
   });
 });

@@ -36,8 +36,9 @@ export function isDataError(error: unknown): boolean {
  *
  * Bounded: at `maxQueue` waiting readings new ones are dropped and counted. A failed batch stays
  * at the head of the queue and is retried on the next tick (the database restarting, a connection
- * cut); a batch whose rows the database refuses, or that keeps failing while the database answers,
- * is dropped (`reason="write_failed"`) so one bad batch cannot block the rest. `close()` (on shutdown, before the database closes) writes
+ * cut); a batch whose rows the database refuses is halved until the refused readings are alone,
+ * and those are dropped (`reason="write_failed"`), as is a batch that keeps failing while the
+ * database answers, so one bad reading cannot block or take down the rest. `close()` (on shutdown, before the database closes) writes
  * everything accepted. A SIGKILL loses what was queued: at most the last `flushMs` of readings plus
  * the batch being written, while the database keeps up.
  */
@@ -54,6 +55,8 @@ export class ReadingWriter {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private lastLog = 0;
+  /** Leading batches that are halves of a refused one: written alone, never merged, until the refused readings are found. */
+  private halves = 0;
   private attempts = 0;
 
   constructor(
@@ -130,9 +133,15 @@ export class ReadingWriter {
   private async drain(): Promise<void> {
     while (this.batches[0]!.length > 0) {
       const batch = this.batches.shift()!;
-      // Behind (full batches waiting): several go in one write. A write's cost is mostly its round
-      // trips, each waiting its turn on a busy event loop, so a writer that falls behind catches up.
-      while (this.batches.length > 1 && batch.length + this.batches[0]!.length <= this.options.batchSize * MERGED_BATCHES) batch.push(...this.batches.shift()!);
+      const half = this.halves > 0;
+      if (half) {
+        this.halves -= 1;
+      } else {
+        // Behind (full batches waiting): several go in one write. A write's cost is mostly its round
+        // trips, each waiting its turn on a busy event loop, so a writer that falls behind catches up.
+        while (this.batches.length > 1 && batch.length + this.batches[0]!.length <= this.options.batchSize * MERGED_BATCHES)
+          batch.push(...this.batches.shift()!);
+      }
       if (this.batches.length === 0) this.batches.push([]);
       const stopTimer = this.metrics.readingsWriteSeconds.startTimer();
       try {
@@ -144,15 +153,25 @@ export class ReadingWriter {
       } catch (error) {
         this.metrics.readingsWriteErrors.inc();
         this.attempts += 1;
+        if (isDataError(error) && batch.length > 1) {
+          // Some row of it is refused: halves are tried until the refused rows are alone, so one
+          // bad reading costs itself, not the thousands written with it.
+          this.attempts = 0;
+          const middle = Math.ceil(batch.length / 2);
+          this.batches.unshift(batch.slice(0, middle), batch.slice(middle));
+          this.halves += 2;
+          continue;
+        }
         if (isDataError(error) || (this.attempts >= MAX_ATTEMPTS && (await this.reachable()))) {
           this.attempts = 0;
           this.metrics.readingsDropped.inc({ reason: 'write_failed' }, batch.length);
-          this.logger.error(`Dropped a batch of ${batch.length} readings the database refused: ${(error as Error).message}`);
+          this.logger.error(`Dropped ${batch.length} reading(s) the database refused: ${(error as Error).message}`);
           this.settle(batch.length);
           continue;
         }
         // Keep the batch first in line and retry on the next tick.
         this.batches.unshift(batch);
+        if (half) this.halves += 1;
         this.warnSometimes(`Writing readings failed (${(error as Error).message}); ${this.depth} waiting, retrying`);
         return;
       }

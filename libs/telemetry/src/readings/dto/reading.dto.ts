@@ -1,5 +1,6 @@
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, ValidateBy, ValidateIf } from 'class-validator';
+import { MAX_READING_MAGNITUDE } from '#contracts';
 import { IsId } from '#realtime';
 import { AGGREGATES, type Aggregate } from '../readings.repository.js';
 
@@ -45,6 +46,8 @@ export class CreateReadingDto {
   metric!: string;
 
   @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-MAX_READING_MAGNITUDE, { message: 'value must be at least -1e300' })
+  @Max(MAX_READING_MAGNITUDE, { message: 'value must be at most 1e300' })
   value!: number;
 
   @IsOptional()
