@@ -42,7 +42,9 @@ export class RealtimeIoAdapter extends IoAdapter {
       allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) =>
         void this.transportTurns
           .take()
-          .then(() => (originAllowed(req.headers.origin, req.headers.host, corsOrigins) ? callback(null, true) : callback('Origin not allowed', false))),
+          .then(() => (originAllowed(req.headers.origin, req.headers.host, corsOrigins) ? callback(null, true) : callback('Origin not allowed', false)))
+          // engine.io's callback threw (the request's socket is gone): counted, never an unhandled rejection.
+          .catch(() => this.metrics.listenerErrors.inc({ listener: 'engineio_allow_request' })),
     });
     this.countRefusals(server);
     if (cluster) {

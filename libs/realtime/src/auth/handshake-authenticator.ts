@@ -107,14 +107,18 @@ export class HandshakeAuthenticator {
   private readonly turns = new TurnBudget(HANDSHAKES_PER_TURN);
 
   readonly middleware = (socket: GatewaySocket, next: (err?: ExtendedError) => void): void => {
-    void this.turns.take().then(() => {
-      try {
-        this.admit(socket, next);
-      } catch (error) {
-        this.metrics.listenerErrors.inc({ listener: 'socketio_handshake' });
-        next(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
+    void this.turns
+      .take()
+      .then(() => {
+        try {
+          this.admit(socket, next);
+        } catch (error) {
+          this.metrics.listenerErrors.inc({ listener: 'socketio_handshake' });
+          next(error instanceof Error ? error : new Error(String(error)));
+        }
+      })
+      // `next(error)` itself threw (the socket is gone): nothing is left to answer.
+      .catch((error: Error) => this.logger.warn(`Handshake of ${socket.id} could not be answered: ${error.message}`));
   };
 
   private admit(socket: GatewaySocket, next: (err?: ExtendedError) => void): void {

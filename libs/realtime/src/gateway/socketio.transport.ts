@@ -117,7 +117,8 @@ function coalesceFlushes(engine: FlushingEngine): void {
     socket.uncork();
   };
   engine.on('flush', (conn, packets) => {
-    if (packets.length < 2) return;
+    // Already corked (a flush whose drain never came, uncorked on the next tick): one cork per uncork.
+    if (packets.length < 2 || corked.has(conn)) return;
     const socket = tcpSocketOf(conn);
     if (!socket || socket.destroyed) return;
     socket.cork();

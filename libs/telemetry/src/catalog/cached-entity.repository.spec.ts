@@ -125,6 +125,22 @@ describe('CachedEntityRepository over the database', () => {
     expect(await sut.get('f-unknown')).toBeNull();
   });
 
+  it('does not hand a read that started before a removal to a lookup made after it', async () => {
+    const held = new CountingRepository(direct);
+    const sut = new CachedEntityRepository(held, { ttlMs: 50, maxEntries: 100 });
+    await direct.create(sensor('d-1'));
+    expect(await sut.get('d-1')).toMatchObject({ id: 'd-1' });
+    await sleep(60);
+    const release = held.hold();
+    expect(await sut.get('d-1')).toMatchObject({ id: 'd-1' }); // stale: served, and re-read in the background (held)
+    await sleep(10);
+    const removing = sut.remove('d-1');
+    const afterRemoval = sut.get('d-1'); // asked while the re-read still waits
+    release();
+    expect(await removing).toMatchObject({ id: 'd-1' });
+    expect(await afterRemoval).toBeNull();
+  });
+
   it('does not remember a read that an own write overtook', async () => {
     const held = new CountingRepository(direct);
     const sut = new CachedEntityRepository(held, { ttlMs: 60_000, maxEntries: 100 });

@@ -93,6 +93,8 @@ export class CachedEntityRepository<T extends Entity> implements EntityRepositor
   async remove(id: string): Promise<T | null> {
     this.writes++;
     this.cache.delete(id);
+    // A read in flight may answer with the entity as it was: later lookups must not share it.
+    this.reading.delete(id);
     const removed = await this.inner.remove(id);
     this.cache.delete(id);
     return removed;
