@@ -2,7 +2,7 @@ import { DATABASE_CONNECTION, type DatabaseConnection } from '#database';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AlarmPayload } from '#contracts';
 import { closeAllClients, connectAs, recordEvents, type EventLog } from './support/clients.js';
-import { clusterEnv, instanceEnv } from './support/cluster.js';
+import { startTwoInstances } from './support/cluster.js';
 import { usePostgresDatabase } from './support/database.js';
 import { eventually, startGateway, type TestGateway } from './support/gateway.js';
 import { api } from './support/http.js';
@@ -305,10 +305,8 @@ describe('alarms on two instances behind one Redis, Mosquitto and PostgreSQL', (
   let two: TestGateway;
 
   beforeAll(async () => {
-    env = clusterEnv('alarms', { DATABASE_URL: databaseUrl(), MQTT_DEVICE_RATE_LIMIT: '100000' });
+    ({ env, one, two } = await startTwoInstances('alarms', { DATABASE_URL: databaseUrl(), MQTT_DEVICE_RATE_LIMIT: '100000' }));
     prefix = env['MQTT_TOPIC_PREFIX']!;
-    one = await startGateway(instanceEnv(env));
-    two = await startGateway(instanceEnv(env));
   });
   afterEach(async () => {
     closeAllClients();

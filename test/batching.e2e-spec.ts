@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ReadingPayload } from '#contracts';
-import { closeAllClients, connectAs, countOf, nextEvent, recordEvents } from './support/clients.js';
+import { closeAllClients, connectAs, countOf, joinedAck, nextEvent, recordEvents } from './support/clients.js';
 import { startGateway, type TestGateway } from './support/gateway.js';
 import { api } from './support/http.js';
 
@@ -44,13 +44,7 @@ describe('subscribe with batchMs: reading:batch', () => {
     await log.until(countOf('reading:batch'));
     expect(log.map((e) => e.event)).toEqual(['system:event', 'reading:batch']);
 
-    expect(await socket.emitWithAck('subscribe', { topic: 'sensor:batch-2' })).toEqual({
-      ok: true,
-      topic: 'sensor:batch-2',
-      epoch: expect.any(String),
-      offset: expect.any(Number),
-      recovered: false,
-    });
+    expect(await socket.emitWithAck('subscribe', { topic: 'sensor:batch-2' })).toEqual(joinedAck('sensor:batch-2'));
     const single = nextEvent(socket, 'reading:new');
     gateway.websocket.emitToTopic(['readings', 'sensor:batch-2'], 'reading:new', reading(2, 'batch-2'));
     expect(await single).toEqual(reading(2, 'batch-2'));

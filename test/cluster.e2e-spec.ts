@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jes
 import type { ReadingPayload } from '#contracts';
 import { ClusterBus } from '../libs/realtime/src/cluster/cluster-bus.js';
 import { closeAllClients, connectAs, countOf, initialUnreadCount, nextEvent, recordEvents } from './support/clients.js';
-import { clusterEnv, instanceEnv } from './support/cluster.js';
-import { eventually, startGateway, type TestGateway } from './support/gateway.js';
+import { startTwoInstances } from './support/cluster.js';
+import { eventually, type TestGateway } from './support/gateway.js';
 import { api } from './support/http.js';
 import { closeAllDevices, device, metricValue, publish } from './support/mqtt.js';
 import { closeAllPlain, connectPlain, wsUrl } from './support/plain-ws.js';
@@ -18,10 +18,8 @@ describe('two instances behind one Redis, one broker and one PostgreSQL database
 
   beforeAll(async () => {
     // One sensor floods 1000 readings at once here: a delivery test, so the per-device rate limit is lifted.
-    env = clusterEnv('cluster', { DATABASE_URL: databaseUrl(), MQTT_DEVICE_RATE_LIMIT: '100000' });
+    ({ env, one, two } = await startTwoInstances('cluster', { DATABASE_URL: databaseUrl(), MQTT_DEVICE_RATE_LIMIT: '100000' }));
     prefix = env['MQTT_TOPIC_PREFIX']!;
-    one = await startGateway(instanceEnv(env));
-    two = await startGateway(instanceEnv(env));
   });
   afterEach(async () => {
     closeAllClients();

@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { Topic } from '#contracts';
 import { RedisConnection } from '#redis';
 import { closeAllClients, connectAs, recordEvents } from './support/clients.js';
-import { clusterEnv, instanceEnv } from './support/cluster.js';
+import { startTwoInstances } from './support/cluster.js';
 import { usePostgresDatabase } from './support/database.js';
-import { eventually, startGateway, type TestGateway } from './support/gateway.js';
+import { eventually, type TestGateway } from './support/gateway.js';
 import { closeAllPlain, connectPlain, wsUrl } from './support/plain-ws.js';
 import { libraryClient, plainWsClient, range, rawSocketIoClient, type RecoveringClient } from './support/recovery.js';
 import { TcpProxy } from './support/tcp-proxy.js';
@@ -21,9 +21,7 @@ describe('recovery across two instances on Redis: the client comes back on the o
   const clients: RecoveringClient[] = [];
 
   beforeAll(async () => {
-    env = clusterEnv('recovery', { DATABASE_URL: databaseUrl(), WS_RATE_LIMIT: '100000' });
-    one = await startGateway(instanceEnv(env));
-    two = await startGateway(instanceEnv(env));
+    ({ env, one, two } = await startTwoInstances('recovery', { DATABASE_URL: databaseUrl(), WS_RATE_LIMIT: '100000' }));
     proxy = await TcpProxy.start(portOf(one));
   });
   afterEach(() => {

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { io, type Socket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
 import type { ClientToServerEvents, ConnectErrorData, ServerEventName, ServerEventPayloads, ServerToClientEvents } from '#contracts';
 
@@ -89,4 +90,9 @@ export function disconnected(socket: TestSocket): Promise<string> {
 export function closeAllClients(): void {
   for (const socket of open) socket.disconnect();
   open.clear();
+}
+
+/** The ack of a `subscribe` without `since`: the topic's current position, nothing recovered. */
+export function joinedAck(topic: string) {
+  return { ok: true, topic, epoch: expect.any(String), offset: expect.any(Number), recovered: false };
 }

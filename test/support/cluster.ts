@@ -1,4 +1,4 @@
-import { uniqueClientId } from './gateway.js';
+import { startGateway, uniqueClientId, type TestGateway } from './gateway.js';
 
 /** Environment shared by the instances of one test cluster: its own Redis keys, MQTT topics and share group. */
 export function clusterEnv(name: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -16,4 +16,13 @@ export function clusterEnv(name: string, extra: Record<string, string> = {}): Re
 /** Each instance of a cluster needs its own MQTT client id. */
 export function instanceEnv(shared: Record<string, string>): Record<string, string> {
   return { ...shared, MQTT_CLIENT_ID: uniqueClientId() };
+}
+
+/** Two gateways of one test cluster (`clusterEnv(name, extra)`), each with its own MQTT client id. */
+export async function startTwoInstances(
+  name: string,
+  extra: Record<string, string> = {},
+): Promise<{ env: Record<string, string>; one: TestGateway; two: TestGateway }> {
+  const env = clusterEnv(name, extra);
+  return { env, one: await startGateway(instanceEnv(env)), two: await startGateway(instanceEnv(env)) };
 }
