@@ -137,6 +137,49 @@ describe('ReadingWriter when PostgreSQL is away or refuses a batch', () => {
     }
   });
 
+  it('counts only failures while the database answers: a write failing as it comes back, after a long outage, does not drop the batch', async () => {
+    const metrics = new MetricsService();
+    const errors = async () => (await metrics.readingsWriteErrors.get()).values[0]?.value ?? 0;
+    const until = async (count: number) => {
+      for (let attempt = 0; attempt < 200 && (await errors()) < count; attempt++) await new Promise((r) => setTimeout(r, 20));
+      expect(await errors()).toBeGreaterThanOrEqual(count);
+    };
+    // The database answers pings from the moment `answering` is set, while writes still fail: the
+    // race of a write sent just before it came back, its failure seen just after.
+    let answering = false;
+    const sut = new ReadingWriter(repository, { flushMs: 20, batchSize: 100, maxQueue: 1_000 }, metrics, () => Promise.resolve(answering));
+    try {
+      await database.lockOut();
+      for (let i = 0; i < 30; i++) sut.append(reading(i, 'long-away'));
+      await until(25); // more failures than the writer's 20 attempts
+      answering = true;
+      await until((await errors()) + 2);
+      await database.letIn();
+      await sut.flushed(10_000);
+      expect(await dropped(metrics, 'write_failed')).toBe(0);
+      expect((await repository.raw({ sensorId: 'long-away', metric: 'm', limit: 100 })).length).toBe(30);
+    } finally {
+      await database.letIn();
+      await sut.close();
+    }
+  });
+
+  it('gives a batch up after 20 failures in a row while the database answers (counted), so one write that keeps failing cannot hold the queue', async () => {
+    const metrics = new MetricsService();
+    const sut = new ReadingWriter(repository, { flushMs: 20, batchSize: 100, maxQueue: 1_000 }, metrics, () => Promise.resolve(true));
+    try {
+      await database.lockOut();
+      for (let i = 0; i < 5; i++) sut.append(reading(i, 'stuck'));
+      for (let attempt = 0; attempt < 200 && (await dropped(metrics, 'write_failed')) === 0; attempt++) await new Promise((r) => setTimeout(r, 20));
+      expect(await dropped(metrics, 'write_failed')).toBe(5);
+      expect((await metrics.readingsWriteErrors.get()).values[0]!.value).toBe(20);
+      expect(sut.queueDepth).toBe(0);
+    } finally {
+      await database.letIn();
+      await sut.close();
+    }
+  });
+
   it('drops only the readings the database refuses (counted), halving their batch to find them, and goes on with the next', async () => {
     const metrics = new MetricsService();
     const sut = new ReadingWriter(repository, { flushMs: 60_000, batchSize: 10, maxQueue: 1_000 }, metrics, () =>

@@ -152,8 +152,8 @@ export class ReadingWriter {
         this.settle(batch.length);
       } catch (error) {
         this.metrics.readingsWriteErrors.inc();
-        this.attempts += 1;
-        if (isDataError(error) && batch.length > 1) {
+        const refused = isDataError(error);
+        if (refused && batch.length > 1) {
           // Some row of it is refused: halves are tried until the refused rows are alone, so one
           // bad reading costs itself, not the thousands written with it.
           this.attempts = 0;
@@ -162,7 +162,10 @@ export class ReadingWriter {
           this.halves += 2;
           continue;
         }
-        if (isDataError(error) || (this.attempts >= MAX_ATTEMPTS && (await this.reachable()))) {
+        // Only failures while the database answers count: an outage of any length keeps the batch,
+        // and a write that failed just before the database came back does not find its attempts used up.
+        this.attempts = !refused && (await this.reachable()) ? this.attempts + 1 : 0;
+        if (refused || this.attempts >= MAX_ATTEMPTS) {
           this.attempts = 0;
           this.metrics.readingsDropped.inc({ reason: 'write_failed' }, batch.length);
           this.logger.error(`Dropped ${batch.length} reading(s) the database refused: ${(error as Error).message}`);
