@@ -1,6 +1,5 @@
 import { Global, Module, type DynamicModule, type Type } from '@nestjs/common';
-import type { Kysely } from 'kysely';
-import { DATABASE, type Database } from '#database';
+import { DATABASE_CONNECTION, type DatabaseConnection } from '#database';
 import { NOTIFICATION_INBOX } from '#realtime';
 import { NotificationsController } from './notifications.controller.js';
 import { NotificationsService, OWNER_NOTIFICATION_LIMIT } from './notifications.service.js';
@@ -33,7 +32,11 @@ export class NotificationsModule {
       providers: [
         store
           ? { provide: NOTIFICATION_STORE, useClass: store }
-          : { provide: NOTIFICATION_STORE, inject: [DATABASE], useFactory: (db: Kysely<Database>) => new KyselyNotificationStore(db, maxPerUser) },
+          : {
+              provide: NOTIFICATION_STORE,
+              inject: [DATABASE_CONNECTION],
+              useFactory: (database: DatabaseConnection) => new KyselyNotificationStore(database.db, database.dialect, maxPerUser),
+            },
         { provide: OWNER_NOTIFICATION_LIMIT, useValue: ownerNotificationsPerMinute },
         NotificationsService,
         { provide: NOTIFICATION_INBOX, useExisting: NotificationsService },

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
-import type { Database, NotificationsTable } from '#database';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Database, DatabaseDialect, NotificationsTable } from '#database';
 import type { AddedNotification, ListQuery, NewNotification, NotificationPage, NotificationStore, StoredNotification } from './notification-store.js';
 
-/** Rows per INSERT and ids per IN list: far under both engines' bound-parameter limits. */
-const ROWS_PER_STATEMENT = 500;
+/** Rows per INSERT and ids per IN list on SQLite: far under its bound-parameter limit. */
+const SQLITE_ROWS_PER_STATEMENT = 500;
 
 /**
  * The inbox in the gateway's database (SQLite or PostgreSQL): one row per notification and
@@ -14,6 +14,7 @@ const ROWS_PER_STATEMENT = 500;
 export class KyselyNotificationStore implements NotificationStore {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly dialect: DatabaseDialect,
     private readonly maxPerUser: number,
   ) {}
 
@@ -31,11 +32,19 @@ export class KyselyNotificationStore implements NotificationStore {
     }));
     // A few statements whatever the number of recipients: insert all, count per user, trim only the full inboxes.
     const unread = await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
-        await trx
-          .insertInto('notifications')
-          .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-          .execute();
+      if (this.dialect === 'postgres') {
+        // Two array parameters whatever the number of recipients (the rest is the same in every row):
+        // seven parameters per row made a notification to 1000 users spend 40 ms in this insert, 12 ms so.
+        await sql`insert into notifications (id, user_id, title, message, data, created_at, read_at)
+          select r.id, r.user_id, ${input.title}::varchar, ${input.message}::text, ${data}::text, ${createdAt}::bigint, null
+          from unnest(${rows.map((row) => row.id)}::varchar[], ${rows.map((row) => row.user_id)}::varchar[]) as r(id, user_id)`.execute(trx);
+      } else {
+        for (let i = 0; i < rows.length; i += SQLITE_ROWS_PER_STATEMENT)
+          await trx
+            .insertInto('notifications')
+            .values(rows.slice(i, i + SQLITE_ROWS_PER_STATEMENT))
+            .execute();
+      }
       const counts = await this.countsOf(trx, userIds);
       for (const [userId, { total }] of counts) {
         if (total > this.maxPerUser) await this.trim(trx, userId);
@@ -123,11 +132,14 @@ export class KyselyNotificationStore implements NotificationStore {
   private async countsOf(db: Kysely<Database>, userIds: readonly string[]): Promise<Map<string, { total: number; unread: number }>> {
     const counts = new Map<string, { total: number; unread: number }>();
     const unique = [...new Set(userIds)];
-    for (let i = 0; i < unique.length; i += ROWS_PER_STATEMENT) {
+    // PostgreSQL takes every id as one array parameter; SQLite, in lists under its parameter limit.
+    const perStatement = this.dialect === 'postgres' ? unique.length : SQLITE_ROWS_PER_STATEMENT;
+    for (let i = 0; i < unique.length; i += perStatement) {
+      const ids = unique.slice(i, i + perStatement);
       const rows = await db
         .selectFrom('notifications')
         .select((eb) => ['user_id', eb.fn.countAll<number>().as('total'), eb.fn.count<number>('id').filterWhere('read_at', 'is', null).as('unread')])
-        .where('user_id', 'in', unique.slice(i, i + ROWS_PER_STATEMENT))
+        .where(this.dialect === 'postgres' ? sql<boolean>`user_id = any(${ids}::varchar[])` : (eb) => eb('user_id', 'in', ids))
         .groupBy('user_id')
         .execute();
       for (const row of rows) counts.set(row.user_id, { total: Number(row.total), unread: Number(row.unread) });

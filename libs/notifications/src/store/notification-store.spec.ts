@@ -14,7 +14,7 @@ describe.each(DATABASE_KINDS)('KyselyNotificationStore on %s', (kind) => {
     database = await openTestDatabase(kind);
   });
   afterAll(() => database.close());
-  const create = (max: number): NotificationStore => new KyselyNotificationStore(database.connection.db, max);
+  const create = (max: number): NotificationStore => new KyselyNotificationStore(database.connection.db, database.connection.dialect, max);
 
   let u: string;
   const fresh = (max = 10) => {
