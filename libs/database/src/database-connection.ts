@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { Kysely, Migrator, PostgresDialect, sql, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import { FifoSqliteDialect } from './fifo-sqlite-dialect.js';
-import type { Database as BetterSqlite3Database } from 'better-sqlite3';
+import { withStatementCache } from './sqlite-statement-cache.js';
 import type { PoolConfig } from 'pg';
 import { redactUrl } from '#contracts';
 import { GatewayMigrations } from './migrations/index.js';
@@ -123,28 +123,4 @@ export class DatabaseConnection {
     }
     await this.db.destroy();
   }
-}
-
-/** Prepared statements kept per SQL text: enough for every query shape the gateway builds. */
-const STATEMENT_CACHE_SIZE = 256;
-
-/**
- * Kysely's SQLite driver prepares every query anew; better-sqlite3 statements are reusable, and
- * preparing was the largest cost of a reading whose sensor is looked up or registered. Bounded
- * (oldest dropped first): statement texts vary only by query shape (e.g. IN-list length), never by value.
- */
-function withStatementCache(sqlite: BetterSqlite3Database): SqliteDatabase {
-  const statements = new Map<string, ReturnType<BetterSqlite3Database['prepare']>>();
-  return {
-    close: () => sqlite.close(),
-    prepare: (text: string) => {
-      let statement = statements.get(text);
-      if (!statement) {
-        statement = sqlite.prepare(text);
-        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
-        statements.set(text, statement);
-      }
-      return statement;
-    },
-  };
 }
