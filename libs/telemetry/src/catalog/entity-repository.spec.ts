@@ -44,6 +44,17 @@ describe.each(DATABASE_KINDS)('KyselyEntityRepository on %s', (kind) => {
     expect(await sut.count()).toBe(1);
   });
 
+  it('looks up many ids at once: each found entity once, whatever the list length (lists are padded to a few shapes)', async () => {
+    const sut = new KyselyEntityRepository<Sensor>(database.connection.db, SENSORS_TABLE);
+    for (const id of ['many-1', 'many-2', 'many-3', 'many-4', 'many-5']) await sut.create(sensor(id));
+    const ids = (found: Sensor[]) => found.map((s) => s.id).sort();
+    expect(ids(await sut.getMany(['many-3']))).toEqual(['many-3']);
+    expect(ids(await sut.getMany(['many-1', 'many-2', 'many-5']))).toEqual(['many-1', 'many-2', 'many-5']);
+    expect(ids(await sut.getMany(['many-4', 'absent', 'many-2', 'many-1', 'many-3']))).toEqual(['many-1', 'many-2', 'many-3', 'many-4']);
+    expect(await sut.getMany(['absent'])).toEqual([]);
+    expect(await sut.getMany([])).toEqual([]);
+  });
+
   it('pages in id order with a cursor, the last page without one', async () => {
     const sut = new KyselyEntityRepository<Location>(database.connection.db, LOCATIONS_TABLE);
     for (const id of ['p-3', 'p-1', 'p-5', 'p-2', 'p-4']) await sut.create({ id, name: id, latitude: 48.1, longitude: -11.5, createdAt: T0, updatedAt: T0 });

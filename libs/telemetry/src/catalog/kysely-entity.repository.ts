@@ -65,7 +65,11 @@ export class KyselyEntityRepository<T extends Entity> implements EntityRepositor
 
   async getMany(ids: readonly string[]): Promise<T[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.selectFrom(this.mapping.table).selectAll().where('id', 'in', ids).execute();
+    // Padded to a power of two (the last id repeated): a handful of statement shapes, each prepared
+    // once, rather than one per list length, prepared and freed again on every lookup of a flood.
+    const padded = [...ids];
+    for (let size = 1 << Math.ceil(Math.log2(ids.length)); padded.length < size;) padded.push(ids[ids.length - 1]!);
+    const rows = await this.db.selectFrom(this.mapping.table).selectAll().where('id', 'in', padded).execute();
     return rows.map((row) => this.fromRow(row));
   }
 
