@@ -56,6 +56,29 @@ describe('InMemoryStreamHistory', () => {
     expect(publications.map((p) => p.event)).toEqual(['reading:new', 'reading:new', 'reading:new', 'reading:new']);
   });
 
+  it('recovers a publication to more than two streams from each of them, with every offset, epoch and its time', async () => {
+    create();
+    await sut.publish(['user:c'], 'reading:new', reading(1));
+    clock += 1234;
+    const sent = await sut.publish(['user:a', 'user:b', 'user:c', 'user:d'], 'reading:new', reading(2));
+    expect(sent.positions).toEqual({ 'user:a': 1, 'user:b': 1, 'user:c': 2, 'user:d': 1 });
+    for (const stream of ['user:a', 'user:b', 'user:c', 'user:d']) {
+      const { publications } = await sut.latest(stream, 1);
+      expect(publications.map((p) => ({ positions: p.positions, epoch: p.epoch, ts: p.ts }))).toEqual([{ ...sent, ts: 1_001_234 }]);
+    }
+    // A run of publications to the same streams shares one epoch record when read; another run gets its own.
+    await sut.publish(['user:a', 'user:b', 'user:c', 'user:d'], 'reading:new', reading(3));
+    await sut.publish(['user:a', 'user:b', 'user:c', 'user:e'], 'reading:new', reading(4));
+    const { publications } = await sut.latest('user:a', 3);
+    expect(publications.map((p) => Object.keys(p.epoch))).toEqual([
+      ['user:a', 'user:b', 'user:c', 'user:d'],
+      ['user:a', 'user:b', 'user:c', 'user:d'],
+      ['user:a', 'user:b', 'user:c', 'user:e'],
+    ]);
+    expect(publications[1]!.epoch).toBe(publications[0]!.epoch);
+    expect(publications[2]!.epoch['user:e']).toBe((await sut.position('user:e')).epoch);
+  });
+
   it('counts a stream named twice in one publication once', async () => {
     create();
     expect((await sut.publish(['readings', 'readings'], 'reading:new', reading(1))).positions).toEqual({ readings: 1 });

@@ -20,45 +20,72 @@ import {
 } from './stream-history.js';
 
 /**
- * The streams of a run of publications, then their epochs (names at 0..n-1, epochs at n..2n-1; one
- * array rather than two, and no wrapper: an array costs 48 bytes before its first element). Shared
- * by every publication to the same streams while their epochs last (readings of one series, a
- * user's notifications).
- */
-type StreamSet = readonly string[];
-
-/**
- * What a ring keeps of one publication: its streams (shared), its offset in each, and the payload.
- * The positions and epoch records a StreamPublication carries are made again when it is read:
- * records keyed by stream names cost about 200 bytes each (see `record`), two per publication,
- * while a read (recovery, replay) is rare and short-lived.
+ * What a ring keeps of one publication: its first two streams with their epochs and offsets as
+ * fields, any further streams in two arrays, and the payload. One object per publication (a
+ * reading goes to `readings` and `sensor:<id>`): arrays cost 64 bytes and more each, and
+ * the positions and epoch records a StreamPublication carries about 200 bytes each (see `record`),
+ * so both are made again when the publication is read (recovery, replay: rare and short-lived).
+ * Names and epochs are the streams' own strings, shared by every publication kept. `ts` is kept
+ * relative to the history's time base, so it stays a small integer rather than a boxed double.
  */
 class Stored {
   constructor(
     readonly event: ServerEventName,
     readonly payload: ServerEventPayloads[ServerEventName],
     readonly ts: number,
-    readonly set: StreamSet,
-    readonly offsets: readonly number[],
+    readonly name0: string,
+    readonly epoch0: string,
+    readonly offset0: number,
+    readonly name1: string | null,
+    readonly epoch1: string | null,
+    readonly offset1: number,
+    /** Streams after the second one: names, then epochs, then offsets (null for one or two streams). */
+    readonly more: readonly (string | number)[] | null,
   ) {}
 
-  /** The publication as a reader gets it; `epoch` is the record of this publication's set (shared by a read's run of them). */
-  publication(epoch: Readonly<Record<string, string>>): StreamPublication {
+  /** The publication as a reader gets it; `epoch` is this publication's epoch record (a read shares one between publications to the same streams). */
+  publication(epoch: Readonly<Record<string, string>>, base: number): StreamPublication {
     const positions = record<number>();
-    for (let i = 0; i < this.offsets.length; i++) positions[this.set[i]!] = this.offsets[i]!;
-    return StreamPublication.fromValue(this.event, this.payload, this.ts, positions, epoch);
+    positions[this.name0] = this.offset0;
+    if (this.name1 !== null) positions[this.name1] = this.offset1;
+    const more = this.more;
+    if (more) {
+      const count = more.length / 3;
+      for (let i = 0; i < count; i++) positions[more[i] as string] = more[2 * count + i] as number;
+    }
+    return StreamPublication.fromValue(this.event, this.payload, base + this.ts, positions, epoch);
+  }
+
+  /** True when this publication went to the same streams with the same epochs as `other`. */
+  sameStreams(other: Stored): boolean {
+    if (this.name0 !== other.name0 || this.epoch0 !== other.epoch0 || this.name1 !== other.name1 || this.epoch1 !== other.epoch1) return false;
+    const [a, b] = [this.more, other.more];
+    if (a === null || b === null) return a === b;
+    if (a.length !== b.length) return false;
+    const count = a.length / 3;
+    for (let i = 0; i < 2 * count; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+
+  /** The epoch record of this publication's streams. */
+  epochRecord(): Record<string, string> {
+    const epoch = record<string>();
+    epoch[this.name0] = this.epoch0;
+    if (this.name1 !== null) epoch[this.name1] = this.epoch1!;
+    const more = this.more;
+    if (more) {
+      const count = more.length / 3;
+      for (let i = 0; i < count; i++) epoch[more[i] as string] = more[count + i] as string;
+    }
+    return epoch;
   }
 }
 
-/** The epoch record of a stream set. */
-function epochRecord(set: StreamSet): Record<string, string> {
-  const epoch = record<string>();
-  const count = set.length / 2;
-  for (let i = 0; i < count; i++) epoch[set[i]!] = set[count + i]!;
-  return epoch;
-}
-
-/** One stream: its epoch, top offset and a ring of its last `historySize` publications. */
+/**
+ * One stream: its name, epoch, top offset and a ring of its last `historySize` publications. Times
+ * are relative to the history's time base (small integers, not boxed doubles: two fewer heap
+ * numbers per stream).
+ */
 class MemoryStream {
   /**
    * Oldest first once `start` is applied; `used` of its slots are used. Grown by doubling to exact
@@ -69,14 +96,14 @@ class MemoryStream {
   private used = 0;
   private start = 0;
   top = 0;
-  /** When the history is dropped (ms). */
+  /** When the history is dropped (ms after the time base). */
   historyExpiresAt = 0;
-  /** When the stream itself (epoch and offset) is forgotten (ms). */
+  /** When the stream itself (epoch and offset) is forgotten (ms after the time base). */
   expiresAt: number;
-  /** The streams of this stream's last publication, for the next one to the same streams to share. */
-  lastSet: StreamSet | null = null;
 
   constructor(
+    /** The stream's name as a flat string: the map's key and every kept publication's. */
+    readonly name: string,
     readonly epoch: string,
     expiresAt: number,
   ) {
@@ -102,17 +129,18 @@ class MemoryStream {
   }
 
   /** The publications with offset > `after`, oldest first, at most `limit`. */
-  since(after: number, limit = Infinity): StreamPublication[] {
+  since(after: number, base: number, limit = Infinity): StreamPublication[] {
     const first = this.top - this.used + 1;
     const from = Math.max(after + 1, first) - first;
     const to = Math.min(this.used, from + limit);
     const out: StreamPublication[] = [];
-    let set: StreamSet | null = null;
+    let previous: Stored | null = null;
     let epoch: Readonly<Record<string, string>> = {};
     for (let i = from; i < to; i++) {
       const stored = this.ring[(this.start + i) % this.used]!;
-      if (stored.set !== set) [set, epoch] = [stored.set, epochRecord(stored.set)];
-      out.push(stored.publication(epoch));
+      if (previous === null || !stored.sameStreams(previous)) epoch = stored.epochRecord();
+      previous = stored;
+      out.push(stored.publication(epoch, base));
     }
     return out;
   }
@@ -121,7 +149,6 @@ class MemoryStream {
     this.ring = [];
     this.used = 0;
     this.start = 0;
-    this.lastSet = null;
   }
 }
 
@@ -147,6 +174,8 @@ export class InMemoryStreamHistory implements StreamHistory {
   private readonly probes = new Map<string, MemoryStream>();
   private readonly listeners = new Set<StreamListener>();
   private readonly sweeper: NodeJS.Timeout | null;
+  /** What stored times are relative to (ms): the clock when the history was made. */
+  private readonly base: number;
 
   constructor(
     options: StreamHistoryOptions = {},
@@ -155,6 +184,7 @@ export class InMemoryStreamHistory implements StreamHistory {
     { sweepIntervalMs = 60_000 }: { sweepIntervalMs?: number | null } = {},
   ) {
     this.options = resolveStreamHistoryOptions(options);
+    this.base = now();
     this.sweeper = sweepIntervalMs === null ? null : setInterval(() => this.sweep(), sweepIntervalMs);
     this.sweeper?.unref();
   }
@@ -179,7 +209,7 @@ export class InMemoryStreamHistory implements StreamHistory {
     checkStream(stream);
     const state = this.read(stream);
     const position = { epoch: state.epoch, offset: state.top };
-    const publications = isStreamPosition(since) && since.epoch === state.epoch && since.offset < state.top ? state.since(since.offset) : [];
+    const publications = isStreamPosition(since) && since.epoch === state.epoch && since.offset < state.top ? state.since(since.offset, this.base) : [];
     return recoveryOf(stream, since, position, publications);
   }
 
@@ -187,7 +217,7 @@ export class InMemoryStreamHistory implements StreamHistory {
     checkStream(stream);
     checkReplayCount(n);
     const state = this.read(stream);
-    return { publications: state.since(state.top - n), position: { epoch: state.epoch, offset: state.top } };
+    return { publications: state.since(state.top - n, this.base), position: { epoch: state.epoch, offset: state.top } };
   }
 
   listen(listener: StreamListener): () => void {
@@ -200,7 +230,7 @@ export class InMemoryStreamHistory implements StreamHistory {
 
   /** Drops expired histories and forgets expired streams (also run by a timer). */
   sweep(): void {
-    const now = this.now();
+    const now = this.now() - this.base;
     for (const [name, state] of this.streams) {
       if (state.expiresAt <= now) this.streams.delete(name);
       else if (state.size > 0 && state.historyExpiresAt <= now) state.clearHistory();
@@ -218,16 +248,16 @@ export class InMemoryStreamHistory implements StreamHistory {
 
   private publishNow<E extends ServerEventName>(streams: readonly string[], event: E, payload: ServerEventPayloads[E]): PublishResult {
     const names = checkStreams(streams, this.options.maxStreamsPerPublication);
-    const now = this.now();
+    const now = this.now() - this.base;
     const positions = record<number>();
     const epoch = record<string>();
     const states: MemoryStream[] = [];
     for (const name of names) {
       const state = this.current(name, now);
-      // Most recently published last: the eviction order.
-      this.streams.delete(name);
-      this.probes.delete(name);
-      this.streams.set(name, state);
+      // Most recently published last: the eviction order. Keyed by the stream's own (flat) name.
+      this.streams.delete(state.name);
+      this.probes.delete(state.name);
+      this.streams.set(state.name, state);
       state.top += 1;
       state.historyExpiresAt = now + this.options.historyTtlSeconds * 1000;
       state.expiresAt = now + this.options.metaTtlSeconds * 1000;
@@ -235,10 +265,8 @@ export class InMemoryStreamHistory implements StreamHistory {
       epoch[name] = state.epoch;
       states.push(state);
     }
-    const publication = StreamPublication.fromValue(event, payload, now, positions, epoch);
-    // `map`, not `push`: an array grown by push reserves 17 slots.
-    const offsets = states.map((state) => state.top);
-    const stored = new Stored(event, payload, now, setOf(names, states), offsets);
+    const publication = StreamPublication.fromValue(event, payload, this.base + now, positions, epoch);
+    const stored = storedOf(event, payload, now, states);
     for (const state of states) state.push(stored, this.options.historySize);
     evictBeyond(this.streams, this.options.maxStreams);
     for (const listener of this.listeners) {
@@ -253,15 +281,15 @@ export class InMemoryStreamHistory implements StreamHistory {
 
   /** The stream for a read: created (new epoch, kept apart, short-lived) when unknown, so the position given out stays valid. */
   private read(name: string): MemoryStream {
-    const state = this.current(name, this.now());
+    const state = this.current(name, this.now() - this.base);
     if (state.top === 0 && !this.probes.has(name) && !this.streams.has(name)) {
-      this.probes.set(name, state);
+      this.probes.set(state.name, state);
       evictBeyond(this.probes, this.options.maxStreams);
     }
     return state;
   }
 
-  /** The live state of `name`, expired parts dropped; a new one (not yet stored) when unknown or expired. */
+  /** The live state of `name`, expired parts dropped; a new one (not yet stored) when unknown or expired. `now` is relative to the time base. */
   private current(name: string, now: number): MemoryStream {
     let state = this.streams.get(name) ?? this.probes.get(name);
     if (state && state.expiresAt <= now) {
@@ -269,7 +297,7 @@ export class InMemoryStreamHistory implements StreamHistory {
       this.probes.delete(name);
       state = undefined;
     }
-    if (!state) return new MemoryStream(newEpoch(), now + this.options.historyTtlSeconds * 1000);
+    if (!state) return new MemoryStream(flatString(name), newEpoch(), now + this.options.historyTtlSeconds * 1000);
     if (state.size > 0 && state.historyExpiresAt <= now) state.clearHistory();
     return state;
   }
@@ -285,17 +313,28 @@ function record<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-/** The stream set of a publication to `names`: the last stream's previous one when the streams and their epochs are the same. */
-function setOf(names: readonly string[], states: readonly MemoryStream[]): StreamSet {
-  const last = states[states.length - 1]!;
-  const cached = last.lastSet;
-  const count = names.length;
-  if (cached && cached.length === 2 * count && names.every((name, i) => cached[i] === name && cached[count + i] === states[i]!.epoch)) return cached;
-  // A copy: the caller's array is not ours to keep.
-  const set = new Array<string>(2 * count);
-  for (let i = 0; i < count; i++) [set[i], set[count + i]] = [names[i]!, states[i]!.epoch];
-  last.lastSet = set;
-  return set;
+/** What the rings keep of a publication to `states` (after their offsets were taken); `ts` is relative to the time base. */
+function storedOf(event: ServerEventName, payload: ServerEventPayloads[ServerEventName], ts: number, states: readonly MemoryStream[]): Stored {
+  const [first, second] = [states[0]!, states[1]];
+  let more: (string | number)[] | null = null;
+  if (states.length > 2) {
+    const count = states.length - 2;
+    more = new Array<string | number>(3 * count);
+    for (let i = 0; i < count; i++) {
+      const state = states[2 + i]!;
+      [more[i], more[count + i], more[2 * count + i]] = [state.name, state.epoch, state.top];
+    }
+  }
+  return new Stored(event, payload, ts, first.name, first.epoch, first.top, second?.name ?? null, second?.epoch ?? null, second?.top ?? 0, more);
+}
+
+/**
+ * `name` as a flat string. A name built by concatenation (`sensor:${id}`) is a cons string, which
+ * the map flattens on first lookup into a second string: kept as a key, the pair costs twice the
+ * characters. A join copies the characters into one flat string (made once per new stream).
+ */
+function flatString(name: string): string {
+  return name.length < 2 ? name : [name.slice(0, 1), name.slice(1)].join('');
 }
 
 /** Drops the oldest entries beyond `max`. */
