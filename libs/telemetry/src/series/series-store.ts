@@ -47,7 +47,9 @@ export class InMemorySeriesStore implements SeriesStore {
   ) {}
 
   async observe(sensorId: string, metric: string, value: number, ts: number, gate: Gate): Promise<Observation> {
-    const key = `${sensorId}/${metric}`;
+    // Joined, not a template literal: a flat string, where a cons string kept as a key would be
+    // flattened by the map into a second string, both kept.
+    const key = [sensorId, '/', metric].join('');
     let state = this.series.get(key);
     if (!state) {
       state = new MemorySeries(this.windowSize);
