@@ -69,7 +69,7 @@ export class InactivityTracker<C = undefined> {
 
   /** A reading arrived. True when the series had been reported silent: its inactivity is over. */
   seen(sensorId: string, metric: string, context: C): boolean {
-    const now = this.clock.now() - this.base;
+    const now = this.sinceBase();
     const key = seriesKey(sensorId, metric);
     const state = this.series.get(key);
     if (!state) {
@@ -99,9 +99,15 @@ export class InactivityTracker<C = undefined> {
     return wasInactive;
   }
 
+  /** ms since the time base, as a small integer when it is one (a difference of boxed doubles stays boxed until optimized code runs, and so would `last`). */
+  private sinceBase(): number {
+    const ms = this.clock.now() - this.base;
+    return Math.floor(ms) === ms ? Math.floor(ms) : ms;
+  }
+
   /** The series that have gone silent since the last sweep; each is reported once until it reports again. */
   sweep(): SilentSeries<C>[] {
-    const now = this.clock.now() - this.base;
+    const now = this.sinceBase();
     const silent: SilentSeries<C>[] = [];
     for (const state of this.series.values()) {
       // No interval yet (a single reading): nothing to measure its silence by.

@@ -270,6 +270,24 @@ describe('InMemoryStreamHistory', () => {
     expect(sut.streamCount).toBe(1 + 2);
   });
 
+  it('keeps the eviction order when streams expire in between, and follows the last publication of each stream', async () => {
+    create({ maxStreams: 3, maxStreamsPerPublication: 1, historyTtlSeconds: 10, metaTtlSeconds: 100 });
+    await sut.publish(['b'], 'reading:new', reading(1));
+    clock += 50_000;
+    const epochs: Record<string, string> = {};
+    for (const stream of ['a', 'c']) epochs[stream] = (await sut.publish([stream], 'reading:new', reading(2))).epoch[stream]!;
+    clock += 50_000;
+    sut.sweep();
+    expect(sut.streamCount).toBe(2);
+    epochs['d'] = (await sut.publish(['d'], 'reading:new', reading(3))).epoch['d']!;
+    await sut.publish(['a'], 'reading:new', reading(4));
+    epochs['e'] = (await sut.publish(['e'], 'reading:new', reading(5))).epoch['e']!;
+    // c is the least recently published now (a was published again): it goes, the others keep their epochs.
+    expect(sut.streamCount).toBe(3);
+    for (const stream of ['a', 'd', 'e']) expect((await sut.position(stream)).epoch).toBe(epochs[stream]);
+    expect((await sut.position('c')).epoch).not.toBe(epochs['c']);
+  });
+
   it('evicts the least recently published stream first', async () => {
     create({ maxStreams: 2, maxStreamsPerPublication: 2 });
     await sut.publish(['a'], 'reading:new', reading(1));

@@ -100,6 +100,9 @@ class MemoryStream {
   historyExpiresAt = 0;
   /** When the stream itself (epoch and offset) is forgotten (ms after the time base). */
   expiresAt: number;
+  /** Neighbours in the history's eviction order (streams published to only). */
+  older: MemoryStream | null = null;
+  newer: MemoryStream | null = null;
 
   constructor(
     /** The stream's name as a flat string: the map's key and every kept publication's. */
@@ -168,8 +171,16 @@ class MemoryStream {
 export class InMemoryStreamHistory implements StreamHistory {
   private readonly logger = new Logger(InMemoryStreamHistory.name);
   private readonly options: ResolvedStreamHistoryOptions;
-  /** Streams published to, ordered by last publication, oldest first: the eviction order. */
+  /** Streams published to. */
   private readonly streams = new Map<string, MemoryStream>();
+  /**
+   * The same streams by last publication, least recent first (the eviction order): a list through
+   * the streams themselves. Moving a stream to the end of the map on every publication (a delete
+   * and a set) cost two hash operations, and the deleted entries made the map's table grow to twice
+   * the size its streams need.
+   */
+  private oldest: MemoryStream | null = null;
+  private newest: MemoryStream | null = null;
   /** Streams only read so far (offset 0), oldest first. */
   private readonly probes = new Map<string, MemoryStream>();
   private readonly listeners = new Set<StreamListener>();
@@ -230,9 +241,9 @@ export class InMemoryStreamHistory implements StreamHistory {
 
   /** Drops expired histories and forgets expired streams (also run by a timer). */
   sweep(): void {
-    const now = this.now() - this.base;
-    for (const [name, state] of this.streams) {
-      if (state.expiresAt <= now) this.streams.delete(name);
+    const now = this.sinceBase();
+    for (const state of this.streams.values()) {
+      if (state.expiresAt <= now) this.forget(state);
       else if (state.size > 0 && state.historyExpiresAt <= now) state.clearHistory();
     }
     for (const [name, state] of this.probes) if (state.expiresAt <= now) this.probes.delete(name);
@@ -242,22 +253,26 @@ export class InMemoryStreamHistory implements StreamHistory {
     if (this.sweeper) clearInterval(this.sweeper);
     this.listeners.clear();
     this.streams.clear();
+    this.oldest = this.newest = null;
     this.probes.clear();
     return Promise.resolve();
   }
 
   private publishNow<E extends ServerEventName>(streams: readonly string[], event: E, payload: ServerEventPayloads[E]): PublishResult {
     const names = checkStreams(streams, this.options.maxStreamsPerPublication);
-    const now = this.now() - this.base;
+    const now = this.sinceBase();
     const positions = record<number>();
     const epoch = record<string>();
     const states: MemoryStream[] = [];
     for (const name of names) {
       const state = this.current(name, now);
-      // Most recently published last: the eviction order. Keyed by the stream's own (flat) name.
-      this.streams.delete(state.name);
-      this.probes.delete(state.name);
-      this.streams.set(state.name, state);
+      if (state.top === 0) {
+        // First publication (a new stream, or one only read so far). Keyed by its own (flat) name.
+        this.probes.delete(state.name);
+        this.streams.set(state.name, state);
+      } else this.unlink(state);
+      // Most recently published last: the eviction order.
+      this.append(state);
       state.top += 1;
       state.historyExpiresAt = now + this.options.historyTtlSeconds * 1000;
       state.expiresAt = now + this.options.metaTtlSeconds * 1000;
@@ -268,7 +283,7 @@ export class InMemoryStreamHistory implements StreamHistory {
     const publication = StreamPublication.fromValue(event, payload, this.base + now, positions, epoch);
     const stored = storedOf(event, payload, now, states);
     for (const state of states) state.push(stored, this.options.historySize);
-    evictBeyond(this.streams, this.options.maxStreams);
+    while (this.streams.size > this.options.maxStreams) this.forget(this.oldest!);
     for (const listener of this.listeners) {
       try {
         listener.publication(publication);
@@ -279,9 +294,42 @@ export class InMemoryStreamHistory implements StreamHistory {
     return { positions, epoch };
   }
 
+  /**
+   * ms since the time base, as a small integer when it is one: a difference of two boxed doubles
+   * is itself a boxed double until optimized code runs, and one stored in a field makes that field
+   * box every value after it (16 bytes per stream and per kept publication). `Math.floor` of an
+   * integer answers a small integer in every tier.
+   */
+  private sinceBase(): number {
+    const ms = this.now() - this.base;
+    return Math.floor(ms) === ms ? Math.floor(ms) : ms;
+  }
+
+  /** Drops a stream published to. */
+  private forget(state: MemoryStream): void {
+    this.unlink(state);
+    this.streams.delete(state.name);
+  }
+
+  private unlink(state: MemoryStream): void {
+    if (state.older) state.older.newer = state.newer;
+    else if (this.oldest === state) this.oldest = state.newer;
+    if (state.newer) state.newer.older = state.older;
+    else if (this.newest === state) this.newest = state.older;
+    state.older = state.newer = null;
+  }
+
+  private append(state: MemoryStream): void {
+    state.older = this.newest;
+    state.newer = null;
+    if (this.newest) this.newest.newer = state;
+    else this.oldest = state;
+    this.newest = state;
+  }
+
   /** The stream for a read: created (new epoch, kept apart, short-lived) when unknown, so the position given out stays valid. */
   private read(name: string): MemoryStream {
-    const state = this.current(name, this.now() - this.base);
+    const state = this.current(name, this.sinceBase());
     if (state.top === 0 && !this.probes.has(name) && !this.streams.has(name)) {
       this.probes.set(state.name, state);
       evictBeyond(this.probes, this.options.maxStreams);
@@ -293,8 +341,8 @@ export class InMemoryStreamHistory implements StreamHistory {
   private current(name: string, now: number): MemoryStream {
     let state = this.streams.get(name) ?? this.probes.get(name);
     if (state && state.expiresAt <= now) {
-      this.streams.delete(name);
-      this.probes.delete(name);
+      if (state.top > 0) this.forget(state);
+      else this.probes.delete(name);
       state = undefined;
     }
     if (!state) return new MemoryStream(flatString(name), newEpoch(), now + this.options.historyTtlSeconds * 1000);
