@@ -1,3 +1,4 @@
+import { seriesKey } from '#contracts';
 import type { Clock } from '../alarm-state-machine.js';
 
 export interface InactivityOptions {
@@ -34,9 +35,6 @@ interface Series<C> {
    * about three times the cost per series).
    */
   intervals: number[] | null;
-  next: number;
-  /** The median interval, as of the last sweep that needed it. */
-  medianMs: number;
   inactive: boolean;
   context: C;
 }
@@ -79,8 +77,6 @@ export class InactivityTracker<C = undefined> {
         readings: 1,
         last: now,
         intervals: null,
-        next: 0,
-        medianMs: 0,
         inactive: false,
         context,
       });
@@ -90,8 +86,8 @@ export class InactivityTracker<C = undefined> {
     const interval = Math.max(0, now - state.last);
     const intervals = (state.intervals ??= []);
     if (intervals.length < INTERVALS) intervals.push(interval);
-    else intervals[state.next % INTERVALS] = interval;
-    state.next += 1;
+    // The ring's next slot: one interval per reading after the first.
+    else intervals[(state.readings - 1) % INTERVALS] = interval;
     state.readings += 1;
     state.last = now;
     state.context = context;
@@ -115,10 +111,10 @@ export class InactivityTracker<C = undefined> {
       const silentForMs = now - state.last;
       // Most series reported within minMs: no median needed to know they are not silent.
       if (silentForMs < this.options.minMs) continue;
-      state.medianMs = median(state.intervals);
-      if (silentForMs < Math.max(this.options.factor * state.medianMs, this.options.minMs)) continue;
+      const medianMs = median(state.intervals);
+      if (silentForMs < Math.max(this.options.factor * medianMs, this.options.minMs)) continue;
       state.inactive = true;
-      silent.push({ sensorId: state.sensorId, metric: state.metric, silentForMs, medianIntervalMs: state.medianMs, context: state.context });
+      silent.push({ sensorId: state.sensorId, metric: state.metric, silentForMs, medianIntervalMs: medianMs, context: state.context });
     }
     return silent;
   }
@@ -127,14 +123,6 @@ export class InactivityTracker<C = undefined> {
   forget(sensorId: string): void {
     for (const [key, state] of this.series) if (state.sensorId === sensorId) this.series.delete(key);
   }
-}
-
-/**
- * `sensorId/metric` as one flat string. A template literal this long is a cons string, which the
- * map flattens into a second string on lookup; kept as a key, the pair costs twice the characters.
- */
-function seriesKey(sensorId: string, metric: string): string {
-  return [sensorId, '/', metric].join('');
 }
 
 function median(ring: readonly number[]): number {

@@ -1,3 +1,4 @@
+import { seriesKey } from '#contracts';
 import { judge, type DetectorOptions, type Thresholds } from '../anomalies/anomaly-detector.js';
 import { RollingWindow } from '../anomalies/rolling-window.js';
 
@@ -47,9 +48,7 @@ export class InMemorySeriesStore implements SeriesStore {
   ) {}
 
   async observe(sensorId: string, metric: string, value: number, ts: number, gate: Gate): Promise<Observation> {
-    // Joined, not a template literal: a flat string, where a cons string kept as a key would be
-    // flattened by the map into a second string, both kept.
-    const key = [sensorId, '/', metric].join('');
+    const key = seriesKey(sensorId, metric);
     let state = this.series.get(key);
     if (!state) {
       state = new MemorySeries(this.windowSize);
