@@ -20,63 +20,66 @@ import {
 } from './stream-history.js';
 
 /**
- * What a ring keeps of one publication: its first two streams with their epochs and offsets as
- * fields, any further streams in two arrays, and the payload. One object per publication (a
- * reading goes to `readings` and `sensor:<id>`): arrays cost 64 bytes and more each, and
- * the positions and epoch records a StreamPublication carries about 200 bytes each (see `record`),
- * so both are made again when the publication is read (recovery, replay: rare and short-lived).
- * Names and epochs are the streams' own strings, shared by every publication kept. `ts` is kept
- * relative to the history's time base, so it stays a small integer rather than a boxed double.
+ * What a ring keeps of one publication: the payload, and its first three streams with their offsets
+ * as fields, any further streams in one array. One object per publication (a reading goes to
+ * `readings` and `sensor:<id>`, a sensor's `sensor:created` to three streams): arrays cost 64
+ * bytes and more each, and the positions and epoch records a StreamPublication carries about 200
+ * bytes each (see `record`), so those are made again when the publication is read (recovery,
+ * replay: rare and short-lived). A stream is named by its state, which holds its name and epoch
+ * for good (a stream that loses its history is a new state with a new epoch); a forgotten stream's
+ * ring is emptied, so what other streams keep of it is that name and epoch only. `ts` is relative
+ * to the history's time base, so it stays a small integer rather than a boxed double.
  */
 class Stored {
   constructor(
     readonly event: ServerEventName,
     readonly payload: ServerEventPayloads[ServerEventName],
     readonly ts: number,
-    readonly name0: string,
-    readonly epoch0: string,
+    readonly stream0: MemoryStream,
     readonly offset0: number,
-    readonly name1: string | null,
-    readonly epoch1: string | null,
+    readonly stream1: MemoryStream | null,
     readonly offset1: number,
-    /** Streams after the second one: names, then epochs, then offsets (null for one or two streams). */
-    readonly more: readonly (string | number)[] | null,
+    readonly stream2: MemoryStream | null,
+    readonly offset2: number,
+    /** Streams after the third one, then their offsets (null for three streams or fewer). */
+    readonly more: readonly (MemoryStream | number)[] | null,
   ) {}
+
+  /** Calls `f` with each stream of the publication and its offset there, in publication order. */
+  forEachStream(f: (stream: MemoryStream, offset: number) => void): void {
+    f(this.stream0, this.offset0);
+    if (this.stream1 === null) return;
+    f(this.stream1, this.offset1);
+    if (this.stream2 === null) return;
+    f(this.stream2, this.offset2);
+    const more = this.more;
+    if (more === null) return;
+    const count = more.length / 2;
+    for (let i = 0; i < count; i++) f(more[i] as MemoryStream, more[count + i] as number);
+  }
 
   /** The publication as a reader gets it; `epoch` is this publication's epoch record (a read shares one between publications to the same streams). */
   publication(epoch: Readonly<Record<string, string>>, base: number): StreamPublication {
     const positions = record<number>();
-    positions[this.name0] = this.offset0;
-    if (this.name1 !== null) positions[this.name1] = this.offset1;
-    const more = this.more;
-    if (more) {
-      const count = more.length / 3;
-      for (let i = 0; i < count; i++) positions[more[i] as string] = more[2 * count + i] as number;
-    }
+    this.forEachStream((stream, offset) => (positions[stream.name] = offset));
     return StreamPublication.fromValue(this.event, this.payload, base + this.ts, positions, epoch);
   }
 
-  /** True when this publication went to the same streams with the same epochs as `other`. */
+  /** True when this publication went to the same streams (the same states: same names and epochs) as `other`. */
   sameStreams(other: Stored): boolean {
-    if (this.name0 !== other.name0 || this.epoch0 !== other.epoch0 || this.name1 !== other.name1 || this.epoch1 !== other.epoch1) return false;
+    if (this.stream0 !== other.stream0 || this.stream1 !== other.stream1 || this.stream2 !== other.stream2) return false;
     const [a, b] = [this.more, other.more];
     if (a === null || b === null) return a === b;
     if (a.length !== b.length) return false;
-    const count = a.length / 3;
-    for (let i = 0; i < 2 * count; i++) if (a[i] !== b[i]) return false;
+    const count = a.length / 2;
+    for (let i = 0; i < count; i++) if (a[i] !== b[i]) return false;
     return true;
   }
 
   /** The epoch record of this publication's streams. */
   epochRecord(): Record<string, string> {
     const epoch = record<string>();
-    epoch[this.name0] = this.epoch0;
-    if (this.name1 !== null) epoch[this.name1] = this.epoch1!;
-    const more = this.more;
-    if (more) {
-      const count = more.length / 3;
-      for (let i = 0; i < count; i++) epoch[more[i] as string] = more[count + i] as string;
-    }
+    this.forEachStream((stream) => (epoch[stream.name] = stream.epoch));
     return epoch;
   }
 }
@@ -305,8 +308,9 @@ export class InMemoryStreamHistory implements StreamHistory {
     return Math.floor(ms) === ms ? Math.floor(ms) : ms;
   }
 
-  /** Drops a stream published to. */
+  /** Drops a stream published to, and its history: publications other streams keep still name it, and must not keep its ring. */
   private forget(state: MemoryStream): void {
+    state.clearHistory();
     this.unlink(state);
     this.streams.delete(state.name);
   }
@@ -363,17 +367,14 @@ function record<T>(): Record<string, T> {
 
 /** What the rings keep of a publication to `states` (after their offsets were taken); `ts` is relative to the time base. */
 function storedOf(event: ServerEventName, payload: ServerEventPayloads[ServerEventName], ts: number, states: readonly MemoryStream[]): Stored {
-  const [first, second] = [states[0]!, states[1]];
-  let more: (string | number)[] | null = null;
-  if (states.length > 2) {
-    const count = states.length - 2;
-    more = new Array<string | number>(3 * count);
-    for (let i = 0; i < count; i++) {
-      const state = states[2 + i]!;
-      [more[i], more[count + i], more[2 * count + i]] = [state.name, state.epoch, state.top];
-    }
+  const [first, second, third] = [states[0]!, states[1] ?? null, states[2] ?? null];
+  let more: (MemoryStream | number)[] | null = null;
+  if (states.length > 3) {
+    const count = states.length - 3;
+    more = new Array<MemoryStream | number>(2 * count);
+    for (let i = 0; i < count; i++) [more[i], more[count + i]] = [states[3 + i]!, states[3 + i]!.top];
   }
-  return new Stored(event, payload, ts, first.name, first.epoch, first.top, second?.name ?? null, second?.epoch ?? null, second?.top ?? 0, more);
+  return new Stored(event, payload, ts, first, first.top, second, second?.top ?? 0, third, third?.top ?? 0, more);
 }
 
 /**
