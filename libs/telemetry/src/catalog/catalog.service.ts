@@ -127,15 +127,12 @@ export class CatalogService<T extends Entity> {
   }
 
   private emit(eventType: EntityEventType, entity: T, metadata?: Record<string, unknown>): void {
-    const event: EntityEvent = {
-      type: 'entity_event',
-      entity_type: this.kind.entityType,
-      event_type: eventType,
-      entity_id: entity.id,
-      data: entity,
-      timestamp: new Date().toISOString(),
-      ...(metadata ? { metadata } : {}),
-    };
+    const [entityType, timestamp] = [this.kind.entityType, new Date().toISOString()];
+    // Two literals, not a trailing spread of `metadata`: a property added by a spread lands outside
+    // the object, in a property array of its own (40 bytes per event kept in a stream's history).
+    const event: EntityEvent = metadata
+      ? { type: 'entity_event', entity_type: entityType, event_type: eventType, entity_id: entity.id, data: entity, timestamp, metadata }
+      : { type: 'entity_event', entity_type: entityType, event_type: eventType, entity_id: entity.id, data: entity, timestamp };
     this.websocket.emitToTopic(this.kind.topics(entity), this.eventNames[eventType], event);
   }
 
