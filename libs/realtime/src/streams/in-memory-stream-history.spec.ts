@@ -69,11 +69,25 @@ describe('InMemoryStreamHistory', () => {
     // A run of publications to the same streams shares one epoch record when read; another run gets its own.
     await sut.publish(['user:a', 'user:b', 'user:c', 'user:d'], 'reading:new', reading(3));
     await sut.publish(['user:a', 'user:b', 'user:c', 'user:e'], 'reading:new', reading(4));
-    const { publications } = await sut.latest('user:a', 3);
+    await sut.publish(['user:a', 'user:b', 'user:c'], 'reading:new', reading(5));
+    await sut.publish(['user:a', 'user:b'], 'reading:new', reading(6));
+    await sut.publish(['user:a'], 'reading:new', reading(7));
+    const { publications } = await sut.latest('user:a', 6);
     expect(publications.map((p) => Object.keys(p.epoch))).toEqual([
       ['user:a', 'user:b', 'user:c', 'user:d'],
       ['user:a', 'user:b', 'user:c', 'user:d'],
       ['user:a', 'user:b', 'user:c', 'user:e'],
+      ['user:a', 'user:b', 'user:c'],
+      ['user:a', 'user:b'],
+      ['user:a'],
+    ]);
+    expect(publications.map((p) => p.positions)).toEqual([
+      { 'user:a': 1, 'user:b': 1, 'user:c': 2, 'user:d': 1 },
+      { 'user:a': 2, 'user:b': 2, 'user:c': 3, 'user:d': 2 },
+      { 'user:a': 3, 'user:b': 3, 'user:c': 4, 'user:e': 1 },
+      { 'user:a': 4, 'user:b': 4, 'user:c': 5 },
+      { 'user:a': 5, 'user:b': 5 },
+      { 'user:a': 6 },
     ]);
     expect(publications[1]!.epoch).toBe(publications[0]!.epoch);
     expect(publications[2]!.epoch['user:e']).toBe((await sut.position('user:e')).epoch);

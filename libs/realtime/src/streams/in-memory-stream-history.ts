@@ -20,15 +20,15 @@ import {
 } from './stream-history.js';
 
 /**
- * What a ring keeps of one publication: the payload, and its first three streams with their offsets
- * as fields, any further streams in one array. One object per publication (a reading goes to
- * `readings` and `sensor:<id>`, a sensor's `sensor:created` to three streams): arrays cost 64
- * bytes and more each, and the positions and epoch records a StreamPublication carries about 200
- * bytes each (see `record`), so those are made again when the publication is read (recovery,
- * replay: rare and short-lived). A stream is named by its state, which holds its name and epoch
- * for good (a stream that loses its history is a new state with a new epoch); a forgotten stream's
- * ring is emptied, so what other streams keep of it is that name and epoch only. `ts` is relative
- * to the history's time base, so it stays a small integer rather than a boxed double.
+ * What a ring keeps of one publication: the payload, and its streams with their offsets as fields
+ * (a publication to more than two streams is a {@link StoredMany}). One object per publication (a
+ * reading goes to `readings` and `sensor:<id>`): arrays cost 64 bytes and more each, and the
+ * positions and epoch records a StreamPublication carries about 200 bytes each (see `record`), so
+ * those are made again when the publication is read (recovery, replay: rare and short-lived). A
+ * stream is named by its state, which holds its name and epoch for good (a stream that loses its
+ * history is a new state with a new epoch); a forgotten stream's ring is emptied, so what other
+ * streams keep of it is that name and epoch only. `ts` is relative to the history's time base, so
+ * it stays a small integer rather than a boxed double.
  */
 class Stored {
   constructor(
@@ -39,23 +39,17 @@ class Stored {
     readonly offset0: number,
     readonly stream1: MemoryStream | null,
     readonly offset1: number,
-    readonly stream2: MemoryStream | null,
-    readonly offset2: number,
-    /** Streams after the third one, then their offsets (null for three streams or fewer). */
-    readonly more: readonly (MemoryStream | number)[] | null,
   ) {}
 
   /** Calls `f` with each stream of the publication and its offset there, in publication order. */
   forEachStream(f: (stream: MemoryStream, offset: number) => void): void {
     f(this.stream0, this.offset0);
-    if (this.stream1 === null) return;
-    f(this.stream1, this.offset1);
-    if (this.stream2 === null) return;
-    f(this.stream2, this.offset2);
-    const more = this.more;
-    if (more === null) return;
-    const count = more.length / 2;
-    for (let i = 0; i < count; i++) f(more[i] as MemoryStream, more[count + i] as number);
+    if (this.stream1 !== null) f(this.stream1, this.offset1);
+  }
+
+  /** True when this publication went to the same streams (the same states: same names and epochs) as `other`. */
+  sameStreams(other: Stored): boolean {
+    return !(other instanceof StoredMany) && this.stream0 === other.stream0 && this.stream1 === other.stream1;
   }
 
   /** The publication as a reader gets it; `epoch` is this publication's epoch record (a read shares one between publications to the same streams). */
@@ -65,22 +59,49 @@ class Stored {
     return StreamPublication.fromValue(this.event, this.payload, base + this.ts, positions, epoch);
   }
 
-  /** True when this publication went to the same streams (the same states: same names and epochs) as `other`. */
-  sameStreams(other: Stored): boolean {
-    if (this.stream0 !== other.stream0 || this.stream1 !== other.stream1 || this.stream2 !== other.stream2) return false;
+  /** The epoch record of this publication's streams. */
+  epochRecord(): Record<string, string> {
+    const epoch = record<string>();
+    this.forEachStream((stream) => (epoch[stream.name] = stream.epoch));
+    return epoch;
+  }
+}
+
+/** A publication to three streams or more (a sensor's `sensor:created` goes to three): the third as fields, any further ones in one array. */
+class StoredMany extends Stored {
+  constructor(
+    event: ServerEventName,
+    payload: ServerEventPayloads[ServerEventName],
+    ts: number,
+    stream0: MemoryStream,
+    offset0: number,
+    stream1: MemoryStream,
+    offset1: number,
+    readonly stream2: MemoryStream,
+    readonly offset2: number,
+    /** Streams after the third one, then their offsets (null for three streams). */
+    readonly more: readonly (MemoryStream | number)[] | null,
+  ) {
+    super(event, payload, ts, stream0, offset0, stream1, offset1);
+  }
+
+  override forEachStream(f: (stream: MemoryStream, offset: number) => void): void {
+    super.forEachStream(f);
+    f(this.stream2, this.offset2);
+    const more = this.more;
+    if (more === null) return;
+    const count = more.length / 2;
+    for (let i = 0; i < count; i++) f(more[i] as MemoryStream, more[count + i] as number);
+  }
+
+  override sameStreams(other: Stored): boolean {
+    if (!(other instanceof StoredMany) || this.stream0 !== other.stream0 || this.stream1 !== other.stream1 || this.stream2 !== other.stream2) return false;
     const [a, b] = [this.more, other.more];
     if (a === null || b === null) return a === b;
     if (a.length !== b.length) return false;
     const count = a.length / 2;
     for (let i = 0; i < count; i++) if (a[i] !== b[i]) return false;
     return true;
-  }
-
-  /** The epoch record of this publication's streams. */
-  epochRecord(): Record<string, string> {
-    const epoch = record<string>();
-    this.forEachStream((stream) => (epoch[stream.name] = stream.epoch));
-    return epoch;
   }
 }
 
@@ -367,14 +388,17 @@ function record<T>(): Record<string, T> {
 
 /** What the rings keep of a publication to `states` (after their offsets were taken); `ts` is relative to the time base. */
 function storedOf(event: ServerEventName, payload: ServerEventPayloads[ServerEventName], ts: number, states: readonly MemoryStream[]): Stored {
-  const [first, second, third] = [states[0]!, states[1] ?? null, states[2] ?? null];
+  const first = states[0]!;
+  if (states.length === 1) return new Stored(event, payload, ts, first, first.top, null, 0);
+  const [second, third] = [states[1]!, states[2]];
+  if (third === undefined) return new Stored(event, payload, ts, first, first.top, second, second.top);
   let more: (MemoryStream | number)[] | null = null;
   if (states.length > 3) {
     const count = states.length - 3;
     more = new Array<MemoryStream | number>(2 * count);
     for (let i = 0; i < count; i++) [more[i], more[count + i]] = [states[3 + i]!, states[3 + i]!.top];
   }
-  return new Stored(event, payload, ts, first, first.top, second, second?.top ?? 0, third, third?.top ?? 0, more);
+  return new StoredMany(event, payload, ts, first, first.top, second, second.top, third, third.top, more);
 }
 
 /**
