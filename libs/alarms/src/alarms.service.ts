@@ -84,7 +84,8 @@ export class AlarmsService implements OnApplicationBootstrap, OnApplicationShutd
   onReadingJudged(event: ReadingJudgedEvent): void {
     const { sensor, reading } = event;
     // Seen at once, not when its turn comes: the sweep must not call a series silent that just reported.
-    const wasSilent = this.tracker.seen(reading.sensorId, reading.metric, { name: sensor.name, ...(sensor.ownerId ? { ownerId: sensor.ownerId } : {}) });
+    // The catalog's own sensor object, not a copy of its name and owner: one object per series fewer.
+    const wasSilent = this.tracker.seen(reading.sensorId, reading.metric, sensor);
     this.enqueue(seriesKey(reading.sensorId, reading.metric), () => this.judged(event, wasSilent));
   }
 

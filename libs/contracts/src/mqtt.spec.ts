@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseReading } from './mqtt.js';
+import { parseReading, seriesKey } from './mqtt.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -61,5 +61,18 @@ describe('parseReading', () => {
       const random = Uint8Array.from({ length: Math.floor(Math.random() * 64) }, () => Math.floor(Math.random() * 256));
       expect(() => parseReading('sensors/a/b', random, NOW)).not.toThrow();
     }
+  });
+});
+
+describe('seriesKey', () => {
+  it('names each series by sensor and metric, also when the last key is handed out again', () => {
+    const keys = [
+      ['s1', 'temp'],
+      ['s1', 'temp'],
+      ['s1', 'hum'],
+      ['s2', 'hum'],
+      ['s1', 'temp'],
+    ].map(([sensorId, metric]) => seriesKey(sensorId!, metric!));
+    expect(keys).toEqual(['s1/temp', 's1/temp', 's1/hum', 's2/hum', 's1/temp']);
   });
 });

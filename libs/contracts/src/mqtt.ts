@@ -90,3 +90,20 @@ export function parseReading(topic: string, payload: Uint8Array, now: number): P
   const reading: ParsedReading = unit === undefined ? { sensorId, metric, value, ts: timestamp } : { sensorId, metric, value, unit, ts: timestamp };
   return { ok: true, reading };
 }
+
+/** The last series key made, handed out again for the same series. */
+let lastSeries = { sensorId: '', metric: '', key: '/' };
+
+/**
+ * `sensorId/metric`: the key of a series' state in memory (its anomaly window, its inactivity). One
+ * flat string: a template literal this long is a cons string, which a map flattens into a second
+ * string on lookup, and keeps both. The last key made is handed out again for the same series: the
+ * pipeline's window and the alarms' tracker ask for it one after the other, so their maps share one
+ * string per series.
+ */
+export function seriesKey(sensorId: string, metric: string): string {
+  if (sensorId === lastSeries.sensorId && metric === lastSeries.metric) return lastSeries.key;
+  const key = [sensorId, '/', metric].join('');
+  lastSeries = { sensorId, metric, key };
+  return key;
+}

@@ -1,3 +1,4 @@
+import { seriesKey } from '#contracts';
 import type { Clock } from '../alarm-state-machine.js';
 
 export interface InactivityOptions {
@@ -26,6 +27,7 @@ interface Series<C> {
   sensorId: string;
   metric: string;
   readings: number;
+  /** Arrival of the last reading, ms after the tracker's time base: a small integer, not a boxed double. */
   last: number;
   /**
    * Ring of the latest intervals (ms), made at the second reading and grown to INTERVALS entries. A
@@ -33,9 +35,6 @@ interface Series<C> {
    * about three times the cost per series).
    */
   intervals: number[] | null;
-  next: number;
-  /** The median interval, as of the last sweep that needed it. */
-  medianMs: number;
   inactive: boolean;
   context: C;
 }
@@ -51,12 +50,15 @@ interface Series<C> {
 export class InactivityTracker<C = undefined> {
   private readonly series = new Map<string, Series<C>>();
   private readonly minReadings: number;
+  /** What `last` is relative to: the clock when the tracker was made. */
+  private readonly base: number;
 
   constructor(
     private readonly options: InactivityOptions,
     private readonly clock: Clock,
   ) {
     this.minReadings = options.minReadings ?? 10;
+    this.base = clock.now();
   }
 
   get size(): number {
@@ -65,8 +67,8 @@ export class InactivityTracker<C = undefined> {
 
   /** A reading arrived. True when the series had been reported silent: its inactivity is over. */
   seen(sensorId: string, metric: string, context: C): boolean {
-    const now = this.clock.now();
-    const key = `${sensorId}/${metric}`;
+    const now = this.sinceBase();
+    const key = seriesKey(sensorId, metric);
     const state = this.series.get(key);
     if (!state) {
       this.series.set(key, {
@@ -75,8 +77,6 @@ export class InactivityTracker<C = undefined> {
         readings: 1,
         last: now,
         intervals: null,
-        next: 0,
-        medianMs: 0,
         inactive: false,
         context,
       });
@@ -86,8 +86,8 @@ export class InactivityTracker<C = undefined> {
     const interval = Math.max(0, now - state.last);
     const intervals = (state.intervals ??= []);
     if (intervals.length < INTERVALS) intervals.push(interval);
-    else intervals[state.next % INTERVALS] = interval;
-    state.next += 1;
+    // The ring's next slot: one interval per reading after the first.
+    else intervals[(state.readings - 1) % INTERVALS] = interval;
     state.readings += 1;
     state.last = now;
     state.context = context;
@@ -95,9 +95,15 @@ export class InactivityTracker<C = undefined> {
     return wasInactive;
   }
 
+  /** ms since the time base, as a small integer when it is one (a difference of boxed doubles stays boxed until optimized code runs, and so would `last`). */
+  private sinceBase(): number {
+    const ms = this.clock.now() - this.base;
+    return Math.floor(ms) === ms ? Math.floor(ms) : ms;
+  }
+
   /** The series that have gone silent since the last sweep; each is reported once until it reports again. */
   sweep(): SilentSeries<C>[] {
-    const now = this.clock.now();
+    const now = this.sinceBase();
     const silent: SilentSeries<C>[] = [];
     for (const state of this.series.values()) {
       // No interval yet (a single reading): nothing to measure its silence by.
@@ -105,10 +111,10 @@ export class InactivityTracker<C = undefined> {
       const silentForMs = now - state.last;
       // Most series reported within minMs: no median needed to know they are not silent.
       if (silentForMs < this.options.minMs) continue;
-      state.medianMs = median(state.intervals);
-      if (silentForMs < Math.max(this.options.factor * state.medianMs, this.options.minMs)) continue;
+      const medianMs = median(state.intervals);
+      if (silentForMs < Math.max(this.options.factor * medianMs, this.options.minMs)) continue;
       state.inactive = true;
-      silent.push({ sensorId: state.sensorId, metric: state.metric, silentForMs, medianIntervalMs: state.medianMs, context: state.context });
+      silent.push({ sensorId: state.sensorId, metric: state.metric, silentForMs, medianIntervalMs: medianMs, context: state.context });
     }
     return silent;
   }

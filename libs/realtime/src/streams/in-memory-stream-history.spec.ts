@@ -56,6 +56,43 @@ describe('InMemoryStreamHistory', () => {
     expect(publications.map((p) => p.event)).toEqual(['reading:new', 'reading:new', 'reading:new', 'reading:new']);
   });
 
+  it('recovers a publication to more than two streams from each of them, with every offset, epoch and its time', async () => {
+    create();
+    await sut.publish(['user:c'], 'reading:new', reading(1));
+    clock += 1234;
+    const sent = await sut.publish(['user:a', 'user:b', 'user:c', 'user:d'], 'reading:new', reading(2));
+    expect(sent.positions).toEqual({ 'user:a': 1, 'user:b': 1, 'user:c': 2, 'user:d': 1 });
+    for (const stream of ['user:a', 'user:b', 'user:c', 'user:d']) {
+      const { publications } = await sut.latest(stream, 1);
+      expect(publications.map((p) => ({ positions: p.positions, epoch: p.epoch, ts: p.ts }))).toEqual([{ ...sent, ts: 1_001_234 }]);
+    }
+    // A run of publications to the same streams shares one epoch record when read; another run gets its own.
+    await sut.publish(['user:a', 'user:b', 'user:c', 'user:d'], 'reading:new', reading(3));
+    await sut.publish(['user:a', 'user:b', 'user:c', 'user:e'], 'reading:new', reading(4));
+    await sut.publish(['user:a', 'user:b', 'user:c'], 'reading:new', reading(5));
+    await sut.publish(['user:a', 'user:b'], 'reading:new', reading(6));
+    await sut.publish(['user:a'], 'reading:new', reading(7));
+    const { publications } = await sut.latest('user:a', 6);
+    expect(publications.map((p) => Object.keys(p.epoch))).toEqual([
+      ['user:a', 'user:b', 'user:c', 'user:d'],
+      ['user:a', 'user:b', 'user:c', 'user:d'],
+      ['user:a', 'user:b', 'user:c', 'user:e'],
+      ['user:a', 'user:b', 'user:c'],
+      ['user:a', 'user:b'],
+      ['user:a'],
+    ]);
+    expect(publications.map((p) => p.positions)).toEqual([
+      { 'user:a': 1, 'user:b': 1, 'user:c': 2, 'user:d': 1 },
+      { 'user:a': 2, 'user:b': 2, 'user:c': 3, 'user:d': 2 },
+      { 'user:a': 3, 'user:b': 3, 'user:c': 4, 'user:e': 1 },
+      { 'user:a': 4, 'user:b': 4, 'user:c': 5 },
+      { 'user:a': 5, 'user:b': 5 },
+      { 'user:a': 6 },
+    ]);
+    expect(publications[1]!.epoch).toBe(publications[0]!.epoch);
+    expect(publications[2]!.epoch['user:e']).toBe((await sut.position('user:e')).epoch);
+  });
+
   it('counts a stream named twice in one publication once', async () => {
     create();
     expect((await sut.publish(['readings', 'readings'], 'reading:new', reading(1))).positions).toEqual({ readings: 1 });
@@ -245,6 +282,24 @@ describe('InMemoryStreamHistory', () => {
     for (let i = 0; i < 10; i++) await sut.position(`sensor:probe-${i}`);
     expect(await sut.position('sensor:a')).toEqual({ epoch: seen.epoch, offset: 1 });
     expect(sut.streamCount).toBe(1 + 2);
+  });
+
+  it('keeps the eviction order when streams expire in between, and follows the last publication of each stream', async () => {
+    create({ maxStreams: 3, maxStreamsPerPublication: 1, historyTtlSeconds: 10, metaTtlSeconds: 100 });
+    await sut.publish(['b'], 'reading:new', reading(1));
+    clock += 50_000;
+    const epochs: Record<string, string> = {};
+    for (const stream of ['a', 'c']) epochs[stream] = (await sut.publish([stream], 'reading:new', reading(2))).epoch[stream]!;
+    clock += 50_000;
+    sut.sweep();
+    expect(sut.streamCount).toBe(2);
+    epochs['d'] = (await sut.publish(['d'], 'reading:new', reading(3))).epoch['d']!;
+    await sut.publish(['a'], 'reading:new', reading(4));
+    epochs['e'] = (await sut.publish(['e'], 'reading:new', reading(5))).epoch['e']!;
+    // c is the least recently published now (a was published again): it goes, the others keep their epochs.
+    expect(sut.streamCount).toBe(3);
+    for (const stream of ['a', 'd', 'e']) expect((await sut.position(stream)).epoch).toBe(epochs[stream]);
+    expect((await sut.position('c')).epoch).not.toBe(epochs['c']);
   });
 
   it('evicts the least recently published stream first', async () => {

@@ -20,45 +20,96 @@ import {
 } from './stream-history.js';
 
 /**
- * The streams of a run of publications, then their epochs (names at 0..n-1, epochs at n..2n-1; one
- * array rather than two, and no wrapper: an array costs 48 bytes before its first element). Shared
- * by every publication to the same streams while their epochs last (readings of one series, a
- * user's notifications).
- */
-type StreamSet = readonly string[];
-
-/**
- * What a ring keeps of one publication: its streams (shared), its offset in each, and the payload.
- * The positions and epoch records a StreamPublication carries are made again when it is read:
- * records keyed by stream names cost about 200 bytes each (see `record`), two per publication,
- * while a read (recovery, replay) is rare and short-lived.
+ * What a ring keeps of one publication: the payload, and its streams with their offsets as fields
+ * (a publication to more than two streams is a {@link StoredMany}). One object per publication (a
+ * reading goes to `readings` and `sensor:<id>`): arrays cost 64 bytes and more each, and the
+ * positions and epoch records a StreamPublication carries about 200 bytes each (see `record`), so
+ * those are made again when the publication is read (recovery, replay: rare and short-lived). A
+ * stream is named by its state, which holds its name and epoch for good (a stream that loses its
+ * history is a new state with a new epoch); a forgotten stream's ring is emptied, so what other
+ * streams keep of it is that name and epoch only. `ts` is relative to the history's time base, so
+ * it stays a small integer rather than a boxed double.
  */
 class Stored {
   constructor(
     readonly event: ServerEventName,
     readonly payload: ServerEventPayloads[ServerEventName],
     readonly ts: number,
-    readonly set: StreamSet,
-    readonly offsets: readonly number[],
+    readonly stream0: MemoryStream,
+    readonly offset0: number,
+    readonly stream1: MemoryStream | null,
+    readonly offset1: number,
   ) {}
 
-  /** The publication as a reader gets it; `epoch` is the record of this publication's set (shared by a read's run of them). */
-  publication(epoch: Readonly<Record<string, string>>): StreamPublication {
+  /** Calls `f` with each stream of the publication and its offset there, in publication order. */
+  forEachStream(f: (stream: MemoryStream, offset: number) => void): void {
+    f(this.stream0, this.offset0);
+    if (this.stream1 !== null) f(this.stream1, this.offset1);
+  }
+
+  /** True when this publication went to the same streams (the same states: same names and epochs) as `other`. */
+  sameStreams(other: Stored): boolean {
+    return !(other instanceof StoredMany) && this.stream0 === other.stream0 && this.stream1 === other.stream1;
+  }
+
+  /** The publication as a reader gets it; `epoch` is this publication's epoch record (a read shares one between publications to the same streams). */
+  publication(epoch: Readonly<Record<string, string>>, base: number): StreamPublication {
     const positions = record<number>();
-    for (let i = 0; i < this.offsets.length; i++) positions[this.set[i]!] = this.offsets[i]!;
-    return StreamPublication.fromValue(this.event, this.payload, this.ts, positions, epoch);
+    this.forEachStream((stream, offset) => (positions[stream.name] = offset));
+    return StreamPublication.fromValue(this.event, this.payload, base + this.ts, positions, epoch);
+  }
+
+  /** The epoch record of this publication's streams. */
+  epochRecord(): Record<string, string> {
+    const epoch = record<string>();
+    this.forEachStream((stream) => (epoch[stream.name] = stream.epoch));
+    return epoch;
   }
 }
 
-/** The epoch record of a stream set. */
-function epochRecord(set: StreamSet): Record<string, string> {
-  const epoch = record<string>();
-  const count = set.length / 2;
-  for (let i = 0; i < count; i++) epoch[set[i]!] = set[count + i]!;
-  return epoch;
+/** A publication to three streams or more (a sensor's `sensor:created` goes to three): the third as fields, any further ones in one array. */
+class StoredMany extends Stored {
+  constructor(
+    event: ServerEventName,
+    payload: ServerEventPayloads[ServerEventName],
+    ts: number,
+    stream0: MemoryStream,
+    offset0: number,
+    stream1: MemoryStream,
+    offset1: number,
+    readonly stream2: MemoryStream,
+    readonly offset2: number,
+    /** Streams after the third one, then their offsets (null for three streams). */
+    readonly more: readonly (MemoryStream | number)[] | null,
+  ) {
+    super(event, payload, ts, stream0, offset0, stream1, offset1);
+  }
+
+  override forEachStream(f: (stream: MemoryStream, offset: number) => void): void {
+    super.forEachStream(f);
+    f(this.stream2, this.offset2);
+    const more = this.more;
+    if (more === null) return;
+    const count = more.length / 2;
+    for (let i = 0; i < count; i++) f(more[i] as MemoryStream, more[count + i] as number);
+  }
+
+  override sameStreams(other: Stored): boolean {
+    if (!(other instanceof StoredMany) || this.stream0 !== other.stream0 || this.stream1 !== other.stream1 || this.stream2 !== other.stream2) return false;
+    const [a, b] = [this.more, other.more];
+    if (a === null || b === null) return a === b;
+    if (a.length !== b.length) return false;
+    const count = a.length / 2;
+    for (let i = 0; i < count; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
 }
 
-/** One stream: its epoch, top offset and a ring of its last `historySize` publications. */
+/**
+ * One stream: its name, epoch, top offset and a ring of its last `historySize` publications. Times
+ * are relative to the history's time base (small integers, not boxed doubles: two fewer heap
+ * numbers per stream).
+ */
 class MemoryStream {
   /**
    * Oldest first once `start` is applied; `used` of its slots are used. Grown by doubling to exact
@@ -69,14 +120,17 @@ class MemoryStream {
   private used = 0;
   private start = 0;
   top = 0;
-  /** When the history is dropped (ms). */
+  /** When the history is dropped (ms after the time base). */
   historyExpiresAt = 0;
-  /** When the stream itself (epoch and offset) is forgotten (ms). */
+  /** When the stream itself (epoch and offset) is forgotten (ms after the time base). */
   expiresAt: number;
-  /** The streams of this stream's last publication, for the next one to the same streams to share. */
-  lastSet: StreamSet | null = null;
+  /** Neighbours in the history's eviction order (streams published to only). */
+  older: MemoryStream | null = null;
+  newer: MemoryStream | null = null;
 
   constructor(
+    /** The stream's name as a flat string: the map's key and every kept publication's. */
+    readonly name: string,
     readonly epoch: string,
     expiresAt: number,
   ) {
@@ -102,17 +156,18 @@ class MemoryStream {
   }
 
   /** The publications with offset > `after`, oldest first, at most `limit`. */
-  since(after: number, limit = Infinity): StreamPublication[] {
+  since(after: number, base: number, limit = Infinity): StreamPublication[] {
     const first = this.top - this.used + 1;
     const from = Math.max(after + 1, first) - first;
     const to = Math.min(this.used, from + limit);
     const out: StreamPublication[] = [];
-    let set: StreamSet | null = null;
+    let previous: Stored | null = null;
     let epoch: Readonly<Record<string, string>> = {};
     for (let i = from; i < to; i++) {
       const stored = this.ring[(this.start + i) % this.used]!;
-      if (stored.set !== set) [set, epoch] = [stored.set, epochRecord(stored.set)];
-      out.push(stored.publication(epoch));
+      if (previous === null || !stored.sameStreams(previous)) epoch = stored.epochRecord();
+      previous = stored;
+      out.push(stored.publication(epoch, base));
     }
     return out;
   }
@@ -121,7 +176,6 @@ class MemoryStream {
     this.ring = [];
     this.used = 0;
     this.start = 0;
-    this.lastSet = null;
   }
 }
 
@@ -141,12 +195,22 @@ class MemoryStream {
 export class InMemoryStreamHistory implements StreamHistory {
   private readonly logger = new Logger(InMemoryStreamHistory.name);
   private readonly options: ResolvedStreamHistoryOptions;
-  /** Streams published to, ordered by last publication, oldest first: the eviction order. */
+  /** Streams published to. */
   private readonly streams = new Map<string, MemoryStream>();
+  /**
+   * The same streams by last publication, least recent first (the eviction order): a list through
+   * the streams themselves. Moving a stream to the end of the map on every publication (a delete
+   * and a set) cost two hash operations, and the deleted entries made the map's table grow to twice
+   * the size its streams need.
+   */
+  private oldest: MemoryStream | null = null;
+  private newest: MemoryStream | null = null;
   /** Streams only read so far (offset 0), oldest first. */
   private readonly probes = new Map<string, MemoryStream>();
   private readonly listeners = new Set<StreamListener>();
   private readonly sweeper: NodeJS.Timeout | null;
+  /** What stored times are relative to (ms): the clock when the history was made. */
+  private readonly base: number;
 
   constructor(
     options: StreamHistoryOptions = {},
@@ -155,6 +219,7 @@ export class InMemoryStreamHistory implements StreamHistory {
     { sweepIntervalMs = 60_000 }: { sweepIntervalMs?: number | null } = {},
   ) {
     this.options = resolveStreamHistoryOptions(options);
+    this.base = now();
     this.sweeper = sweepIntervalMs === null ? null : setInterval(() => this.sweep(), sweepIntervalMs);
     this.sweeper?.unref();
   }
@@ -179,7 +244,7 @@ export class InMemoryStreamHistory implements StreamHistory {
     checkStream(stream);
     const state = this.read(stream);
     const position = { epoch: state.epoch, offset: state.top };
-    const publications = isStreamPosition(since) && since.epoch === state.epoch && since.offset < state.top ? state.since(since.offset) : [];
+    const publications = isStreamPosition(since) && since.epoch === state.epoch && since.offset < state.top ? state.since(since.offset, this.base) : [];
     return recoveryOf(stream, since, position, publications);
   }
 
@@ -187,7 +252,7 @@ export class InMemoryStreamHistory implements StreamHistory {
     checkStream(stream);
     checkReplayCount(n);
     const state = this.read(stream);
-    return { publications: state.since(state.top - n), position: { epoch: state.epoch, offset: state.top } };
+    return { publications: state.since(state.top - n, this.base), position: { epoch: state.epoch, offset: state.top } };
   }
 
   listen(listener: StreamListener): () => void {
@@ -200,9 +265,9 @@ export class InMemoryStreamHistory implements StreamHistory {
 
   /** Drops expired histories and forgets expired streams (also run by a timer). */
   sweep(): void {
-    const now = this.now();
-    for (const [name, state] of this.streams) {
-      if (state.expiresAt <= now) this.streams.delete(name);
+    const now = this.sinceBase();
+    for (const state of this.streams.values()) {
+      if (state.expiresAt <= now) this.forget(state);
       else if (state.size > 0 && state.historyExpiresAt <= now) state.clearHistory();
     }
     for (const [name, state] of this.probes) if (state.expiresAt <= now) this.probes.delete(name);
@@ -212,22 +277,26 @@ export class InMemoryStreamHistory implements StreamHistory {
     if (this.sweeper) clearInterval(this.sweeper);
     this.listeners.clear();
     this.streams.clear();
+    this.oldest = this.newest = null;
     this.probes.clear();
     return Promise.resolve();
   }
 
   private publishNow<E extends ServerEventName>(streams: readonly string[], event: E, payload: ServerEventPayloads[E]): PublishResult {
     const names = checkStreams(streams, this.options.maxStreamsPerPublication);
-    const now = this.now();
+    const now = this.sinceBase();
     const positions = record<number>();
     const epoch = record<string>();
     const states: MemoryStream[] = [];
     for (const name of names) {
       const state = this.current(name, now);
+      if (state.top === 0) {
+        // First publication (a new stream, or one only read so far). Keyed by its own (flat) name.
+        this.probes.delete(state.name);
+        this.streams.set(state.name, state);
+      } else this.unlink(state);
       // Most recently published last: the eviction order.
-      this.streams.delete(name);
-      this.probes.delete(name);
-      this.streams.set(name, state);
+      this.append(state);
       state.top += 1;
       state.historyExpiresAt = now + this.options.historyTtlSeconds * 1000;
       state.expiresAt = now + this.options.metaTtlSeconds * 1000;
@@ -235,12 +304,10 @@ export class InMemoryStreamHistory implements StreamHistory {
       epoch[name] = state.epoch;
       states.push(state);
     }
-    const publication = StreamPublication.fromValue(event, payload, now, positions, epoch);
-    // `map`, not `push`: an array grown by push reserves 17 slots.
-    const offsets = states.map((state) => state.top);
-    const stored = new Stored(event, payload, now, setOf(names, states), offsets);
+    const publication = StreamPublication.fromValue(event, payload, this.base + now, positions, epoch);
+    const stored = storedOf(event, payload, now, states);
     for (const state of states) state.push(stored, this.options.historySize);
-    evictBeyond(this.streams, this.options.maxStreams);
+    while (this.streams.size > this.options.maxStreams) this.forget(this.oldest!);
     for (const listener of this.listeners) {
       try {
         listener.publication(publication);
@@ -251,25 +318,59 @@ export class InMemoryStreamHistory implements StreamHistory {
     return { positions, epoch };
   }
 
+  /**
+   * ms since the time base, as a small integer when it is one: a difference of two boxed doubles
+   * is itself a boxed double until optimized code runs, and one stored in a field makes that field
+   * box every value after it (16 bytes per stream and per kept publication). `Math.floor` of an
+   * integer answers a small integer in every tier.
+   */
+  private sinceBase(): number {
+    const ms = this.now() - this.base;
+    return Math.floor(ms) === ms ? Math.floor(ms) : ms;
+  }
+
+  /** Drops a stream published to, and its history: publications other streams keep still name it, and must not keep its ring. */
+  private forget(state: MemoryStream): void {
+    state.clearHistory();
+    this.unlink(state);
+    this.streams.delete(state.name);
+  }
+
+  private unlink(state: MemoryStream): void {
+    if (state.older) state.older.newer = state.newer;
+    else if (this.oldest === state) this.oldest = state.newer;
+    if (state.newer) state.newer.older = state.older;
+    else if (this.newest === state) this.newest = state.older;
+    state.older = state.newer = null;
+  }
+
+  private append(state: MemoryStream): void {
+    state.older = this.newest;
+    state.newer = null;
+    if (this.newest) this.newest.newer = state;
+    else this.oldest = state;
+    this.newest = state;
+  }
+
   /** The stream for a read: created (new epoch, kept apart, short-lived) when unknown, so the position given out stays valid. */
   private read(name: string): MemoryStream {
-    const state = this.current(name, this.now());
+    const state = this.current(name, this.sinceBase());
     if (state.top === 0 && !this.probes.has(name) && !this.streams.has(name)) {
-      this.probes.set(name, state);
+      this.probes.set(state.name, state);
       evictBeyond(this.probes, this.options.maxStreams);
     }
     return state;
   }
 
-  /** The live state of `name`, expired parts dropped; a new one (not yet stored) when unknown or expired. */
+  /** The live state of `name`, expired parts dropped; a new one (not yet stored) when unknown or expired. `now` is relative to the time base. */
   private current(name: string, now: number): MemoryStream {
     let state = this.streams.get(name) ?? this.probes.get(name);
     if (state && state.expiresAt <= now) {
-      this.streams.delete(name);
-      this.probes.delete(name);
+      if (state.top > 0) this.forget(state);
+      else this.probes.delete(name);
       state = undefined;
     }
-    if (!state) return new MemoryStream(newEpoch(), now + this.options.historyTtlSeconds * 1000);
+    if (!state) return new MemoryStream(flatString(name), newEpoch(), now + this.options.historyTtlSeconds * 1000);
     if (state.size > 0 && state.historyExpiresAt <= now) state.clearHistory();
     return state;
   }
@@ -285,17 +386,28 @@ function record<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-/** The stream set of a publication to `names`: the last stream's previous one when the streams and their epochs are the same. */
-function setOf(names: readonly string[], states: readonly MemoryStream[]): StreamSet {
-  const last = states[states.length - 1]!;
-  const cached = last.lastSet;
-  const count = names.length;
-  if (cached && cached.length === 2 * count && names.every((name, i) => cached[i] === name && cached[count + i] === states[i]!.epoch)) return cached;
-  // A copy: the caller's array is not ours to keep.
-  const set = new Array<string>(2 * count);
-  for (let i = 0; i < count; i++) [set[i], set[count + i]] = [names[i]!, states[i]!.epoch];
-  last.lastSet = set;
-  return set;
+/** What the rings keep of a publication to `states` (after their offsets were taken); `ts` is relative to the time base. */
+function storedOf(event: ServerEventName, payload: ServerEventPayloads[ServerEventName], ts: number, states: readonly MemoryStream[]): Stored {
+  const first = states[0]!;
+  if (states.length === 1) return new Stored(event, payload, ts, first, first.top, null, 0);
+  const [second, third] = [states[1]!, states[2]];
+  if (third === undefined) return new Stored(event, payload, ts, first, first.top, second, second.top);
+  let more: (MemoryStream | number)[] | null = null;
+  if (states.length > 3) {
+    const count = states.length - 3;
+    more = new Array<MemoryStream | number>(2 * count);
+    for (let i = 0; i < count; i++) [more[i], more[count + i]] = [states[3 + i]!, states[3 + i]!.top];
+  }
+  return new StoredMany(event, payload, ts, first, first.top, second, second.top, third, third.top, more);
+}
+
+/**
+ * `name` as a flat string. A name built by concatenation (`sensor:${id}`) is a cons string, which
+ * the map flattens on first lookup into a second string: kept as a key, the pair costs twice the
+ * characters. A join copies the characters into one flat string (made once per new stream).
+ */
+function flatString(name: string): string {
+  return name.length < 2 ? name : [name.slice(0, 1), name.slice(1)].join('');
 }
 
 /** Drops the oldest entries beyond `max`. */

@@ -1,80 +1,132 @@
 /**
  * The last `capacity` readings of one series with their mean and sample standard deviation,
  * updated in O(1) per reading (Welford's update, with the removal of the value that leaves the
- * window), which stays accurate where running sums of squares lose precision. Values and
- * timestamps share one array of doubles (values in the first half, timestamps in the second) that
- * grows as readings arrive (doubling from one slot up to `capacity`), so a series that sees a
- * handful of readings costs a handful of slots. A plain array, not a Float64Array: V8 keeps its
- * doubles unboxed all the same, without a typed array's and its buffer's 180 bytes per series.
+ * window), which stays accurate where running sums of squares lose precision.
+ *
+ * A window is one plain array of doubles ({@link WindowState}): its mean, m2, start, count and a
+ * counter for its owner, then `slots` values, then `slots` timestamps. The data grows as readings
+ * arrive (doubling from one slot up to `capacity`), so a series that sees a handful of readings
+ * costs a handful of slots. One array and nothing else: V8 keeps a plain array's doubles unboxed
+ * (without a typed array's and its buffer's 180 bytes), while an object holding the array would
+ * cost 72 bytes more per series, and a double in an object's field a boxed heap number.
+ * {@link RollingWindow} wraps one for callers that keep a window as an object.
  */
-const INITIAL_SLOTS = 1;
+export type WindowState = number[];
 
+const INITIAL_SLOTS = 1;
+const MEAN = 0;
+/** Welford's sum of squared differences from the mean. */
+const M2 = 1;
+/** Where the oldest reading is, once the window is full (0 until then). */
+const START = 2;
+const COUNT = 3;
+/** Free for the window's owner (the series store's forecast counter). */
+const COUNTER = 4;
+/** Where the values start. */
+const DATA = 5;
+
+const slotsOf = (state: WindowState): number => (state.length - DATA) / 2;
+
+/** An empty window. */
+export function newWindow(capacity: number): WindowState {
+  return doubles(DATA + 2 * Math.min(capacity, INITIAL_SLOTS));
+}
+
+/** Readings in the window. */
+export function windowCount(state: WindowState): number {
+  return state[COUNT]!;
+}
+
+/** Adds a reading, the oldest leaving a full window. Returns the window: a new array when it grew, so keep the returned one. */
+export function windowAdd(state: WindowState, capacity: number, value: number, ts: number): WindowState {
+  const count = state[COUNT]!;
+  if (count < capacity) {
+    // Not full yet, so `start` is still 0 and the readings sit at 0..count-1.
+    if (count === slotsOf(state)) state = grown(state, capacity);
+    const slots = slotsOf(state);
+    state[DATA + count] = value;
+    state[DATA + slots + count] = ts;
+    state[COUNT] = count + 1;
+    const mean = state[MEAN]!;
+    const delta = value - mean;
+    const newMean = mean + delta / (count + 1);
+    state[MEAN] = newMean;
+    state[M2] = state[M2]! + delta * (value - newMean);
+    return state;
+  }
+  const start = state[START]!;
+  const leaving = state[DATA + start]!;
+  state[DATA + start] = value;
+  state[DATA + capacity + start] = ts;
+  state[START] = (start + 1) % capacity;
+  const oldMean = state[MEAN]!;
+  const mean = oldMean + (value - leaving) / count;
+  state[MEAN] = mean;
+  const m2 = state[M2]! + (value - leaving) * (value - mean + leaving - oldMean);
+  state[M2] = m2 < 0 ? 0 : m2; // rounding
+  return state;
+}
+
+export function windowStats(state: WindowState): { mean: number; std: number } {
+  const count = state[COUNT]!;
+  return { mean: state[MEAN]!, std: count > 1 ? Math.sqrt(state[M2]! / (count - 1)) : 0 };
+}
+
+/** The readings, oldest first. */
+export function windowSeries(state: WindowState, capacity: number): { values: number[]; timestamps: number[] } {
+  const [count, start, slots] = [state[COUNT]!, state[START]!, slotsOf(state)];
+  const values: number[] = [];
+  const timestamps: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const index = (start + i) % capacity;
+    values.push(state[DATA + index]!);
+    timestamps.push(state[DATA + slots + index]!);
+  }
+  return { values, timestamps };
+}
+
+/** Adds one to the owner's counter; true (and the counter back at 0) when it reaches `every`. */
+export function windowCountTo(state: WindowState, every: number): boolean {
+  const counted = state[COUNTER]! + 1;
+  state[COUNTER] = counted >= every ? 0 : counted;
+  return counted >= every;
+}
+
+function grown(state: WindowState, capacity: number): WindowState {
+  const [count, oldSlots] = [state[COUNT]!, slotsOf(state)];
+  const slots = Math.min(capacity, oldSlots * 2);
+  const next = doubles(DATA + 2 * slots);
+  for (let i = 0; i < DATA; i++) next[i] = state[i]!;
+  for (let i = 0; i < count; i++) {
+    next[DATA + i] = state[DATA + i]!;
+    next[DATA + slots + i] = state[DATA + oldSlots + i]!;
+  }
+  return next;
+}
+
+/** A window kept as an object. */
 export class RollingWindow {
-  /** `slots` values, then `slots` timestamps. */
-  private buffer: number[];
-  private slots: number;
-  private start = 0;
-  private count = 0;
-  private mean = 0;
-  private m2 = 0;
+  private state: WindowState;
 
   constructor(readonly capacity: number) {
-    this.slots = Math.min(capacity, INITIAL_SLOTS);
-    this.buffer = doubles(2 * this.slots);
+    this.state = newWindow(capacity);
   }
 
   get size(): number {
-    return this.count;
+    return windowCount(this.state);
   }
 
   add(value: number, ts: number): void {
-    if (this.count < this.capacity) {
-      // Not full yet, so `start` is still 0 and the readings sit at 0..count-1.
-      if (this.count === this.slots) this.grow();
-      const index = this.count;
-      this.buffer[index] = value;
-      this.buffer[this.slots + index] = ts;
-      this.count += 1;
-      const delta = value - this.mean;
-      this.mean += delta / this.count;
-      this.m2 += delta * (value - this.mean);
-      return;
-    }
-    const leaving = this.buffer[this.start]!;
-    this.buffer[this.start] = value;
-    this.buffer[this.slots + this.start] = ts;
-    this.start = (this.start + 1) % this.capacity;
-    const oldMean = this.mean;
-    this.mean += (value - leaving) / this.count;
-    this.m2 += (value - leaving) * (value - this.mean + leaving - oldMean);
-    if (this.m2 < 0) this.m2 = 0; // rounding
-  }
-
-  private grow(): void {
-    const slots = Math.min(this.capacity, this.slots * 2);
-    const buffer = doubles(2 * slots);
-    for (let i = 0; i < this.count; i++) {
-      buffer[i] = this.buffer[i]!;
-      buffer[slots + i] = this.buffer[this.slots + i]!;
-    }
-    this.buffer = buffer;
-    this.slots = slots;
+    this.state = windowAdd(this.state, this.capacity, value, ts);
   }
 
   stats(): { mean: number; std: number } {
-    return { mean: this.mean, std: this.count > 1 ? Math.sqrt(this.m2 / (this.count - 1)) : 0 };
+    return windowStats(this.state);
   }
 
   /** Oldest first. */
   series(): { values: number[]; timestamps: number[] } {
-    const values: number[] = [];
-    const timestamps: number[] = [];
-    for (let i = 0; i < this.count; i++) {
-      const index = (this.start + i) % this.capacity;
-      values.push(this.buffer[index]!);
-      timestamps.push(this.buffer[this.slots + index]!);
-    }
-    return { values, timestamps };
+    return windowSeries(this.state, this.capacity);
   }
 }
 

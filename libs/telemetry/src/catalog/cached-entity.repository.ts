@@ -30,6 +30,7 @@ interface Waiter<T> {
  * Absent ids are not cached: a sensor created on another instance is usable here at once.
  */
 export class CachedEntityRepository<T extends Entity> implements EntityRepository<T> {
+  /** `until`: ms after `base` (see `clock`). */
   private readonly cache = new Map<string, { entity: T; until: number }>();
   private readonly reading = new Map<string, Promise<T | null>>();
   private readonly creating = new Map<string, Promise<boolean>>();
@@ -37,6 +38,7 @@ export class CachedEntityRepository<T extends Entity> implements EntityRepositor
   private queued: Map<string, Waiter<T>[]> | null = null;
   /** Counts this instance's writes, so a read can tell whether one happened while it ran. */
   private writes = 0;
+  private readonly base = Date.now();
 
   constructor(
     private readonly inner: EntityRepository<T>,
@@ -46,7 +48,7 @@ export class CachedEntityRepository<T extends Entity> implements EntityRepositor
   get(id: string): Promise<T | null> {
     const hit = this.cache.get(id);
     if (hit) {
-      if (hit.until <= Date.now()) this.refresh(id, hit);
+      if (hit.until <= this.clock()) this.refresh(id, hit);
       return Promise.resolve(hit.entity);
     }
     return this.read(id);
@@ -117,10 +119,18 @@ export class CachedEntityRepository<T extends Entity> implements EntityRepositor
   }
 
   /** A stale entry's background re-read: absent now means deleted elsewhere; a failure keeps the entry a TTL more. */
+  /**
+   * ms since `base`, a small integer: `until` as a time since the epoch would be a boxed double, a
+   * heap number of its own per cached entity (`Math.floor` answers a small integer in every tier).
+   */
+  private clock(): number {
+    return Math.floor(Date.now() - this.base);
+  }
+
   private refresh(id: string, stale: { entity: T; until: number }): void {
     if (this.reading.has(id)) return;
     // Not again until this re-read ends (or a TTL passes, if it fails).
-    stale.until = Date.now() + this.options.ttlMs;
+    stale.until = this.clock() + this.options.ttlMs;
     const writesBefore = this.writes;
     const settle = () => this.reading.delete(id);
     const pending = this.lookUp(id).then(
@@ -169,6 +179,6 @@ export class CachedEntityRepository<T extends Entity> implements EntityRepositor
 
   private remember(entity: T): void {
     if (this.cache.size >= this.options.maxEntries && !this.cache.has(entity.id)) this.cache.clear();
-    this.cache.set(entity.id, { entity, until: Date.now() + this.options.ttlMs });
+    this.cache.set(entity.id, { entity, until: this.clock() + this.options.ttlMs });
   }
 }

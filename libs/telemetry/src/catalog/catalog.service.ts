@@ -34,12 +34,20 @@ export class CatalogService<T extends Entity> {
   private counting: Promise<void> | null = null;
   /** Creations that passed the limit check and are not written yet: a count taken meanwhile does not include them. */
   private reserved = 0;
+  /**
+   * `<type>:created|updated|deleted`, made once: built per event, each name is a string of its own,
+   * and the stream history keeps one per publication (a sensor flood's `sensor:created` each).
+   */
+  private readonly eventNames: Record<EntityEventType, ServerEventName & `${string}:${EntityEventType}`>;
 
   constructor(
     private readonly kind: CatalogKind<T>,
     private readonly repository: EntityRepository<T>,
     private readonly websocket: WebSocketService,
-  ) {}
+  ) {
+    const name = (type: EntityEventType) => `${kind.entityType}:${type}` as ServerEventName & `${string}:${EntityEventType}`;
+    this.eventNames = { created: name('created'), updated: name('updated'), deleted: name('deleted') };
+  }
 
   list(page: PageQuery): Promise<Page<T>> {
     return this.repository.list(page);
@@ -119,16 +127,13 @@ export class CatalogService<T extends Entity> {
   }
 
   private emit(eventType: EntityEventType, entity: T, metadata?: Record<string, unknown>): void {
-    const event: EntityEvent = {
-      type: 'entity_event',
-      entity_type: this.kind.entityType,
-      event_type: eventType,
-      entity_id: entity.id,
-      data: entity,
-      timestamp: new Date().toISOString(),
-      ...(metadata ? { metadata } : {}),
-    };
-    this.websocket.emitToTopic(this.kind.topics(entity), `${this.kind.entityType}:${eventType}` as ServerEventName & `${string}:${EntityEventType}`, event);
+    const [entityType, timestamp] = [this.kind.entityType, new Date().toISOString()];
+    // Two literals, not a trailing spread of `metadata`: a property added by a spread lands outside
+    // the object, in a property array of its own (40 bytes per event kept in a stream's history).
+    const event: EntityEvent = metadata
+      ? { type: 'entity_event', entity_type: entityType, event_type: eventType, entity_id: entity.id, data: entity, timestamp, metadata }
+      : { type: 'entity_event', entity_type: entityType, event_type: eventType, entity_id: entity.id, data: entity, timestamp };
+    this.websocket.emitToTopic(this.kind.topics(entity), this.eventNames[eventType], event);
   }
 
   private notFound(): never {

@@ -14,6 +14,14 @@ describe('DeviceRateLimiter', () => {
     expect(afterASecond.filter(Boolean)).toHaveLength(10);
   });
 
+  it('keeps the burst and the refill exact at a rate that is not a divisor of a second', () => {
+    const sut = new DeviceRateLimiter(3, 100);
+    expect(Array.from({ length: 4 }, () => sut.take('a', 0))).toEqual([true, true, true, false]);
+    expect(sut.take('a', 333)).toBe(false);
+    expect([sut.take('a', 334), sut.take('a', 334)]).toEqual([true, false]);
+    expect(Array.from({ length: 4 }, () => sut.take('a', 5000))).toEqual([true, true, true, false]);
+  });
+
   it('holds at most maxEntries buckets, dropping refilled ones first, then the least recently used', () => {
     const sut = new DeviceRateLimiter(1, 3);
     sut.take('a', 0);

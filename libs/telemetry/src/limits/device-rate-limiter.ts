@@ -3,43 +3,50 @@
  * many. The map is bounded: an idle bucket refills to full, which is the same as having none, so
  * it is dropped; and beyond `maxEntries` the least recently used bucket goes first (ids come from
  * topics, which anyone who can publish names).
+ *
+ * A bucket is one number, the time (ms) at which it is full again: its tokens are `ratePerSecond`
+ * less one per `1000 / ratePerSecond` ms still to go (the generic cell rate algorithm's form of the
+ * same bucket). One number in the map, where an object of tokens and time cost three heap objects
+ * per sensor.
  */
 export class DeviceRateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; last: number }>();
+  private readonly fullAt = new Map<string, number>();
+  /** ms per token. */
+  private readonly interval: number;
+  /** How far ahead of now `fullAt` may be for a token to be left: all tokens but one taken. */
+  private readonly slack: number;
 
   constructor(
     private readonly ratePerSecond: number,
     private readonly maxEntries: number,
-  ) {}
+  ) {
+    this.interval = 1000 / ratePerSecond;
+    this.slack = (ratePerSecond - 1) * this.interval;
+  }
 
   take(key: string, now: number): boolean {
-    let bucket = this.buckets.get(key);
-    if (bucket) {
-      this.buckets.delete(key);
-      bucket.tokens = Math.min(this.ratePerSecond, bucket.tokens + (Math.max(0, now - bucket.last) / 1000) * this.ratePerSecond);
-      bucket.last = now;
-    } else {
-      bucket = { tokens: this.ratePerSecond, last: now };
-      if (this.buckets.size >= this.maxEntries) this.evict(now);
+    let fullAt = this.fullAt.get(key);
+    if (fullAt !== undefined) this.fullAt.delete(key);
+    else {
+      fullAt = now;
+      if (this.fullAt.size >= this.maxEntries) this.evict(now);
     }
+    const allowed = fullAt - now <= this.slack;
     // Re-inserted on every use: the Map's order is least recently used first.
-    this.buckets.set(key, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    this.fullAt.set(key, allowed ? Math.max(fullAt, now) + this.interval : fullAt);
+    return allowed;
   }
 
   get size(): number {
-    return this.buckets.size;
+    return this.fullAt.size;
   }
 
-  /** Drops every bucket that has refilled; if none has, the least recently used one. */
+  /** Drops the least recently used buckets that have refilled; if the first has not, that one. */
   private evict(now: number): void {
-    const refillMs = 1000;
-    for (const [key, bucket] of this.buckets) {
-      if (now - bucket.last >= refillMs) this.buckets.delete(key);
-      else break; // the rest were used more recently
+    for (const [key, fullAt] of this.fullAt) {
+      if (fullAt <= now) this.fullAt.delete(key);
+      else break; // most of the rest were used more recently
     }
-    if (this.buckets.size >= this.maxEntries) this.buckets.delete(this.buckets.keys().next().value!);
+    if (this.fullAt.size >= this.maxEntries) this.fullAt.delete(this.fullAt.keys().next().value!);
   }
 }

@@ -1,5 +1,6 @@
+import { seriesKey } from '#contracts';
 import { judge, type DetectorOptions, type Thresholds } from '../anomalies/anomaly-detector.js';
-import { RollingWindow } from '../anomalies/rolling-window.js';
+import { newWindow, windowAdd, windowCount, windowCountTo, windowSeries, windowStats, type WindowState } from '../anomalies/rolling-window.js';
 
 /** How a reading is judged before it may join its window: the detector's options and the sensor's thresholds. */
 export interface Gate extends DetectorOptions {
@@ -33,13 +34,9 @@ export interface SeriesStore {
 
 export const SERIES_STORE = Symbol('SERIES_STORE');
 
-/** One series in memory: its window and, on the same object (one per series, by the ten thousand), the forecast counter. */
-class MemorySeries extends RollingWindow {
-  sinceForecast = 0;
-}
-
 export class InMemorySeriesStore implements SeriesStore {
-  private readonly series = new Map<string, MemorySeries>();
+  /** One array per series: its window, with the forecast counter in the window's owner slot (see {@link WindowState}). */
+  private readonly series = new Map<string, WindowState>();
 
   constructor(
     private readonly windowSize: number,
@@ -47,20 +44,20 @@ export class InMemorySeriesStore implements SeriesStore {
   ) {}
 
   async observe(sensorId: string, metric: string, value: number, ts: number, gate: Gate): Promise<Observation> {
-    const key = `${sensorId}/${metric}`;
+    const key = seriesKey(sensorId, metric);
     let state = this.series.get(key);
     if (!state) {
-      state = new MemorySeries(this.windowSize);
+      state = newWindow(this.windowSize);
       this.series.set(key, state);
     }
-    const before = state.stats();
-    const size = state.size;
+    const before = windowStats(state);
+    const size = windowCount(state);
     if (judge(value, before, size, gate.thresholds, gate) !== null) return { before, size, admitted: false, forecastWindow: null };
-    state.add(value, ts);
-    state.sinceForecast += 1;
-    const due = state.sinceForecast >= this.forecastEvery;
-    if (due) state.sinceForecast = 0;
-    return { before, size, admitted: true, forecastWindow: due ? state.series() : null };
+    const added = windowAdd(state, this.windowSize, value, ts);
+    // A window that grew is a new array.
+    if (added !== state) this.series.set(key, (state = added));
+    const due = windowCountTo(state, this.forecastEvery);
+    return { before, size, admitted: true, forecastWindow: due ? windowSeries(state, this.windowSize) : null };
   }
 
   async forget(sensorId: string): Promise<void> {
