@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import SQLite from 'better-sqlite3';
-import { withStatementCache } from './sqlite-statement-cache.js';
+import { bulkChunks, paddedIdList, withStatementCache } from './sqlite-statement-cache.js';
 
 /** A real in-memory SQLite whose `prepare` calls are counted. */
 function counted() {
@@ -62,5 +62,29 @@ describe('withStatementCache', () => {
     cache.prepare(inList(2));
     expect(prepared()).toBe(4);
     sqlite.close();
+  });
+});
+
+describe('bulk statement shapes', () => {
+  it('cuts rows into full statements, then descending powers of two, in order and without loss', () => {
+    const rows = Array.from({ length: 1300 }, (_, i) => i);
+    const chunks = bulkChunks(rows, 512);
+    expect(chunks.map((c) => c.length)).toEqual([512, 512, 256, 16, 4]);
+    expect(chunks.flat()).toEqual(rows);
+    expect(bulkChunks([], 512)).toEqual([]);
+    expect(bulkChunks([1, 2, 3], 512)).toEqual([[1, 2], [3]]);
+  });
+
+  it('gives a few row counts whatever the batch size', () => {
+    const sizes = new Set<number>();
+    for (let n = 1; n <= 3000; n++) for (const chunk of bulkChunks(Array.from({ length: n }), 512)) sizes.add(chunk.length);
+    expect([...sizes].sort((a, b) => a - b)).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 512]);
+  });
+
+  it('pads an IN list to a power of two with its last id', () => {
+    expect(paddedIdList(['a', 'b', 'c'])).toEqual(['a', 'b', 'c', 'c']);
+    expect(paddedIdList(['a'])).toEqual(['a']);
+    expect(paddedIdList(['a', 'b', 'c', 'd'])).toEqual(['a', 'b', 'c', 'd']);
+    expect(paddedIdList([])).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ export interface StatementCacheLimits {
   statements?: number;
   /** Statements with more parameters than this are bulk ones (a VALUES or IN list). @default 64 */
   bulkParameters?: number;
-  /** Bulk statements kept. @default 8 */
+  /** Bulk statements kept: the shapes of {@link bulkChunks} and {@link paddedIdList} for each bulk query. @default 32 */
   bulkStatements?: number;
 }
 
@@ -19,11 +19,11 @@ type Statement = ReturnType<BetterSqlite3Database['prepare']>;
  * texts vary only by query shape, never by value; but a bulk statement has a shape per row or id
  * count, and SQLite holds about 100 bytes per parameter of a prepared statement (about 430 KB for
  * a 1000-row insert of readings), so 256 of those had grown RSS by tens of MB. Bulk statements get
- * a small cache of their own: a writer's full batch keeps its statement, the odd-sized rest come
- * and go. Both are least-recently-used.
+ * a bounded cache of their own, and the callers cut their rows and pad their lists to a few shapes
+ * ({@link bulkChunks}, {@link paddedIdList}) that it keeps. Both caches are least-recently-used.
  */
 export function withStatementCache(sqlite: BetterSqlite3Database, limits: StatementCacheLimits = {}): SqliteDatabase {
-  const { statements: maxStatements = 256, bulkParameters = 64, bulkStatements: maxBulk = 8 } = limits;
+  const { statements: maxStatements = 256, bulkParameters = 64, bulkStatements: maxBulk = 32 } = limits;
   const small = new Map<string, Statement>();
   const bulk = new Map<string, Statement>();
   return {
@@ -48,4 +48,27 @@ function parameterCount(text: string, limit: number): number {
   let count = 0;
   for (let at = text.indexOf('?'); at >= 0 && count <= limit; at = text.indexOf('?', at + 1)) count += 1;
   return count;
+}
+
+/**
+ * `rows` cut for bulk statements on SQLite: full statements of `max` rows (a power of two), then
+ * the rest by descending powers of two. A batch of any size then uses a few statement shapes, each
+ * prepared once and kept by the cache, instead of a shape per row count prepared and freed on
+ * every write (whose memory, hundreds of KB for a large one, the allocator keeps afterwards).
+ */
+export function bulkChunks<T>(rows: readonly T[], max: number): T[][] {
+  const chunks: T[][] = [];
+  let at = 0;
+  for (let size = max; at < rows.length; size = size > 1 ? size >> 1 : 1) {
+    while (rows.length - at >= size) chunks.push(rows.slice(at, (at += size)));
+  }
+  return chunks;
+}
+
+/** An IN list padded to a power of two (its last id repeated), for the same reason as {@link bulkChunks}. */
+export function paddedIdList(ids: readonly string[]): string[] {
+  const padded = [...ids];
+  if (ids.length === 0) return padded;
+  for (let size = 1 << Math.ceil(Math.log2(ids.length)); padded.length < size;) padded.push(ids[ids.length - 1]!);
+  return padded;
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Database, DatabaseDialect, NotificationsTable } from '#database';
+import { bulkChunks, paddedIdList, type Database, type DatabaseDialect, type NotificationsTable } from '#database';
 import type { AddedNotification, ListQuery, NewNotification, NotificationPage, NotificationStore, StoredNotification } from './notification-store.js';
 
-/** Rows per INSERT and ids per IN list on SQLite: far under its bound-parameter limit. */
-const SQLITE_ROWS_PER_STATEMENT = 500;
+/** Rows per INSERT and ids per IN list on SQLite: far under its bound-parameter limit (the rest in a few shapes: `bulkChunks`, `paddedIdList`). */
+const SQLITE_ROWS_PER_STATEMENT = 512;
 
 /**
  * The inbox in the gateway's database (SQLite or PostgreSQL): one row per notification and
@@ -39,11 +39,7 @@ export class KyselyNotificationStore implements NotificationStore {
           select r.id, r.user_id, ${input.title}::varchar, ${input.message}::text, ${data}::text, ${createdAt}::bigint, null
           from unnest(${rows.map((row) => row.id)}::varchar[], ${rows.map((row) => row.user_id)}::varchar[]) as r(id, user_id)`.execute(trx);
       } else {
-        for (let i = 0; i < rows.length; i += SQLITE_ROWS_PER_STATEMENT)
-          await trx
-            .insertInto('notifications')
-            .values(rows.slice(i, i + SQLITE_ROWS_PER_STATEMENT))
-            .execute();
+        for (const chunk of bulkChunks(rows, SQLITE_ROWS_PER_STATEMENT)) await trx.insertInto('notifications').values(chunk).execute();
       }
       const counts = await this.countsOf(trx, userIds);
       for (const [userId, { total }] of counts) {
@@ -139,7 +135,7 @@ export class KyselyNotificationStore implements NotificationStore {
       const rows = await db
         .selectFrom('notifications')
         .select((eb) => ['user_id', eb.fn.countAll<number>().as('total'), eb.fn.count<number>('id').filterWhere('read_at', 'is', null).as('unread')])
-        .where(this.dialect === 'postgres' ? sql<boolean>`user_id = any(${ids}::varchar[])` : (eb) => eb('user_id', 'in', ids))
+        .where(this.dialect === 'postgres' ? sql<boolean>`user_id = any(${ids}::varchar[])` : (eb) => eb('user_id', 'in', paddedIdList(ids)))
         .groupBy('user_id')
         .execute();
       for (const row of rows) counts.set(row.user_id, { total: Number(row.total), unread: Number(row.unread) });

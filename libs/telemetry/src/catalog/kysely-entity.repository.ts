@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Entity, Location, Sensor } from '#contracts';
-import type { Database } from '#database';
+import { paddedIdList, type Database } from '#database';
 import type { EntityRepository, Page, PageQuery } from './entity-repository.js';
 
 /** How one kind of entity maps onto its table: field -> column, and which fields are JSON. */
@@ -65,11 +65,7 @@ export class KyselyEntityRepository<T extends Entity> implements EntityRepositor
 
   async getMany(ids: readonly string[]): Promise<T[]> {
     if (ids.length === 0) return [];
-    // Padded to a power of two (the last id repeated): a handful of statement shapes, each prepared
-    // once, rather than one per list length, prepared and freed again on every lookup of a flood.
-    const padded = [...ids];
-    for (let size = 1 << Math.ceil(Math.log2(ids.length)); padded.length < size;) padded.push(ids[ids.length - 1]!);
-    const rows = await this.db.selectFrom(this.mapping.table).selectAll().where('id', 'in', padded).execute();
+    const rows = await this.db.selectFrom(this.mapping.table).selectAll().where('id', 'in', paddedIdList(ids)).execute();
     return rows.map((row) => this.fromRow(row));
   }
 

@@ -100,6 +100,37 @@ describe.each(DATABASE_KINDS)('ReadingsRepository on %s', (kind) => {
     expect(await sut.latest('nobody')).toEqual({});
   });
 
+  it('writes one batch of 10,000 readings from as many series (five merged batches of the writer): every row, every latest, every minute', async () => {
+    // A month after the other series: out of reach of the retention test's cut.
+    const W0 = T0 + 30 * 86_400_000;
+    const many = Array.from({ length: 10_000 }, (_, i): ReadingPayload => ({
+      sensorId: `wide-${i % 2000}`,
+      metric: `m${Math.floor(i / 2000)}`,
+      value: i,
+      ts: W0 + i,
+    }));
+    await sut.insert(many);
+    const db = database.connection.db;
+    const count = async (table: 'readings' | 'latest_readings' | 'readings_1m') =>
+      Number(
+        (
+          await db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('sensor_id', 'like', 'wide-%')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    expect([await count('readings'), await count('latest_readings'), await count('readings_1m')]).toEqual([10_000, 10_000, 10_000]);
+    expect(await sut.latest('wide-1999')).toEqual({
+      m0: { value: 1999, ts: W0 + 1999 },
+      m1: { value: 3999, ts: W0 + 3999 },
+      m2: { value: 5999, ts: W0 + 5999 },
+      m3: { value: 7999, ts: W0 + 7999 },
+      m4: { value: 9999, ts: W0 + 9999 },
+    });
+  });
+
   it('deletes readings older than the minute of the retention cut, and only those', async () => {
     // Cut inside a minute: retention works in whole minutes (the rollup's), so the cut is that minute's start.
     const cut = T0 + 17 * MINUTE + 12_345;

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ReadingPayload } from '#contracts';
-import { ROLLUP_MINUTE_MS, type Database, type DatabaseDialect, type Readings1mTable } from '#database';
+import { bulkChunks, ROLLUP_MINUTE_MS, type Database, type DatabaseDialect, type Readings1mTable } from '#database';
 
 export const AGGREGATES = ['avg', 'min', 'max', 'count', 'last'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
@@ -33,10 +33,12 @@ export interface BucketPoint {
 
 export type LatestReadings = Record<string, { value: number; unit?: string; ts: number }>;
 
-/** Rows per INSERT statement: under SQLite's 32766 bound variables at 5 per row. */
-const SQLITE_ROWS_PER_INSERT = 1000;
-/** Rollup rows per upsert on SQLite: 9 bound variables each. */
-const SQLITE_MINUTES_PER_UPSERT = 3000;
+/**
+ * Rows per statement on SQLite (readings, latest readings, rollup rows; 5 or 9 bound variables
+ * each): far under its 32766, and the rest of a batch goes in power-of-two statements
+ * (`bulkChunks`), so a write of any size reuses a few prepared statements.
+ */
+const SQLITE_ROWS_PER_STATEMENT = 512;
 
 /**
  * The readings table, the latest reading per series and the per-minute rollup, on either engine.
@@ -62,12 +64,7 @@ export class ReadingsRepository {
           select * from unnest(${readings.map((r) => r.sensorId)}::text[], ${readings.map((r) => r.metric)}::text[],
             ${readings.map((r) => r.ts)}::bigint[], ${readings.map((r) => r.value)}::float8[], ${readings.map((r) => r.unit ?? null)}::text[])`.execute(trx);
       } else {
-        for (let i = 0; i < readings.length; i += SQLITE_ROWS_PER_INSERT) {
-          await trx
-            .insertInto('readings')
-            .values(readings.slice(i, i + SQLITE_ROWS_PER_INSERT).map(toRow))
-            .execute();
-        }
+        for (const chunk of bulkChunks(readings, SQLITE_ROWS_PER_STATEMENT)) await trx.insertInto('readings').values(chunk.map(toRow)).execute();
       }
       const newest = new Map<string, ReadingPayload>();
       for (const reading of readings) {
@@ -86,17 +83,19 @@ export class ReadingsRepository {
           on conflict (sensor_id, metric) do update set ts = excluded.ts, value = excluded.value, unit = excluded.unit
           where latest_readings.ts <= excluded.ts`.execute(trx);
       } else {
-        await trx
-          .insertInto('latest_readings')
-          .values(latest.map(toRow))
-          .onConflict((oc) =>
-            oc
-              .columns(['sensor_id', 'metric'])
-              .doUpdateSet((eb) => ({ ts: eb.ref('excluded.ts'), value: eb.ref('excluded.value'), unit: eb.ref('excluded.unit') }))
-              // A late reading (older ts) must not replace a newer latest.
-              .where('latest_readings.ts', '<=', (eb) => eb.ref('excluded.ts')),
-          )
-          .execute();
+        for (const chunk of bulkChunks(latest, SQLITE_ROWS_PER_STATEMENT)) {
+          await trx
+            .insertInto('latest_readings')
+            .values(chunk.map(toRow))
+            .onConflict((oc) =>
+              oc
+                .columns(['sensor_id', 'metric'])
+                .doUpdateSet((eb) => ({ ts: eb.ref('excluded.ts'), value: eb.ref('excluded.value'), unit: eb.ref('excluded.unit') }))
+                // A late reading (older ts) must not replace a newer latest.
+                .where('latest_readings.ts', '<=', (eb) => eb.ref('excluded.ts')),
+            )
+            .execute();
+        }
       }
       await this.upsertMinutes(trx, readings);
     });
@@ -212,10 +211,10 @@ export class ReadingsRepository {
         ${merge}`.execute(trx);
       return;
     }
-    for (let i = 0; i < rows.length; i += SQLITE_MINUTES_PER_UPSERT) {
-      const values = rows
-        .slice(i, i + SQLITE_MINUTES_PER_UPSERT)
-        .map((r) => sql`(${r.sensor_id}, ${r.metric}, ${r.minute_ts}, ${r.count}, ${r.sum}, ${r.min}, ${r.max}, ${r.last_ts}, ${r.last_value})`);
+    for (const chunk of bulkChunks(rows, SQLITE_ROWS_PER_STATEMENT)) {
+      const values = chunk.map(
+        (r) => sql`(${r.sensor_id}, ${r.metric}, ${r.minute_ts}, ${r.count}, ${r.sum}, ${r.min}, ${r.max}, ${r.last_ts}, ${r.last_value})`,
+      );
       await sql`insert into ${columns} values ${sql.join(values)} ${merge}`.execute(trx);
     }
   }
