@@ -25,8 +25,9 @@ import {
  * reading goes to `readings` and `sensor:<id>`): arrays cost 64 bytes and more each, and the
  * positions and epoch records a StreamPublication carries about 200 bytes each (see `record`), so
  * those are made again when the publication is read (recovery, replay: rare and short-lived). A
- * stream is named by its state, which holds its name and epoch for good (a stream that loses its
- * history is a new state with a new epoch); a forgotten stream's ring is emptied, so what other
+ * stream is named by its state, which holds its name and epoch for good (a stream forgotten and
+ * published to again is a new state with a new epoch; one whose history expired keeps its state,
+ * epoch and offset, as a client's position in it stays valid); a forgotten stream's ring is emptied, so what other
  * streams keep of it is that name and epoch only. `ts` is relative to the history's time base, so
  * it stays a small integer rather than a boxed double.
  */

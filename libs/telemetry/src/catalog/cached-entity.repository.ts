@@ -118,7 +118,6 @@ export class CachedEntityRepository<T extends Entity> implements EntityRepositor
     return pending;
   }
 
-  /** A stale entry's background re-read: absent now means deleted elsewhere; a failure keeps the entry a TTL more. */
   /**
    * ms since `base`, a small integer: `until` as a time since the epoch would be a boxed double, a
    * heap number of its own per cached entity (`Math.floor` answers a small integer in every tier).
@@ -127,6 +126,7 @@ export class CachedEntityRepository<T extends Entity> implements EntityRepositor
     return Math.floor(Date.now() - this.base);
   }
 
+  /** A stale entry's background re-read: absent now means deleted elsewhere; a failure keeps the entry a TTL more. */
   private refresh(id: string, stale: { entity: T; until: number }): void {
     if (this.reading.has(id)) return;
     // Not again until this re-read ends (or a TTL passes, if it fails).

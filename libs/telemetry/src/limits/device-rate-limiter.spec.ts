@@ -22,6 +22,15 @@ describe('DeviceRateLimiter', () => {
     expect(Array.from({ length: 4 }, () => sut.take('a', 5000))).toEqual([true, true, true, false]);
   });
 
+  it('costs at most one token interval when the clock goes back, not the length of the step', () => {
+    const sut = new DeviceRateLimiter(10, 100);
+    expect(sut.take('a', 10_000)).toBe(true);
+    // Five seconds back: the bucket counts as empty, and refills from there at the usual rate.
+    expect(sut.take('a', 5_000)).toBe(false);
+    expect(sut.take('a', 5_100)).toBe(true);
+    expect(Array.from({ length: 11 }, () => sut.take('a', 7_000)).filter(Boolean)).toHaveLength(10);
+  });
+
   it('holds at most maxEntries buckets, dropping refilled ones first, then the least recently used', () => {
     const sut = new DeviceRateLimiter(1, 3);
     sut.take('a', 0);

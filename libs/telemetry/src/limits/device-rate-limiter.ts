@@ -15,6 +15,8 @@ export class DeviceRateLimiter {
   private readonly interval: number;
   /** How far ahead of now `fullAt` may be for a token to be left: all tokens but one taken. */
   private readonly slack: number;
+  /** How far ahead of now `fullAt` is when every token is taken. */
+  private readonly span: number;
 
   constructor(
     private readonly ratePerSecond: number,
@@ -22,6 +24,7 @@ export class DeviceRateLimiter {
   ) {
     this.interval = 1000 / ratePerSecond;
     this.slack = (ratePerSecond - 1) * this.interval;
+    this.span = ratePerSecond * this.interval;
   }
 
   take(key: string, now: number): boolean {
@@ -31,6 +34,10 @@ export class DeviceRateLimiter {
       fullAt = now;
       if (this.fullAt.size >= this.maxEntries) this.evict(now);
     }
+    // An empty bucket is full again one second after now; anything later means the clock went
+    // back (a wall clock stepped by NTP): the bucket counts as empty rather than refusing until
+    // the clock has made up the step.
+    if (fullAt - now > this.span) fullAt = now + this.span;
     const allowed = fullAt - now <= this.slack;
     // Re-inserted on every use: the Map's order is least recently used first.
     this.fullAt.set(key, allowed ? Math.max(fullAt, now) + this.interval : fullAt);

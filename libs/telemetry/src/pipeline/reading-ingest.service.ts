@@ -31,7 +31,8 @@ export class ReadingIngestService {
       this.logger.debug(`Dropped MQTT message on ${topic.slice(0, 200)}: ${parsed.reason} (${parsed.detail})`);
       return;
     }
-    if (!this.rateLimiter.take(parsed.reading.sensorId, Date.now())) {
+    // A monotonic clock: a wall clock stepped back would look like a burst to the limiter.
+    if (!this.rateLimiter.take(parsed.reading.sensorId, performance.now())) {
       this.metrics.mqttRejected.inc({ reason: 'rate_limited' });
       return;
     }
