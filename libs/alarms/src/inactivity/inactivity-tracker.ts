@@ -1,4 +1,4 @@
-import { seriesKey } from '#contracts';
+import { msSince, seriesKey } from '#contracts';
 import type { Clock } from '../alarm-state-machine.js';
 
 export interface InactivityOptions {
@@ -95,10 +95,9 @@ export class InactivityTracker<C = undefined> {
     return wasInactive;
   }
 
-  /** ms since the time base, as a small integer when it is one (a difference of boxed doubles stays boxed until optimized code runs, and so would `last`). */
+  /** ms since the time base (`msSince`: `last` stays a small integer). */
   private sinceBase(): number {
-    const ms = this.clock.now() - this.base;
-    return Math.floor(ms) === ms ? Math.floor(ms) : ms;
+    return msSince(this.base, this.clock.now());
   }
 
   /** The series that have gone silent since the last sweep; each is reported once until it reports again. */

@@ -1,4 +1,4 @@
-import type { Entity } from '#contracts';
+import { msSince, type Entity } from '#contracts';
 import type { EntityRepository, Page, PageQuery } from './entity-repository.js';
 
 export interface EntityCacheOptions {
@@ -118,12 +118,9 @@ export class CachedEntityRepository<T extends Entity> implements EntityRepositor
     return pending;
   }
 
-  /**
-   * ms since `base`, a small integer: `until` as a time since the epoch would be a boxed double, a
-   * heap number of its own per cached entity (`Math.floor` answers a small integer in every tier).
-   */
+  /** ms since `base` (`msSince`: `until` as a time since the epoch would be a boxed double per cached entity). */
   private clock(): number {
-    return Math.floor(Date.now() - this.base);
+    return msSince(this.base, Date.now());
   }
 
   /** A stale entry's background re-read: absent now means deleted elsewhere; a failure keeps the entry a TTL more. */
