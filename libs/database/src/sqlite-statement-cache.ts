@@ -51,6 +51,14 @@ function parameterCount(text: string, limit: number): number {
 }
 
 /**
+ * Rows per bulk statement on SQLite (and ids per IN list of the notification store). SQLite has no round trip to save: a
+ * 2000-reading write of 64-row statements ran at the speed of 512-row ones (about 40 000 readings/s
+ * either way), and a prepared statement keeps about 100 bytes per bound parameter, so its few cached
+ * shapes hold an eighth of the memory.
+ */
+export const SQLITE_ROWS_PER_STATEMENT = 64;
+
+/**
  * `rows` cut for bulk statements on SQLite: full statements of `max` rows (a power of two), then
  * the rest by descending powers of two. A batch of any size then uses a few statement shapes, each
  * prepared once and kept by the cache, instead of a shape per row count prepared and freed on

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { bulkChunks, paddedIdList, type Database, type DatabaseDialect, type NotificationsTable } from '#database';
+import { bulkChunks, paddedIdList, SQLITE_ROWS_PER_STATEMENT, type Database, type DatabaseDialect, type NotificationsTable } from '#database';
 import type { AddedNotification, ListQuery, NewNotification, NotificationPage, NotificationStore, StoredNotification } from './notification-store.js';
-
-/** Rows per INSERT and ids per IN list on SQLite: far under its bound-parameter limit (the rest in a few shapes: `bulkChunks`, `paddedIdList`). */
-const SQLITE_ROWS_PER_STATEMENT = 512;
 
 /**
  * The inbox in the gateway's database (SQLite or PostgreSQL): one row per notification and

@@ -69,3 +69,13 @@ describe('CatalogService maxEntities', () => {
     expect(repository.rows.size).toBe(3);
   });
 });
+
+describe('CatalogService events', () => {
+  it("stamps a created sensor's event with the entity's creation time", async () => {
+    const emitted: { event: string; payload: { timestamp: string; data: Sensor } }[] = [];
+    const recording = { emitToTopic: (_topics: unknown, event: string, payload: { timestamp: string; data: Sensor }) => emitted.push({ event, payload }) };
+    const sut = new CatalogService<Sensor>({ entityType: 'sensor', topics: () => ['sensors'] }, new SlowRepository(), recording as unknown as WebSocketService);
+    const sensor = await sut.create({ id: 'ts-1', name: 'ts-1', type: 't' });
+    expect(emitted).toEqual([{ event: 'sensor:created', payload: expect.objectContaining({ timestamp: sensor.createdAt, data: sensor }) }]);
+  });
+});

@@ -85,14 +85,15 @@ export class CatalogService<T extends Entity> {
       }
     }
     if (!created) throw new ApiError(ErrorCode.CONFLICT, HttpStatus.CONFLICT);
-    this.emit('created', entity, metadata);
+    this.emit('created', entity, now, metadata);
     return entity;
   }
 
   async update(id: string, patch: Partial<Omit<T, 'id' | 'createdAt' | 'updatedAt'>>): Promise<T> {
-    const updated = await this.repository.update(id, { ...patch, updatedAt: new Date().toISOString() } as Partial<T>);
+    const now = new Date().toISOString();
+    const updated = await this.repository.update(id, { ...patch, updatedAt: now } as Partial<T>);
     if (!updated) return this.notFound();
-    this.emit('updated', updated, { changed: Object.keys(patch) });
+    this.emit('updated', updated, now, { changed: Object.keys(patch) });
     return updated;
   }
 
@@ -100,7 +101,7 @@ export class CatalogService<T extends Entity> {
     const removed = await this.repository.remove(id);
     if (!removed) return this.notFound();
     if (this.counted) this.counted.value -= 1;
-    this.emit('deleted', removed);
+    this.emit('deleted', removed, new Date().toISOString());
     return removed;
   }
 
@@ -126,8 +127,9 @@ export class CatalogService<T extends Entity> {
     return this.counted!.value;
   }
 
-  private emit(eventType: EntityEventType, entity: T, metadata?: Record<string, unknown>): void {
-    const [entityType, timestamp] = [this.kind.entityType, new Date().toISOString()];
+  /** `timestamp` is when the change was made: the entity's own time string where it has one, so a kept event adds no second copy. */
+  private emit(eventType: EntityEventType, entity: T, timestamp: string, metadata?: Record<string, unknown>): void {
+    const entityType = this.kind.entityType;
     // Two literals, not a trailing spread of `metadata`: a property added by a spread lands outside
     // the object, in a property array of its own (40 bytes per event kept in a stream's history).
     const event: EntityEvent = metadata

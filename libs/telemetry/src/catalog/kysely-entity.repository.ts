@@ -89,13 +89,15 @@ export class KyselyEntityRepository<T extends Entity> implements EntityRepositor
   }
 
   async create(entity: T): Promise<boolean> {
-    const inserted = await this.db
+    // The row count, not RETURNING: SQLite collects RETURNING rows in a temporary table whose page
+    // cache (about 88 KB) is allocated and freed on every insert, which a flood of new sensors
+    // turned into allocator churn.
+    const { numInsertedOrUpdatedRows } = await this.db
       .insertInto(this.mapping.table)
       .values(this.toRow(entity))
       .onConflict((oc) => oc.column('id').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    return inserted !== undefined;
+      .executeTakeFirstOrThrow();
+    return (numInsertedOrUpdatedRows ?? 0n) > 0n;
   }
 
   async update(id: string, patch: Partial<T>): Promise<T | null> {

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ReadingPayload } from '#contracts';
-import { bulkChunks, ROLLUP_MINUTE_MS, type Database, type DatabaseDialect, type Readings1mTable } from '#database';
+import { bulkChunks, ROLLUP_MINUTE_MS, SQLITE_ROWS_PER_STATEMENT, type Database, type DatabaseDialect, type Readings1mTable } from '#database';
 
 export const AGGREGATES = ['avg', 'min', 'max', 'count', 'last'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
@@ -32,13 +32,6 @@ export interface BucketPoint {
 }
 
 export type LatestReadings = Record<string, { value: number; unit?: string; ts: number }>;
-
-/**
- * Rows per statement on SQLite (readings, latest readings, rollup rows; 5 or 9 bound variables
- * each): far under its 32766, and the rest of a batch goes in power-of-two statements
- * (`bulkChunks`), so a write of any size reuses a few prepared statements.
- */
-const SQLITE_ROWS_PER_STATEMENT = 512;
 
 /**
  * The readings table, the latest reading per series and the per-minute rollup, on either engine.
