@@ -5,7 +5,8 @@
  * scenarios start two instances of each side on Redis (127.0.0.1:6379, or BENCH_REDIS_URL).
  * `--gateway-node-args=<flags>` tries extra Node flags on the gateway's process.
  * `memory-mqtt` and `memory-batching` measure the gateway alone (RSS and live heap growth after a
- * forced GC): `--mqtt-messages=<n>` and `--batch-pairs=<n>` change their sizes.
+ * forced GC; `memory-mqtt` with auto-register on also over as many messages again, once the sensors' bound is
+ * reached): `--mqtt-messages=<n>` and `--batch-pairs=<n>` change their sizes, `--max-sensors=<n>` the gateway's MAX_SENSORS.
  * `storage-ingest`, `storage-sustained`, `storage-query` and `storage-rss` measure the gateway's storage (a fresh
  * PostgreSQL database per run, BENCH_POSTGRES_URL): readings written while fanning out to 1000 sockets of `readings`,
  * readings/s sustained from 1000 sensors each watched by its own socket, a 24 h aggregate over 10 million readings
@@ -71,6 +72,8 @@ const { values, positionals } = parseArgs({
     'gateway-node-args': { type: 'string', default: '' },
     /** memory-mqtt: readings per run (default 1,000,000; 20,000 with --quick). */
     'mqtt-messages': { type: 'string' },
+    /** memory-mqtt: the gateway's MAX_SENSORS (default: the gateway's own, 10,000), to see growth follow the bound. */
+    'max-sensors': { type: 'string' },
     /** memory-batching: subscribe/unsubscribe pairs per run (default 100,000; 2,000 with --quick). */
     'batch-pairs': { type: 'string' },
     /** storage-query: readings loaded (default 10,000,000; 200,000 with --quick). */
@@ -162,12 +165,13 @@ async function measureMemory(scenario: Scenario): Promise<Figures> {
       : [['batch pairs', {}]];
   for (const [label, extra] of variants) {
     const unique = `bench-${process.pid}-${Date.now()}`;
-    const env = { ...runEnv(unique, mqttUrl), ...extra };
+    const env = { ...runEnv(unique, mqttUrl), ...extra, ...(values['max-sensors'] ? { MAX_SENSORS: values['max-sensors'] } : {}) };
     const target = await startTarget('gateway', env, values['gateway-node-args'].split(' ').filter(Boolean), { inspect: true });
     const run: Run = { target, targets: [target], mqttUrl, prefix: `${unique}/` };
     try {
       if (scenario === 'memory-mqtt') {
-        const result = await mqttMemory(run, sizes.memoryMqtt, MEMORY_BOUNDS);
+        // With auto-register on, as many messages again: the sensors' bound is reached by then, so that flood shows whether growth stops.
+        const result = await mqttMemory(run, sizes.memoryMqtt, MEMORY_BOUNDS, { again: extra['SENSOR_AUTO_REGISTER'] === 'true' });
         console.log(
           `  ${label}: ${result.sent} sent, ${result.processed} counted in ${result.seconds.toFixed(0)} s${result.stoppedEarly ? `, stopped early: ${result.stoppedEarly}` : ''}; rejected ${JSON.stringify(result.rejected)}`,
         );
@@ -177,6 +181,15 @@ async function measureMemory(scenario: Scenario): Promise<Figures> {
           [`readings/s (${label})`]: result.processed / result.seconds,
         });
         for (const [reason, count] of Object.entries(result.rejected)) figures[`rejected ${reason} (${label})`] = count;
+        if (result.second) {
+          console.log(
+            `  ${label}, as many again: ${result.second.sent} sent, ${result.second.processed} counted${result.second.stoppedEarly ? `, stopped early: ${result.second.stoppedEarly}` : ''}`,
+          );
+          Object.assign(figures, {
+            [`RSS growth MB over the second flood (${label})`]: (result.second.rssAfterBytes - result.rssAfterBytes) / MB,
+            [`live heap growth MB over the second flood (${label})`]: (result.second.heapAfterBytes - result.heapAfterBytes) / MB,
+          });
+        }
       } else {
         const result = await batchMemory(run, sizes.memoryBatching, MEMORY_BOUNDS);
         console.log(

@@ -81,9 +81,11 @@ describe('memory scenarios against the gateway (smoke)', () => {
       const env: Record<string, string> = { ...runEnv(unique, mqttUrl), SENSOR_AUTO_REGISTER: register };
       const target = await startTarget('gateway', env, [], { inspect: true });
       try {
-        const result = await mqttMemory({ target, targets: [target], mqttUrl, prefix: env['MQTT_TOPIC_PREFIX']! }, 300, bounds);
+        const again = register === 'true';
+        const result = await mqttMemory({ target, targets: [target], mqttUrl, prefix: env['MQTT_TOPIC_PREFIX']! }, 300, bounds, { again });
         // Accepted or rejected, every reading is counted once; none is lost or double-counted.
         expect(result).toMatchObject({ sent: 300, processed: 300, stoppedEarly: null });
+        expect(result.second).toEqual(again ? expect.objectContaining({ sent: 300, processed: 300, stoppedEarly: null }) : null);
         expect(Number.isFinite(result.rssAfterBytes - result.rssBeforeBytes) && Number.isFinite(result.heapAfterBytes - result.heapBeforeBytes)).toBe(true);
       } finally {
         await target.stop();

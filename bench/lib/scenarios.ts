@@ -378,22 +378,29 @@ export interface MqttMemoryResult extends MemoryResult {
   /** Accepted plus rejected, as the target counted them. */
   processed: number;
   rejected: Record<string, number>;
+  /** After as many messages again, to new random ids: whether the growth stops where the bounds say it must. */
+  second: { sent: number; processed: number; rssAfterBytes: number; heapAfterBytes: number; stoppedEarly: string | null } | null;
 }
 
 export interface MemoryBounds {
   /** Stop sending after this long. */
   maxSeconds: number;
-  /** Stop sending once the target's RSS passes this (today's unbounded registration would otherwise take the machine). */
+  /** Stop sending once the target's RSS passes this (a flood with no bound on what it creates would otherwise take the machine). */
   maxRssBytes: number;
 }
 
 /**
- * `messages` QoS 0 readings to random sensor ids and metrics (a few hot sensors get many metrics, the
- * rest are new ids), sent as fast as the target ingests them (at most `window` ahead of what it has
- * counted), then its memory once ingestion has settled. Registration of unknown sensors is decided by
- * the target's environment (`SENSOR_AUTO_REGISTER`, `MAX_SENSORS`, `MAX_METRICS_PER_SENSOR`).
+ * RSS and live heap growth over `messages` MQTT readings to random sensor ids and metrics (10% to
+ * 100 hot sensors), each side measured after a forced GC. With `again`, as many messages more to new
+ * random ids follow, measured the same way: once the bounds are reached, that second flood must
+ * add next to nothing.
  */
-export async function mqttMemory(run: Run, messages: number, { maxSeconds, maxRssBytes }: MemoryBounds, window = 5_000): Promise<MqttMemoryResult> {
+export async function mqttMemory(
+  run: Run,
+  messages: number,
+  { maxSeconds, maxRssBytes }: MemoryBounds,
+  { window = 5_000, again = false }: { window?: number; again?: boolean } = {},
+): Promise<MqttMemoryResult> {
   if (run.target.inspectPort === undefined) throw new Error('mqttMemory needs a target started with { inspect: true }');
   const inspector = await Inspector.attach(run.target.inspectPort);
   const client = await publisher(run);
@@ -404,19 +411,14 @@ export async function mqttMemory(run: Run, messages: number, { maxSeconds, maxRs
     const { accepted, rejected } = await mqttCounters(run);
     return accepted + Object.values(rejected).reduce((a, b) => a + b, 0);
   };
-  try {
-    // One reading first, so the pipeline's first-use allocations are in the baseline, not in the growth.
-    const base = await processed();
-    client.publish(`${run.prefix}sensors/warm-up/v`, '1', { qos: 0 });
-    for (let waited = 0; (await processed()) <= base && waited < 5_000; waited += 50) await sleep(50);
+  /** Sends `count` readings in windows of `window` unanswered ones, then waits until the target has counted them (or stopped counting). */
+  const flood = async (count: number, started: number) => {
     const start = await processed();
-    const before = await settledMemory(run, inspector);
-    const started = Date.now();
     let stoppedEarly: string | null = null;
     let sent = 0;
     let done = start;
     let lastProgress = Date.now();
-    while (sent < messages) {
+    while (sent < count) {
       if (Date.now() - started > maxSeconds * 1000) {
         stoppedEarly = `time limit (${maxSeconds} s)`;
         break;
@@ -425,7 +427,7 @@ export async function mqttMemory(run: Run, messages: number, { maxSeconds, maxRs
         stoppedEarly = `target RSS over ${(maxRssBytes / 2 ** 20).toFixed(0)} MB`;
         break;
       }
-      const batch = Math.min(messages - sent, window - (sent - (done - start)));
+      const batch = Math.min(count - sent, window - (sent - (done - start)));
       for (let i = 0; i < batch; i++) {
         const sensor = random() < 0.1 ? hot[Math.floor(random() * hot.length)]! : id('s', 8);
         client.publish(`${run.prefix}sensors/${sensor}/${id('m', 3)}`, (random() * 100).toFixed(2), { qos: 0 });
@@ -453,19 +455,36 @@ export async function mqttMemory(run: Run, messages: number, { maxSeconds, maxRs
       }
       await sleep(200);
     }
+    return { sent, processed: (await processed()) - start, stoppedEarly };
+  };
+  try {
+    // One reading first, so the pipeline's first-use allocations are in the baseline, not in the growth.
+    const base = await processed();
+    client.publish(`${run.prefix}sensors/warm-up/v`, '1', { qos: 0 });
+    for (let waited = 0; (await processed()) <= base && waited < 5_000; waited += 50) await sleep(50);
+    const before = await settledMemory(run, inspector);
+    const started = Date.now();
+    const first = await flood(messages, started);
     const seconds = (Date.now() - started) / 1000;
     const after = await settledMemory(run, inspector);
     const { rejected } = await mqttCounters(run);
+    let second: MqttMemoryResult['second'] = null;
+    if (again && first.stoppedEarly === null) {
+      const more = await flood(messages, Date.now());
+      const afterMore = await settledMemory(run, inspector);
+      second = { sent: more.sent, processed: more.processed, rssAfterBytes: afterMore.rss, heapAfterBytes: afterMore.heap, stoppedEarly: more.stoppedEarly };
+    }
     return {
-      sent,
-      processed: (await processed()) - start,
+      sent: first.sent,
+      processed: first.processed,
       rejected,
       rssBeforeBytes: before.rss,
       rssAfterBytes: after.rss,
       heapBeforeBytes: before.heap,
       heapAfterBytes: after.heap,
       seconds,
-      stoppedEarly,
+      stoppedEarly: first.stoppedEarly,
+      second,
     };
   } finally {
     inspector.close();
