@@ -390,10 +390,12 @@ export interface MemoryBounds {
 }
 
 /**
- * RSS and live heap growth over `messages` MQTT readings to random sensor ids and metrics (10% to
- * 100 hot sensors), each side measured after a forced GC. With `again`, as many messages more to new
- * random ids follow, measured the same way: once the bounds are reached, that second flood must
- * add next to nothing.
+ * `messages` QoS 0 readings to random sensor ids and metrics (a few hot sensors get many metrics, the
+ * rest are new ids), sent as fast as the target ingests them (at most `window` ahead of what it has
+ * counted), then its memory once ingestion has settled. Registration of unknown sensors is decided by
+ * the target's environment (`SENSOR_AUTO_REGISTER`, `MAX_SENSORS`, `MAX_METRICS_PER_SENSOR`). With
+ * `again`, as many messages more to new ids follow, measured the same way: once the bounds are
+ * reached, that second flood should add next to nothing.
  */
 export async function mqttMemory(
   run: Run,
