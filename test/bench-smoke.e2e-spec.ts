@@ -78,7 +78,8 @@ describe('memory scenarios against the gateway (smoke)', () => {
     const mqttUrl = 'mqtt://127.0.0.1:1883';
     for (const register of ['true', 'false']) {
       const unique = `bench-smoke-${process.pid}-${Date.now()}-memory-${register}`;
-      const env: Record<string, string> = { ...runEnv(unique, mqttUrl), SENSOR_AUTO_REGISTER: register };
+      // A bound of 20 sensors, so that 300 readings reach it and the second flood runs.
+      const env: Record<string, string> = { ...runEnv(unique, mqttUrl), SENSOR_AUTO_REGISTER: register, MAX_SENSORS: '20' };
       const target = await startTarget('gateway', env, [], { inspect: true });
       try {
         const again = register === 'true';

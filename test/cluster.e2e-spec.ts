@@ -144,10 +144,12 @@ describe('two instances behind one Redis, one broker and one PostgreSQL database
     const anomaly = nextEvent(analyst, 'anomaly:detected');
     const accepted = async (gateway: TestGateway) => metricValue(await (await fetch(`${gateway.url}/api/v1/metrics`)).text(), 'mqtt_messages_accepted_total');
     const before = [await accepted(one), await accepted(two)];
+    // Registered before its readings: an instance that waited on the auto-registration the other one made fell behind,
+    // and the window's first ten readings, all from the other instance, were then one value (a shared subscription deals
+    // messages out in turn): a standard deviation of 0, and a normal reading judged critical. The values also come in
+    // pairs (10, 10, 10.1, 10.1, ...), so that each instance gets both.
+    expect((await api(one.url, 'POST', '/sensors', one.token('svc', { role: 'service' }), { id: 'split-1', name: 'split-1', type: 'level' })).status).toBe(201);
     const sensor = await device('mqtt://127.0.0.1:1883');
-    // 10, 10, 10.1, 10.1, ...: a shared subscription deals messages out in turn, so with values alternating one by one each
-    // instance would get a single value, and one that fell behind (waiting on the sensor's registration, which the other
-    // made) would leave the first ten judged all equal: a standard deviation of 0, so its first reading judged critical.
     for (let i = 0; i < 40; i++) await publish(sensor, `${prefix}sensors/split-1/level`, String(10 + (Math.floor(i / 2) % 2) * 0.1));
     await publish(sensor, `${prefix}sensors/split-1/level`, '42');
     expect(await anomaly).toMatchObject({ sensorId: 'split-1', value: 42, severity: 'critical', expected: { mean: expect.closeTo(10.05, 1) } });

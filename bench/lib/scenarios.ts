@@ -394,8 +394,8 @@ export interface MemoryBounds {
  * rest are new ids), sent as fast as the target ingests them (at most `window` ahead of what it has
  * counted), then its memory once ingestion has settled. Registration of unknown sensors is decided by
  * the target's environment (`SENSOR_AUTO_REGISTER`, `MAX_SENSORS`, `MAX_METRICS_PER_SENSOR`). With
- * `again`, as many messages more to new ids follow, measured the same way: once the bounds are
- * reached, that second flood should add next to nothing.
+ * `again`, and once the first flood has reached `MAX_SENSORS`, as many messages more to new ids
+ * follow, measured the same way: that second flood should add next to nothing.
  */
 export async function mqttMemory(
   run: Run,
@@ -471,7 +471,8 @@ export async function mqttMemory(
     const after = await settledMemory(run, inspector);
     const { rejected } = await mqttCounters(run);
     let second: MqttMemoryResult['second'] = null;
-    if (again && first.stoppedEarly === null) {
+    // Only once the sensors' bound refused some: before it, more messages register more sensors, as they should.
+    if (again && first.stoppedEarly === null && (rejected['sensor_limit'] ?? 0) > 0) {
       const more = await flood(messages, Date.now());
       const afterMore = await settledMemory(run, inspector);
       second = { sent: more.sent, processed: more.processed, rssAfterBytes: afterMore.rss, heapAfterBytes: afterMore.heap, stoppedEarly: more.stoppedEarly };

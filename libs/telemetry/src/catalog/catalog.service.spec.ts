@@ -23,8 +23,8 @@ class SlowRepository implements EntityRepository<Sensor> {
   create(entity: Sensor) {
     return this.later(() => !this.rows.has(entity.id) && Boolean(this.rows.set(entity.id, entity)));
   }
-  update() {
-    return this.later(() => null);
+  update(id: string, patch: Partial<Sensor>) {
+    return this.later(() => (this.rows.has(id) ? { ...this.rows.get(id)!, ...patch } : null));
   }
   remove(id: string) {
     return this.later(() => {
@@ -71,11 +71,15 @@ describe('CatalogService maxEntities', () => {
 });
 
 describe('CatalogService events', () => {
-  it("stamps a created sensor's event with the entity's creation time", async () => {
+  it("stamps a sensor's created and updated events with the entity's own creation and update times", async () => {
     const emitted: { event: string; payload: { timestamp: string; data: Sensor } }[] = [];
     const recording = { emitToTopic: (_topics: unknown, event: string, payload: { timestamp: string; data: Sensor }) => emitted.push({ event, payload }) };
     const sut = new CatalogService<Sensor>({ entityType: 'sensor', topics: () => ['sensors'] }, new SlowRepository(), recording as unknown as WebSocketService);
     const sensor = await sut.create({ id: 'ts-1', name: 'ts-1', type: 't' });
-    expect(emitted).toEqual([{ event: 'sensor:created', payload: expect.objectContaining({ timestamp: sensor.createdAt, data: sensor }) }]);
+    const updated = await sut.update('ts-1', { name: 'renamed' });
+    expect(emitted).toEqual([
+      { event: 'sensor:created', payload: expect.objectContaining({ timestamp: sensor.createdAt, data: sensor }) },
+      { event: 'sensor:updated', payload: expect.objectContaining({ timestamp: updated.updatedAt, data: updated }) },
+    ]);
   });
 });

@@ -90,10 +90,9 @@ export class CatalogService<T extends Entity> {
   }
 
   async update(id: string, patch: Partial<Omit<T, 'id' | 'createdAt' | 'updatedAt'>>): Promise<T> {
-    const now = new Date().toISOString();
-    const updated = await this.repository.update(id, { ...patch, updatedAt: now } as Partial<T>);
+    const updated = await this.repository.update(id, { ...patch, updatedAt: new Date().toISOString() } as Partial<T>);
     if (!updated) return this.notFound();
-    this.emit('updated', updated, now, { changed: Object.keys(patch) });
+    this.emit('updated', updated, updated.updatedAt, { changed: Object.keys(patch) });
     return updated;
   }
 
@@ -127,7 +126,7 @@ export class CatalogService<T extends Entity> {
     return this.counted!.value;
   }
 
-  /** `timestamp` is when the change was made: the entity's own time string where it has one, so a kept event adds no second copy. */
+  /** `timestamp` is when the change was made: the entity's own `createdAt` or `updatedAt` string where there is one, so a kept event holds no second copy. */
   private emit(eventType: EntityEventType, entity: T, timestamp: string, metadata?: Record<string, unknown>): void {
     const entityType = this.kind.entityType;
     // Two literals, not a trailing spread of `metadata`: a property added by a spread lands outside
