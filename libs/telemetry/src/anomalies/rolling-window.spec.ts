@@ -1,5 +1,30 @@
 import { describe, expect, it } from '@jest/globals';
-import { RollingWindow } from './rolling-window.js';
+import { newWindow, windowAdd, windowCount, windowSeries, windowStats, type WindowState } from './rolling-window.js';
+
+/** The window's functions over one state, as a series store uses them (keeping the array `windowAdd` returns). */
+class RollingWindow {
+  private state: WindowState;
+
+  constructor(readonly capacity: number) {
+    this.state = newWindow(capacity);
+  }
+
+  get size(): number {
+    return windowCount(this.state);
+  }
+
+  add(value: number, ts: number): void {
+    this.state = windowAdd(this.state, this.capacity, value, ts);
+  }
+
+  stats(): { mean: number; std: number } {
+    return windowStats(this.state);
+  }
+
+  series(): { values: number[]; timestamps: number[] } {
+    return windowSeries(this.state, this.capacity);
+  }
+}
 
 function naive(values: number[]): { mean: number; std: number } {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;

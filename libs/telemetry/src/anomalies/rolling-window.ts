@@ -9,7 +9,6 @@
  * costs a handful of slots. One array and nothing else: V8 keeps a plain array's doubles unboxed
  * (without a typed array's and its buffer's 180 bytes), while an object holding the array would
  * cost 72 bytes more per series, and a double in an object's field a boxed heap number.
- * {@link RollingWindow} wraps one for callers that keep a window as an object.
  */
 export type WindowState = number[];
 
@@ -102,32 +101,6 @@ function grown(state: WindowState, capacity: number): WindowState {
     next[DATA + slots + i] = state[DATA + oldSlots + i]!;
   }
   return next;
-}
-
-/** A window kept as an object. */
-export class RollingWindow {
-  private state: WindowState;
-
-  constructor(readonly capacity: number) {
-    this.state = newWindow(capacity);
-  }
-
-  get size(): number {
-    return windowCount(this.state);
-  }
-
-  add(value: number, ts: number): void {
-    this.state = windowAdd(this.state, this.capacity, value, ts);
-  }
-
-  stats(): { mean: number; std: number } {
-    return windowStats(this.state);
-  }
-
-  /** Oldest first. */
-  series(): { values: number[]; timestamps: number[] } {
-    return windowSeries(this.state, this.capacity);
-  }
 }
 
 /** `length` zeros as an array of unboxed doubles (0.5 first, so V8 picks double elements from the start). */

@@ -2,7 +2,7 @@ import type { RedisConnection } from '#redis';
 import type { Gate, Observation, SeriesStore } from './series-store.js';
 
 /**
- * The same sliding Welford update as RollingWindow, run atomically in Redis so that readings of
+ * The same sliding Welford update as the in-memory window (`windowAdd`), run atomically in Redis so that readings of
  * one series arriving at different instances share one window. O(1) per reading.
  * An anomalous reading (the same rule as `judge`: thresholds, then |z| over the limit, only once
  * the window holds `minReadings`) leaves everything as it was and is answered `admitted = 0`.
